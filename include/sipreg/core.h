@@ -23,29 +23,29 @@ struct sipreg_str {
     size_t len;
 };
 
-#define SIPREG_STR_NULL ((struct sipreg_str){NULL, 0})
+#define SIPREG_STR_NULL   ((struct sipreg_str){NULL, 0})
 #define SIPREG_STR_LIT(s) ((struct sipreg_str){(s), sizeof(s) - 1})
 
 /* Monotonic time in milliseconds. The library never reads a clock: callers pass it in. */
 typedef int64_t sipreg_time;
 
 /* Error codes: 0 is success, failures are negative. One list gives code, name and text. */
-#define SIPREG_ERRNO_MAP(XX)                                                                       \
-    XX(ENOMEM, -1, "out of memory")                                                                \
-    XX(EINVAL, -2, "invalid argument")                                                             \
-    XX(EAGAIN, -3, "incomplete message, more bytes needed")                                        \
-    XX(EPARSE, -4, "malformed input")                                                              \
-    XX(ELIMIT, -5, "a configured limit was exceeded")                                              \
-    XX(ENOSPC, -6, "output buffer too small")                                                      \
-    XX(ENOENT, -7, "not found")                                                                    \
-    XX(EEXIST, -8, "already exists")                                                               \
-    XX(EAUTH, -9, "authentication failed")                                                         \
-    XX(ESTALE, -10, "stale nonce")                                                                 \
-    XX(EORDER, -11, "out-of-order request")                                                        \
-    XX(ESTORE, -12, "storage error")                                                               \
-    XX(EIO, -13, "input/output error")                                                             \
-    XX(ETIMEDOUT, -14, "timed out")                                                                \
-    XX(ECRYPTO, -15, "cryptographic library error")                                                \
+#define SIPREG_ERRNO_MAP(XX)                                \
+    XX(ENOMEM, -1, "out of memory")                         \
+    XX(EINVAL, -2, "invalid argument")                      \
+    XX(EAGAIN, -3, "incomplete message, more bytes needed") \
+    XX(EPARSE, -4, "malformed input")                       \
+    XX(ELIMIT, -5, "a configured limit was exceeded")       \
+    XX(ENOSPC, -6, "output buffer too small")               \
+    XX(ENOENT, -7, "not found")                             \
+    XX(EEXIST, -8, "already exists")                        \
+    XX(EAUTH, -9, "authentication failed")                  \
+    XX(ESTALE, -10, "stale nonce")                          \
+    XX(EORDER, -11, "out-of-order request")                 \
+    XX(ESTORE, -12, "storage error")                        \
+    XX(EIO, -13, "input/output error")                      \
+    XX(ETIMEDOUT, -14, "timed out")                         \
+    XX(ECRYPTO, -15, "cryptographic library error")         \
     XX(EBUSY, -16, "resource busy")
 
 enum sipreg_errno {

@@ -15,54 +15,54 @@ extern "C" {
 
 /* Parser limits. A zero field means the default given beside it. */
 struct sipreg_msg_limits {
-    size_t max_size;       /* whole message, start line to end of body: 65535 */
-    size_t max_headers;    /* header fields (lines, after unfolding): 64, at most 128 */
-    size_t max_line;       /* one header field including folded lines: 8192 */
-    size_t max_params;     /* parameters in one header value or URI: 32 */
-    size_t max_uri;        /* one URI: 2048 */
-    size_t max_list;       /* elements of one comma-separated list (Via, Contact...): 32 */
+    size_t max_size;    /* whole message, start line to end of body: 65535 */
+    size_t max_headers; /* header fields (lines, after unfolding): 64, at most 128 */
+    size_t max_line;    /* one header field including folded lines: 8192 */
+    size_t max_params;  /* parameters in one header value or URI: 32 */
+    size_t max_uri;     /* one URI: 2048 */
+    size_t max_list;    /* elements of one comma-separated list (Via, Contact...): 32 */
 };
 
 /* ---- parse errors: code, status to answer with, reason phrase ---- */
-#define SIPREG_PERR_MAP(XX)                                                                        \
-    XX(NONE, 0, "OK")                                                                              \
-    XX(EMPTY, 400, "Empty Message")                                                                \
-    XX(START_LINE, 400, "Malformed Start Line")                                                    \
-    XX(METHOD, 400, "Malformed Method")                                                            \
-    XX(REQUEST_URI, 400, "Malformed Request-URI")                                                  \
-    XX(VERSION, 505, "Version Not Supported")                                                      \
-    XX(STATUS, 400, "Malformed Status Code")                                                       \
-    XX(REASON, 400, "Malformed Reason Phrase")                                                     \
-    XX(HEADER, 400, "Malformed Header Line")                                                       \
-    XX(HEADER_NAME, 400, "Malformed Header Name")                                                  \
-    XX(NO_END, 400, "Header Section Not Terminated")                                               \
-    XX(TOO_LARGE, 513, "Message Too Large")                                                        \
-    XX(TOO_MANY_HEADERS, 400, "Too Many Headers")                                                  \
-    XX(LINE_TOO_LONG, 400, "Header Line Too Long")                                                 \
-    XX(CONTENT_LENGTH, 400, "Bad Content-Length")                                                  \
-    XX(BODY_TRUNCATED, 400, "Content-Length Exceeds Message")                                      \
-    XX(MISSING_VIA, 400, "Missing Via")                                                            \
-    XX(MISSING_FROM, 400, "Missing From")                                                          \
-    XX(MISSING_TO, 400, "Missing To")                                                              \
-    XX(MISSING_CALL_ID, 400, "Missing Call-ID")                                                    \
-    XX(MISSING_CSEQ, 400, "Missing CSeq")                                                          \
-    XX(DUP_HEADER, 400, "Duplicate Single-Value Header")                                           \
-    XX(CSEQ, 400, "Bad CSeq")                                                                      \
-    XX(CSEQ_METHOD, 400, "CSeq Method Mismatch")                                                   \
-    XX(CALL_ID, 400, "Bad Call-ID")                                                                \
-    XX(MAX_FORWARDS, 400, "Bad Max-Forwards")                                                      \
-    XX(EXPIRES, 400, "Bad Expires")                                                                \
-    XX(URI, 400, "Malformed URI")                                                                  \
-    XX(URI_TOO_LONG, 414, "Request-URI Too Long")                                                  \
-    XX(ADDR, 400, "Malformed Address")                                                             \
-    XX(VIA, 400, "Malformed Via")                                                                  \
-    XX(CONTACT, 400, "Malformed Contact")                                                          \
-    XX(PARAM, 400, "Malformed Parameter")                                                          \
-    XX(TOO_MANY_PARAMS, 400, "Too Many Parameters")                                                \
-    XX(QUOTE, 400, "Unterminated Quoted String")                                                   \
-    XX(AUTH, 400, "Malformed Authorization")                                                       \
-    XX(TOKEN_LIST, 400, "Malformed Option Tag List")                                               \
-    XX(TOO_MANY_VALUES, 400, "Too Many Values")                                                    \
+#define SIPREG_PERR_MAP(XX)                                   \
+    XX(NONE, 0, "OK")                                         \
+    XX(EMPTY, 400, "Empty Message")                           \
+    XX(START_LINE, 400, "Malformed Start Line")               \
+    XX(METHOD, 400, "Malformed Method")                       \
+    XX(REQUEST_URI, 400, "Malformed Request-URI")             \
+    XX(VERSION, 505, "Version Not Supported")                 \
+    XX(STATUS, 400, "Malformed Status Code")                  \
+    XX(REASON, 400, "Malformed Reason Phrase")                \
+    XX(HEADER, 400, "Malformed Header Line")                  \
+    XX(HEADER_NAME, 400, "Malformed Header Name")             \
+    XX(NO_END, 400, "Header Section Not Terminated")          \
+    XX(TOO_LARGE, 513, "Message Too Large")                   \
+    XX(TOO_MANY_HEADERS, 400, "Too Many Headers")             \
+    XX(LINE_TOO_LONG, 400, "Header Line Too Long")            \
+    XX(CONTENT_LENGTH, 400, "Bad Content-Length")             \
+    XX(BODY_TRUNCATED, 400, "Content-Length Exceeds Message") \
+    XX(MISSING_VIA, 400, "Missing Via")                       \
+    XX(MISSING_FROM, 400, "Missing From")                     \
+    XX(MISSING_TO, 400, "Missing To")                         \
+    XX(MISSING_CALL_ID, 400, "Missing Call-ID")               \
+    XX(MISSING_CSEQ, 400, "Missing CSeq")                     \
+    XX(DUP_HEADER, 400, "Duplicate Single-Value Header")      \
+    XX(CSEQ, 400, "Bad CSeq")                                 \
+    XX(CSEQ_METHOD, 400, "CSeq Method Mismatch")              \
+    XX(CALL_ID, 400, "Bad Call-ID")                           \
+    XX(MAX_FORWARDS, 400, "Bad Max-Forwards")                 \
+    XX(EXPIRES, 400, "Bad Expires")                           \
+    XX(URI, 400, "Malformed URI")                             \
+    XX(URI_TOO_LONG, 414, "Request-URI Too Long")             \
+    XX(ADDR, 400, "Malformed Address")                        \
+    XX(VIA, 400, "Malformed Via")                             \
+    XX(CONTACT, 400, "Malformed Contact")                     \
+    XX(PARAM, 400, "Malformed Parameter")                     \
+    XX(TOO_MANY_PARAMS, 400, "Too Many Parameters")           \
+    XX(QUOTE, 400, "Unterminated Quoted String")              \
+    XX(AUTH, 400, "Malformed Authorization")                  \
+    XX(TOKEN_LIST, 400, "Malformed Option Tag List")          \
+    XX(TOO_MANY_VALUES, 400, "Too Many Values")               \
     XX(NO_MEMORY, 500, "Server Internal Error")
 
 enum sipreg_perr_code {
@@ -111,47 +111,47 @@ SIPREG_API const char *sipreg_method_name(enum sipreg_method m);
 
 /* Known headers; compact forms are folded into their full names. Anything else is
  * SIPREG_HDR_OTHER and is identified by its name slice. */
-#define SIPREG_HDR_MAP(XX)                                                                         \
-    XX(VIA, "Via", 'v')                                                                            \
-    XX(FROM, "From", 'f')                                                                          \
-    XX(TO, "To", 't')                                                                              \
-    XX(CALL_ID, "Call-ID", 'i')                                                                    \
-    XX(CSEQ, "CSeq", 0)                                                                            \
-    XX(CONTACT, "Contact", 'm')                                                                    \
-    XX(MAX_FORWARDS, "Max-Forwards", 0)                                                            \
-    XX(CONTENT_LENGTH, "Content-Length", 'l')                                                      \
-    XX(CONTENT_TYPE, "Content-Type", 'c')                                                          \
-    XX(CONTENT_ENCODING, "Content-Encoding", 'e')                                                  \
-    XX(EXPIRES, "Expires", 0)                                                                      \
-    XX(MIN_EXPIRES, "Min-Expires", 0)                                                              \
-    XX(AUTHORIZATION, "Authorization", 0)                                                          \
-    XX(PROXY_AUTHORIZATION, "Proxy-Authorization", 0)                                              \
-    XX(WWW_AUTHENTICATE, "WWW-Authenticate", 0)                                                    \
-    XX(PROXY_AUTHENTICATE, "Proxy-Authenticate", 0)                                                \
-    XX(ROUTE, "Route", 0)                                                                          \
-    XX(RECORD_ROUTE, "Record-Route", 0)                                                            \
-    XX(PATH, "Path", 0)                                                                            \
-    XX(REQUIRE, "Require", 0)                                                                      \
-    XX(PROXY_REQUIRE, "Proxy-Require", 0)                                                          \
-    XX(SUPPORTED, "Supported", 'k')                                                                \
-    XX(UNSUPPORTED, "Unsupported", 0)                                                              \
-    XX(ALLOW, "Allow", 0)                                                                          \
-    XX(ACCEPT, "Accept", 0)                                                                        \
-    XX(USER_AGENT, "User-Agent", 0)                                                                \
-    XX(SERVER, "Server", 0)                                                                        \
-    XX(DATE, "Date", 0)                                                                            \
-    XX(RETRY_AFTER, "Retry-After", 0)                                                              \
-    XX(SUBJECT, "Subject", 's')                                                                    \
-    XX(EVENT, "Event", 'o')                                                                        \
-    XX(REFER_TO, "Refer-To", 'r')                                                                  \
-    XX(ALLOW_EVENTS, "Allow-Events", 'u')                                                          \
-    XX(SESSION_EXPIRES, "Session-Expires", 'x')                                                    \
-    XX(IDENTITY, "Identity", 'y')                                                                  \
-    XX(REFERRED_BY, "Referred-By", 'b')                                                            \
-    XX(ACCEPT_CONTACT, "Accept-Contact", 'a')                                                      \
-    XX(REJECT_CONTACT, "Reject-Contact", 'j')                                                      \
-    XX(REQUEST_DISPOSITION, "Request-Disposition", 'd')                                            \
-    XX(TIMESTAMP, "Timestamp", 0)                                                                  \
+#define SIPREG_HDR_MAP(XX)                              \
+    XX(VIA, "Via", 'v')                                 \
+    XX(FROM, "From", 'f')                               \
+    XX(TO, "To", 't')                                   \
+    XX(CALL_ID, "Call-ID", 'i')                         \
+    XX(CSEQ, "CSeq", 0)                                 \
+    XX(CONTACT, "Contact", 'm')                         \
+    XX(MAX_FORWARDS, "Max-Forwards", 0)                 \
+    XX(CONTENT_LENGTH, "Content-Length", 'l')           \
+    XX(CONTENT_TYPE, "Content-Type", 'c')               \
+    XX(CONTENT_ENCODING, "Content-Encoding", 'e')       \
+    XX(EXPIRES, "Expires", 0)                           \
+    XX(MIN_EXPIRES, "Min-Expires", 0)                   \
+    XX(AUTHORIZATION, "Authorization", 0)               \
+    XX(PROXY_AUTHORIZATION, "Proxy-Authorization", 0)   \
+    XX(WWW_AUTHENTICATE, "WWW-Authenticate", 0)         \
+    XX(PROXY_AUTHENTICATE, "Proxy-Authenticate", 0)     \
+    XX(ROUTE, "Route", 0)                               \
+    XX(RECORD_ROUTE, "Record-Route", 0)                 \
+    XX(PATH, "Path", 0)                                 \
+    XX(REQUIRE, "Require", 0)                           \
+    XX(PROXY_REQUIRE, "Proxy-Require", 0)               \
+    XX(SUPPORTED, "Supported", 'k')                     \
+    XX(UNSUPPORTED, "Unsupported", 0)                   \
+    XX(ALLOW, "Allow", 0)                               \
+    XX(ACCEPT, "Accept", 0)                             \
+    XX(USER_AGENT, "User-Agent", 0)                     \
+    XX(SERVER, "Server", 0)                             \
+    XX(DATE, "Date", 0)                                 \
+    XX(RETRY_AFTER, "Retry-After", 0)                   \
+    XX(SUBJECT, "Subject", 's')                         \
+    XX(EVENT, "Event", 'o')                             \
+    XX(REFER_TO, "Refer-To", 'r')                       \
+    XX(ALLOW_EVENTS, "Allow-Events", 'u')               \
+    XX(SESSION_EXPIRES, "Session-Expires", 'x')         \
+    XX(IDENTITY, "Identity", 'y')                       \
+    XX(REFERRED_BY, "Referred-By", 'b')                 \
+    XX(ACCEPT_CONTACT, "Accept-Contact", 'a')           \
+    XX(REJECT_CONTACT, "Reject-Contact", 'j')           \
+    XX(REQUEST_DISPOSITION, "Request-Disposition", 'd') \
+    XX(TIMESTAMP, "Timestamp", 0)                       \
     XX(WARNING, "Warning", 0)
 
 enum sipreg_hdr_id {
@@ -246,12 +246,12 @@ struct sipreg_via {
     struct sipreg_str transport;
     struct sipreg_str host; /* IPv6 without brackets */
     bool host_ipv6;
-    uint16_t port;          /* 0 when absent */
+    uint16_t port; /* 0 when absent */
     struct sipreg_str branch;
     struct sipreg_str received;
     struct sipreg_str maddr;
-    int rport;              /* -1 absent, 0 present without value, else the value */
-    int ttl;                /* -1 absent */
+    int rport; /* -1 absent, 0 present without value, else the value */
+    int ttl;   /* -1 absent */
     struct sipreg_params params;
     struct sipreg_via *next;
 };
@@ -260,8 +260,8 @@ struct sipreg_via {
 struct sipreg_contact {
     bool star;
     struct sipreg_addr addr;
-    int64_t expires; /* -1 absent; values above 2^32-1 are clamped to 4294967295 */
-    int q;           /* -1 absent, else 0..1000 (q * 1000) */
+    int64_t expires;            /* -1 absent; values above 2^32-1 are clamped to 4294967295 */
+    int q;                      /* -1 absent, else 0..1000 (q * 1000) */
     struct sipreg_str instance; /* +sip.instance value without quotes; absent when none */
     int64_t reg_id;             /* -1 absent */
     struct sipreg_contact *next;
@@ -302,8 +302,8 @@ struct sipreg_auth {
     struct sipreg_str scheme; /* "Digest", or another scheme */
     struct sipreg_str realm, domain, nonce, opaque, stale, algorithm, qop, charset, userhash;
     struct sipreg_str username, username_star, uri, response, cnonce, nc;
-    uint32_t nc_val; /* nc as a number; 0 when absent */
-    bool stale_true; /* stale=true (case-insensitive) */
+    uint32_t nc_val;             /* nc as a number; 0 when absent */
+    bool stale_true;             /* stale=true (case-insensitive) */
     struct sipreg_params params; /* every parameter as given (values with quotes) */
 };
 
@@ -322,9 +322,10 @@ enum sipreg_msg_mode {
  * as long as that buffer. Structured values are parsed on demand by the accessors below, once,
  * and cached in the message; their memory comes from the arena given to sipreg_msg_parse. */
 struct sipreg_msg {
+    const char *buf; /* the parsed buffer: offsets in sipreg_perr are relative to it */
     bool is_request;
-    size_t len;      /* bytes of this message (start line to end of body) */
-    size_t skipped;  /* leading CRLFs skipped before the start line */
+    size_t len;     /* bytes of this message (start line to end of body) */
+    size_t skipped; /* leading CRLFs skipped before the start line */
     /* request line */
     enum sipreg_method method;
     struct sipreg_str method_s;

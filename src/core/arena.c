@@ -13,6 +13,8 @@ void sipreg_arena_init(struct sipreg_arena *a, void *mem, size_t cap)
 void *sipreg_arena_alloc(struct sipreg_arena *a, size_t n)
 {
     const size_t align = alignof(max_align_t);
+    if (!a->base)
+        return NULL;
     uintptr_t start = (uintptr_t)(a->base + a->used);
     size_t pad = (align - (start & (align - 1))) & (align - 1);
     if (n == 0)

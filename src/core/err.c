@@ -5,7 +5,7 @@ const char *sipreg_strerror(int err)
 {
     switch (err) {
     case 0: return "success";
-#define XX(name, val, text)                                                                        \
+#define XX(name, val, text) \
     case (val): return text;
         SIPREG_ERRNO_MAP(XX)
 #undef XX
@@ -17,7 +17,7 @@ const char *sipreg_errname(int err)
 {
     switch (err) {
     case 0: return "SIPREG_OK";
-#define XX(name, val, text)                                                                        \
+#define XX(name, val, text) \
     case (val): return "SIPREG_" #name;
         SIPREG_ERRNO_MAP(XX)
 #undef XX

@@ -17,50 +17,50 @@ extern int test_oom_active;
 /* Heap blocks currently allocated through the sipreg allocator hook. */
 extern long test_alloc_outstanding;
 
-#define TEST(name)                                                                                 \
-    static int test_##name(void);                                                                  \
-    __attribute__((constructor)) static void test_reg_##name(void)                                 \
-    {                                                                                              \
-        test_register(#name, test_##name);                                                         \
-    }                                                                                              \
+#define TEST(name)                                                 \
+    static int test_##name(void);                                  \
+    __attribute__((constructor)) static void test_reg_##name(void) \
+    {                                                              \
+        test_register(#name, test_##name);                         \
+    }                                                              \
     static int test_##name(void)
 
-#define TEST_FAIL_(...)                                                                            \
-    do {                                                                                           \
-        fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                                            \
-        fprintf(stderr, __VA_ARGS__);                                                              \
-        fputc('\n', stderr);                                                                       \
-        return 1;                                                                                  \
+#define TEST_FAIL_(...)                                 \
+    do {                                                \
+        fprintf(stderr, "%s:%d: ", __FILE__, __LINE__); \
+        fprintf(stderr, __VA_ARGS__);                   \
+        fputc('\n', stderr);                            \
+        return 1;                                       \
     } while (0)
 
-#define ASSERT(cond)                                                                               \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            TEST_FAIL_("assertion failed: %s", #cond);                                             \
+#define ASSERT(cond)                                   \
+    do {                                               \
+        if (!(cond))                                   \
+            TEST_FAIL_("assertion failed: %s", #cond); \
     } while (0)
 
-#define ASSERT_EQ(a, b)                                                                            \
-    do {                                                                                           \
-        long long a_ = (long long)(a), b_ = (long long)(b);                                        \
-        if (a_ != b_)                                                                              \
-            TEST_FAIL_("%s == %s: %lld != %lld", #a, #b, a_, b_);                                  \
+#define ASSERT_EQ(a, b)                                           \
+    do {                                                          \
+        long long a_ = (long long)(a), b_ = (long long)(b);       \
+        if (a_ != b_)                                             \
+            TEST_FAIL_("%s == %s: %lld != %lld", #a, #b, a_, b_); \
     } while (0)
 
 /* Compares a slice with a C string. */
-#define ASSERT_STR(s, z)                                                                           \
-    do {                                                                                           \
-        struct sipreg_str s_ = (s);                                                                \
-        const char *z_ = (z);                                                                      \
-        if (!s_.p || s_.len != strlen(z_) || memcmp(s_.p, z_, s_.len) != 0)                        \
-            TEST_FAIL_("%s: \"%.*s\"%s != \"%s\"", #s, (int)s_.len, s_.p ? s_.p : "",              \
-                       s_.p ? "" : " (absent)", z_);                                               \
+#define ASSERT_STR(s, z)                                                              \
+    do {                                                                              \
+        struct sipreg_str s_ = (s);                                                   \
+        const char *z_ = (z);                                                         \
+        if (!s_.p || s_.len != strlen(z_) || memcmp(s_.p, z_, s_.len) != 0)           \
+            TEST_FAIL_("%s: \"%.*s\"%s != \"%s\"", #s, (int)s_.len, s_.p ? s_.p : "", \
+                       s_.p ? "" : " (absent)", z_);                                  \
     } while (0)
 
-#define ASSERT_ABSENT(s)                                                                           \
-    do {                                                                                           \
-        struct sipreg_str s_ = (s);                                                                \
-        if (s_.p)                                                                                  \
-            TEST_FAIL_("%s should be absent, is \"%.*s\"", #s, (int)s_.len, s_.p);                 \
+#define ASSERT_ABSENT(s)                                                           \
+    do {                                                                           \
+        struct sipreg_str s_ = (s);                                                \
+        if (s_.p)                                                                  \
+            TEST_FAIL_("%s should be absent, is \"%.*s\"", #s, (int)s_.len, s_.p); \
     } while (0)
 
 /* A copy of `n` bytes placed so that the byte after the last one is an unmapped page: a

@@ -1,0 +1,114 @@
+/* On-demand structured accessors of a parsed message, cached in the message. */
+#include "msg_int.h"
+
+static void shift_offset(struct sipreg_perr *why, const struct sipreg_hdr *h,
+                         const struct sipreg_msg *m)
+{
+    /* structured parsers report offsets within the value; make them message offsets */
+    if (why)
+        why->offset += (size_t)(h->value.p - m->buf);
+}
+
+int sipreg_msg_via(struct sipreg_msg *m, const struct sipreg_via **out, struct sipreg_perr *why)
+{
+    if (m->via_cache) {
+        *out = m->via_cache;
+        return 0;
+    }
+    struct sipreg_via *head = NULL, **tail = &head;
+    size_t total = 0;
+    for (const struct sipreg_hdr *h = sipreg_msg_hdr_find(m, SIPREG_HDR_VIA); h;
+         h = sipreg_msg_hdr_next(m, h)) {
+        struct sipreg_via *v;
+        int err = sipreg_via_parse(&v, h->value, &m->lim, m->arena, why);
+        if (err) {
+            shift_offset(why, h, m);
+            return err;
+        }
+        *tail = v;
+        for (; v; v = v->next) {
+            if (++total > m->lim.max_list)
+                return perr(why, SIPREG_PERR_TOO_MANY_VALUES, NULL, NULL);
+            tail = &v->next;
+        }
+    }
+    if (!head)
+        return perr(why, SIPREG_PERR_MISSING_VIA, NULL, NULL);
+    m->via_cache = head;
+    *out = head;
+    return 0;
+}
+
+static int addr_of(struct sipreg_msg *m, enum sipreg_hdr_id id, const struct sipreg_addr **cache,
+                   const struct sipreg_addr **out, struct sipreg_perr *why)
+{
+    if (*cache) {
+        *out = *cache;
+        return 0;
+    }
+    const struct sipreg_hdr *h = sipreg_msg_hdr_find(m, id);
+    if (!h)
+        return perr(why, id == SIPREG_HDR_FROM ? SIPREG_PERR_MISSING_FROM : SIPREG_PERR_MISSING_TO,
+                    NULL, NULL);
+    struct sipreg_addr *ad = sipreg_arena_alloc(m->arena, sizeof *ad);
+    if (!ad)
+        return perr(why, SIPREG_PERR_NO_MEMORY, NULL, NULL);
+    int err = sipreg_addr_parse(ad, h->value, &m->lim, m->arena, why);
+    if (err) {
+        shift_offset(why, h, m);
+        return err;
+    }
+    *cache = *out = ad;
+    return 0;
+}
+
+int sipreg_msg_from(struct sipreg_msg *m, const struct sipreg_addr **out, struct sipreg_perr *why)
+{
+    return addr_of(m, SIPREG_HDR_FROM, &m->from_cache, out, why);
+}
+
+int sipreg_msg_to(struct sipreg_msg *m, const struct sipreg_addr **out, struct sipreg_perr *why)
+{
+    return addr_of(m, SIPREG_HDR_TO, &m->to_cache, out, why);
+}
+
+int sipreg_msg_ruri(struct sipreg_msg *m, const struct sipreg_uri **out, struct sipreg_perr *why)
+{
+    if (m->ruri_cache) {
+        *out = m->ruri_cache;
+        return 0;
+    }
+    if (!m->is_request)
+        return perr(why, SIPREG_PERR_REQUEST_URI, NULL, NULL);
+    struct sipreg_uri *u = sipreg_arena_alloc(m->arena, sizeof *u);
+    if (!u)
+        return perr(why, SIPREG_PERR_NO_MEMORY, NULL, NULL);
+    int err = sipreg_uri_parse(u, m->ruri, &m->lim, m->arena, why);
+    if (err)
+        return err;
+    m->ruri_cache = *out = u;
+    return 0;
+}
+
+int sipreg_msg_contacts(struct sipreg_msg *m, struct sipreg_contact **out, struct sipreg_perr *why)
+{
+    struct sipreg_contact *head = NULL, **tail = &head;
+    size_t total = 0;
+    for (const struct sipreg_hdr *h = sipreg_msg_hdr_find(m, SIPREG_HDR_CONTACT); h;
+         h = sipreg_msg_hdr_next(m, h)) {
+        struct sipreg_contact *c;
+        int err = sipreg_contact_parse(&c, h->value, &m->lim, m->arena, why);
+        if (err) {
+            shift_offset(why, h, m);
+            return err;
+        }
+        *tail = c;
+        for (; c; c = c->next) {
+            if (++total > m->lim.max_list)
+                return perr(why, SIPREG_PERR_TOO_MANY_VALUES, NULL, NULL);
+            tail = &c->next;
+        }
+    }
+    *out = head;
+    return 0;
+}

@@ -1,0 +1,164 @@
+/* Names: header-name lookup (exact, case-insensitive, compact forms folded), methods, reasons. */
+#include <string.h>
+
+#include "msg_int.h"
+
+struct hdr_name {
+    const char *name;
+    unsigned char len;
+    unsigned char id;
+};
+
+static const struct hdr_name hdr_names[] = {
+#define XX(id, name, compact) {name, (unsigned char)(sizeof(name) - 1), SIPREG_HDR_##id},
+    SIPREG_HDR_MAP(XX)
+#undef XX
+};
+
+#define HDR_NAMES    (sizeof hdr_names / sizeof hdr_names[0])
+#define MAX_NAME_LEN 24
+
+/* Per length, the indexes of the names of that length; built once from the table. */
+static unsigned char by_len[MAX_NAME_LEN + 1][8];
+static unsigned char by_len_n[MAX_NAME_LEN + 1];
+/* Compact forms, by lower-case letter. */
+static unsigned char compact_ids[26];
+
+static const unsigned char compact_of[] = {
+#define XX(id, name, compact) (unsigned char)(compact),
+    SIPREG_HDR_MAP(XX)
+#undef XX
+};
+
+static void build_tables(void)
+{
+    for (size_t i = 0; i < HDR_NAMES; i++) {
+        unsigned len = hdr_names[i].len;
+        by_len[len][by_len_n[len]++] = (unsigned char)i;
+        if (compact_of[i])
+            compact_ids[compact_of[i] - 'a'] = hdr_names[i].id;
+    }
+}
+
+/* The tables are small and constant; build them before main() so lookups need no locking. */
+__attribute__((constructor)) static void init_tables(void)
+{
+    build_tables();
+}
+
+enum sipreg_hdr_id sipreg_hdr_id(struct sipreg_str name)
+{
+    if (name.len == 1) {
+        unsigned char c = lc((unsigned char)name.p[0]);
+        return (c >= 'a' && c <= 'z') ? (enum sipreg_hdr_id)compact_ids[c - 'a'] : SIPREG_HDR_OTHER;
+    }
+    if (name.len > MAX_NAME_LEN)
+        return SIPREG_HDR_OTHER;
+    unsigned char first = lc((unsigned char)name.p[0]);
+    for (unsigned i = 0; i < by_len_n[name.len]; i++) {
+        const struct hdr_name *h = &hdr_names[by_len[name.len][i]];
+        if (lc((unsigned char)h->name[0]) != first)
+            continue;
+        size_t k = 1;
+        while (k < name.len && lc((unsigned char)h->name[k]) == lc((unsigned char)name.p[k]))
+            k++;
+        if (k == name.len)
+            return (enum sipreg_hdr_id)h->id;
+    }
+    return SIPREG_HDR_OTHER;
+}
+
+const char *sipreg_hdr_name(enum sipreg_hdr_id id)
+{
+    if (id <= SIPREG_HDR_OTHER || id >= SIPREG_HDR__COUNT)
+        return NULL;
+    return hdr_names[id - 1].name;
+}
+
+static const char *const method_names[] = {
+    "",       "REGISTER", "INVITE",  "ACK",  "CANCEL", "BYE",    "OPTIONS", "SUBSCRIBE",
+    "NOTIFY", "PUBLISH",  "MESSAGE", "INFO", "PRACK",  "UPDATE", "REFER",
+};
+
+enum sipreg_method sipreg_method_id(struct sipreg_str t)
+{
+    /* Methods are case-sensitive (RFC 3261 §7.1). */
+    for (size_t i = 1; i < sizeof method_names / sizeof method_names[0]; i++)
+        if (t.len == strlen(method_names[i]) && memcmp(t.p, method_names[i], t.len) == 0)
+            return (enum sipreg_method)i;
+    return SIPREG_METHOD_UNKNOWN;
+}
+
+const char *sipreg_method_name(enum sipreg_method m)
+{
+    if ((size_t)m >= sizeof method_names / sizeof method_names[0])
+        return "";
+    return method_names[m];
+}
+
+static const struct {
+    const char *reason;
+    short status;
+} perr_table[] = {
+#define XX(name, status, text) {text, status},
+    SIPREG_PERR_MAP(XX)
+#undef XX
+};
+
+const char *sipreg_perr_reason(enum sipreg_perr_code code)
+{
+    if ((unsigned)code >= SIPREG_PERR__COUNT)
+        return "Bad Request";
+    return perr_table[code].reason;
+}
+
+int sipreg_perr_status(enum sipreg_perr_code code)
+{
+    if ((unsigned)code >= SIPREG_PERR__COUNT)
+        return 400;
+    return perr_table[code].status;
+}
+
+const char *sipreg_status_reason(int status)
+{
+    switch (status) {
+    case 100: return "Trying";
+    case 180: return "Ringing";
+    case 183: return "Session Progress";
+    case 200: return "OK";
+    case 202: return "Accepted";
+    case 301: return "Moved Permanently";
+    case 302: return "Moved Temporarily";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
+    case 407: return "Proxy Authentication Required";
+    case 408: return "Request Timeout";
+    case 413: return "Request Entity Too Large";
+    case 414: return "Request-URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 416: return "Unsupported URI Scheme";
+    case 420: return "Bad Extension";
+    case 421: return "Extension Required";
+    case 423: return "Interval Too Brief";
+    case 429: return "Too Many Requests";
+    case 480: return "Temporarily Unavailable";
+    case 481: return "Call/Transaction Does Not Exist";
+    case 482: return "Loop Detected";
+    case 483: return "Too Many Hops";
+    case 500: return "Server Internal Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    case 504: return "Server Time-out";
+    case 505: return "Version Not Supported";
+    case 513: return "Message Too Large";
+    case 600: return "Busy Everywhere";
+    case 603: return "Decline";
+    case 604: return "Does Not Exist Anywhere";
+    case 606: return "Not Acceptable";
+    default: return "Unknown";
+    }
+}

@@ -1,0 +1,475 @@
+/* Zero-copy SIP message parser: framing, start line and header index (RFC 3261 §7, RFC 4475). */
+#include <string.h>
+
+#include "msg_int.h"
+
+/* Headers that may appear only once (RFC 3261 §20; a comma list is not allowed for these). */
+static int single_valued(enum sipreg_hdr_id id)
+{
+    switch (id) {
+    case SIPREG_HDR_FROM:
+    case SIPREG_HDR_TO:
+    case SIPREG_HDR_CALL_ID:
+    case SIPREG_HDR_CSEQ:
+    case SIPREG_HDR_MAX_FORWARDS:
+    case SIPREG_HDR_CONTENT_LENGTH:
+    case SIPREG_HDR_CONTENT_TYPE:
+    case SIPREG_HDR_EXPIRES:
+    case SIPREG_HDR_MIN_EXPIRES: return 1;
+    default: return 0;
+    }
+}
+
+/* End of the line starting at p: *eol is where the line's content ends (before CR LF or LF),
+ * the return value is the start of the next line; NULL when no LF is in reach. */
+static inline const char *line_end(const char *p, const char *end, const char **eol)
+{
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    if (!nl)
+        return NULL;
+    *eol = (nl > p && nl[-1] == '\r') ? nl - 1 : nl;
+    return nl + 1;
+}
+
+static int parse_version(const char *p, const char *e, const char *base, struct sipreg_perr *why)
+{
+    /* SIP-Version = "SIP" "/" 1*DIGIT "." 1*DIGIT, case-insensitive (RFC 3261 §7.1) */
+    const char *v = p;
+    if (e - p < 5 || lc((unsigned char)p[0]) != 's' || lc((unsigned char)p[1]) != 'i' ||
+        lc((unsigned char)p[2]) != 'p' || p[3] != '/')
+        return perr(why, SIPREG_PERR_START_LINE, base, v);
+    p += 4;
+    const char *d = p;
+    while (p < e && cc((unsigned char)*p, CC_DIGIT))
+        p++;
+    if (p == d || p == e || *p != '.')
+        return perr(why, SIPREG_PERR_START_LINE, base, v);
+    d = ++p;
+    while (p < e && cc((unsigned char)*p, CC_DIGIT))
+        p++;
+    if (p == d || p != e)
+        return perr(why, SIPREG_PERR_START_LINE, base, v);
+    if (e - v != 7 || memcmp(v + 4, "2.0", 3) != 0)
+        return perr(why, SIPREG_PERR_VERSION, base, v);
+    return 0;
+}
+
+static int parse_request_line(struct sipreg_msg *m, const char *p, const char *e, const char *base,
+                              const struct sipreg_msg_limits *lim, struct sipreg_perr *why)
+{
+    /* Method SP Request-URI SP SIP-Version. Runs of SP and trailing SP are tolerated (RFC 4475
+     * §3.1.2.9/10 allow a liberal element to accept them); whitespace inside the URI is not. */
+    const char *s = p;
+    while (p < e && cc((unsigned char)*p, CC_TOKEN))
+        p++;
+    if (p == s || p == e || (*p != ' ' && *p != '\t'))
+        return perr(why, SIPREG_PERR_METHOD, base, p);
+    m->method_s = mkstr(s, p);
+    m->method = sipreg_method_id(m->method_s);
+    e = rskip_ws(p, e);
+    /* the version is the last space-separated word */
+    const char *vs = e;
+    while (vs > p && vs[-1] != ' ' && vs[-1] != '\t')
+        vs--;
+    int err = parse_version(vs, e, base, why);
+    if (err)
+        return err;
+    const char *u = skip_ws(p, vs);
+    const char *ue = rskip_ws(u, vs);
+    if (u == ue)
+        return perr(why, SIPREG_PERR_REQUEST_URI, base, u);
+    if ((size_t)(ue - u) > lim->max_uri)
+        return perr(why, SIPREG_PERR_URI_TOO_LONG, base, u);
+    /* scheme ":" then no whitespace or control characters */
+    if (!((*u | 0x20) >= 'a' && (*u | 0x20) <= 'z'))
+        return perr(why, SIPREG_PERR_REQUEST_URI, base, u);
+    const char *q = u + 1;
+    while (q < ue && cc((unsigned char)*q, CC_SCHEME))
+        q++;
+    if (q == ue || *q != ':')
+        return perr(why, SIPREG_PERR_REQUEST_URI, base, q);
+    for (; q < ue; q++)
+        if ((unsigned char)*q <= ' ' || *q == 0x7f)
+            return perr(why, SIPREG_PERR_REQUEST_URI, base, q);
+    m->ruri = mkstr(u, ue);
+    m->is_request = true;
+    return 0;
+}
+
+static int parse_status_line(struct sipreg_msg *m, const char *p, const char *e, const char *base,
+                             struct sipreg_perr *why)
+{
+    const char *v = p;
+    while (p < e && *p != ' ')
+        p++;
+    int err = parse_version(v, p, base, why);
+    if (err)
+        return err;
+    if (p == e)
+        return perr(why, SIPREG_PERR_START_LINE, base, p);
+    p++;
+    if (e - p < 3 || !cc((unsigned char)p[0], CC_DIGIT) || !cc((unsigned char)p[1], CC_DIGIT) ||
+        !cc((unsigned char)p[2], CC_DIGIT) || (e - p > 3 && p[3] != ' '))
+        return perr(why, SIPREG_PERR_STATUS, base, p);
+    int status = (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
+    if (status < 100 || status > 699)
+        return perr(why, SIPREG_PERR_STATUS, base, p);
+    p += 3;
+    if (p < e)
+        p++;
+    /* Reason-Phrase: text, UTF-8 and escapes allowed, but no control characters besides HT */
+    for (const char *q = p; q < e; q++)
+        if (((unsigned char)*q < ' ' && *q != '\t') || *q == 0x7f)
+            return perr(why, SIPREG_PERR_REASON, base, q);
+    m->status = status;
+    m->reason = mkstr(p, e);
+    m->is_request = false;
+    return 0;
+}
+
+static int parse_content_length(int64_t *out, struct sipreg_str v, size_t max, const char *base,
+                                struct sipreg_perr *why)
+{
+    uint64_t n;
+    if (sipreg_str_to_u64(v, (uint64_t)max, &n) != 0)
+        return perr(why, SIPREG_PERR_CONTENT_LENGTH, base, v.p);
+    *out = (int64_t)n;
+    return 0;
+}
+
+static int check_call_id(struct sipreg_str v, const char *base, struct sipreg_perr *why)
+{
+    /* callid = word [ "@" word ] */
+    if (v.len == 0)
+        return perr(why, SIPREG_PERR_CALL_ID, base, v.p);
+    size_t at = 0;
+    for (size_t i = 0; i < v.len; i++) {
+        unsigned char c = (unsigned char)v.p[i];
+        if (c == '@') {
+            if (at++ || i == 0 || i + 1 == v.len)
+                return perr(why, SIPREG_PERR_CALL_ID, base, v.p + i);
+        } else if (!cc(c, CC_WORD)) {
+            return perr(why, SIPREG_PERR_CALL_ID, base, v.p + i);
+        }
+    }
+    return 0;
+}
+
+int sipreg_msg_parse(struct sipreg_msg *m, const char *buf, size_t len, enum sipreg_msg_mode mode,
+                     const struct sipreg_msg_limits *limits, struct sipreg_arena *a,
+                     struct sipreg_perr *why)
+{
+    const int stream = mode == SIPREG_MSG_STREAM;
+    const char *p = buf, *end = buf + len;
+    int err;
+
+    m->buf = buf;
+    m->is_request = false;
+    m->len = 0;
+    m->method = SIPREG_METHOD_UNKNOWN;
+    m->method_s = m->ruri = m->reason = m->body = m->call_id = SIPREG_STR_NULL;
+    m->status = 0;
+    m->nhdr = 0;
+    memset(m->first, 0, sizeof m->first);
+    m->cseq = (struct sipreg_cseq){0, SIPREG_STR_NULL, SIPREG_METHOD_UNKNOWN};
+    m->content_length = -1;
+    m->arena = a;
+    m->via_cache = NULL;
+    m->from_cache = m->to_cache = NULL;
+    m->ruri_cache = NULL;
+    sipreg__limits(&m->lim, limits);
+    const struct sipreg_msg_limits *lim = &m->lim;
+    if (why)
+        *why = (struct sipreg_perr){SIPREG_PERR_NONE, 0};
+
+    if (!stream && len > lim->max_size)
+        return perr(why, SIPREG_PERR_TOO_LARGE, buf, buf + lim->max_size);
+    /* RFC 3261 §7.5: CRLFs before the start line are ignored. */
+    while (p < end && (*p == '\r' || *p == '\n'))
+        p++;
+    m->skipped = (size_t)(p - buf);
+    if (p == end)
+        return stream ? SIPREG_EAGAIN : perr(why, SIPREG_PERR_EMPTY, buf, p);
+    const char *msg_start = p;
+    /* Past this point a stream only waits for more bytes while within the size limit. */
+    const char *limit_end =
+        (size_t)(end - msg_start) > lim->max_size ? msg_start + lim->max_size : end;
+
+    const char *eol;
+    const char *next = line_end(p, limit_end, &eol);
+    if (!next) {
+        if (stream && limit_end == end)
+            return SIPREG_EAGAIN;
+        return perr(why, limit_end != end ? SIPREG_PERR_TOO_LARGE : SIPREG_PERR_NO_END, buf,
+                    limit_end);
+    }
+    if (eol - p >= 4 && memcmp(p, "SIP/", 4) == 0)
+        err = parse_status_line(m, p, eol, buf, why);
+    else
+        err = parse_request_line(m, p, eol, buf, lim, why);
+    if (err)
+        return err;
+    p = next;
+
+    /* Header fields, one per line plus folded continuation lines. */
+    for (;;) {
+        if (p >= limit_end) {
+            if (stream && limit_end == end)
+                return SIPREG_EAGAIN;
+            /* A datagram whose header section ends with the datagram but lacks the empty line
+             * is taken as having no body: UDP cannot truncate silently, so nothing is lost. */
+            if (!stream && limit_end == end)
+                break;
+            return perr(why, limit_end != end ? SIPREG_PERR_TOO_LARGE : SIPREG_PERR_NO_END, buf, p);
+        }
+        if (*p == '\n') {
+            p++;
+            break;
+        }
+        if (*p == '\r') {
+            if (p + 1 >= limit_end) {
+                if (stream && limit_end == end)
+                    return SIPREG_EAGAIN;
+                return perr(why, SIPREG_PERR_NO_END, buf, p);
+            }
+            if (p[1] != '\n')
+                return perr(why, SIPREG_PERR_HEADER, buf, p);
+            p += 2;
+            break;
+        }
+        const char *name = p;
+        while (p < limit_end && cc((unsigned char)*p, CC_TOKEN))
+            p++;
+        const char *name_end = p;
+        while (p < limit_end && (*p == ' ' || *p == '\t'))
+            p++;
+        if (name_end == name)
+            return perr(why, SIPREG_PERR_HEADER_NAME, buf, name);
+        if (p >= limit_end) {
+            if (stream && limit_end == end)
+                return SIPREG_EAGAIN;
+            return perr(why, SIPREG_PERR_NO_END, buf, p);
+        }
+        if (*p != ':')
+            return perr(why, SIPREG_PERR_HEADER, buf, p);
+        p++;
+        /* The value runs to the end of the line, plus continuation lines starting with WSP. */
+        const char *v = p;
+        for (;;) {
+            next = line_end(p, limit_end, &eol);
+            if (!next) {
+                if (stream && limit_end == end)
+                    return SIPREG_EAGAIN;
+                return perr(why, limit_end != end ? SIPREG_PERR_TOO_LARGE : SIPREG_PERR_NO_END, buf,
+                            p);
+            }
+            if (next < limit_end && (*next == ' ' || *next == '\t')) {
+                p = next;
+                continue;
+            }
+            if (next == limit_end && stream && limit_end == end)
+                return SIPREG_EAGAIN; /* a continuation line may still come */
+            break;
+        }
+        if ((size_t)(eol - name) > lim->max_line)
+            return perr(why, SIPREG_PERR_LINE_TOO_LONG, buf, name);
+        /* Bare CRs inside a header line are not allowed. */
+        for (const char *q = memchr(v, '\r', (size_t)(eol - v)); q;
+             q = memchr(q + 1, '\r', (size_t)(eol - q - 1))) {
+            if (q + 1 >= eol || q[1] != '\n')
+                return perr(why, SIPREG_PERR_HEADER, buf, q);
+        }
+        if (m->nhdr == lim->max_headers)
+            return perr(why, SIPREG_PERR_TOO_MANY_HEADERS, buf, name);
+        struct sipreg_hdr *h = &m->hdr[m->nhdr];
+        h->name = mkstr(name, name_end);
+        h->id = sipreg_hdr_id(h->name);
+        const char *vs = skip_ws(v, eol);
+        h->value = mkstr(vs, rskip_ws(vs, eol));
+        if (h->id != SIPREG_HDR_OTHER) {
+            if (!m->first[h->id])
+                m->first[h->id] = (uint8_t)(m->nhdr + 1);
+            else if (single_valued(h->id))
+                return perr(why, SIPREG_PERR_DUP_HEADER, buf, name);
+        }
+        m->nhdr++;
+        p = next;
+    }
+    const char *body = p;
+
+    /* Content-Length and the body. */
+    const struct sipreg_hdr *cl = sipreg_msg_hdr_find(m, SIPREG_HDR_CONTENT_LENGTH);
+    if (cl) {
+        err = parse_content_length(&m->content_length, cl->value, lim->max_size, buf, why);
+        if (err)
+            return err;
+    }
+    if (stream) {
+        if (!cl)
+            return perr(why, SIPREG_PERR_CONTENT_LENGTH, buf, body);
+        if ((size_t)(body - msg_start) + (size_t)m->content_length > lim->max_size)
+            return perr(why, SIPREG_PERR_TOO_LARGE, buf, body);
+        if ((size_t)(end - body) < (size_t)m->content_length)
+            return SIPREG_EAGAIN;
+        m->body = mkstr(body, body + m->content_length);
+    } else if (cl) {
+        if ((size_t)(end - body) < (size_t)m->content_length)
+            return perr(why, SIPREG_PERR_BODY_TRUNCATED, buf, cl->value.p);
+        m->body = mkstr(body, body + m->content_length);
+    } else {
+        m->body = mkstr(body, end);
+    }
+    m->len = (size_t)(m->body.p + m->body.len - buf);
+
+    /* The headers every request and response must carry (RFC 3261 §8.1.1). */
+    static const struct {
+        enum sipreg_hdr_id id;
+        enum sipreg_perr_code code;
+    } required[] = {
+        {SIPREG_HDR_VIA, SIPREG_PERR_MISSING_VIA},
+        {SIPREG_HDR_FROM, SIPREG_PERR_MISSING_FROM},
+        {SIPREG_HDR_TO, SIPREG_PERR_MISSING_TO},
+        {SIPREG_HDR_CALL_ID, SIPREG_PERR_MISSING_CALL_ID},
+        {SIPREG_HDR_CSEQ, SIPREG_PERR_MISSING_CSEQ},
+    };
+    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
+        if (!m->first[required[i].id])
+            return perr(why, required[i].code, buf, body);
+
+    const struct sipreg_hdr *h = sipreg_msg_hdr_find(m, SIPREG_HDR_CSEQ);
+    err = sipreg_cseq_parse(&m->cseq, h->value, why);
+    if (err) {
+        if (why)
+            why->offset = (size_t)(h->value.p - buf);
+        return err;
+    }
+    if (m->is_request && !sipreg_str_eq(m->cseq.method, m->method_s))
+        return perr(why, SIPREG_PERR_CSEQ_METHOD, buf, h->value.p);
+
+    h = sipreg_msg_hdr_find(m, SIPREG_HDR_CALL_ID);
+    err = check_call_id(h->value, buf, why);
+    if (err)
+        return err;
+    m->call_id = h->value;
+
+    h = sipreg_msg_hdr_find(m, SIPREG_HDR_MAX_FORWARDS);
+    if (h) {
+        uint32_t mf;
+        if (sipreg_uint_parse(&mf, h->value, 255, NULL) != 0)
+            return perr(why, SIPREG_PERR_MAX_FORWARDS, buf, h->value.p);
+    }
+    return 0;
+}
+
+int sipreg_msg_frame(const char *buf, size_t len, const struct sipreg_msg_limits *lim,
+                     size_t *msg_len, struct sipreg_perr *why)
+{
+    size_t crlf = 0;
+    while (crlf < len && (buf[crlf] == '\r' || buf[crlf] == '\n'))
+        crlf++;
+    if (crlf == len) {
+        /* Only keep-alive CRLFs so far (RFC 5626 §3.5.1): report them as consumable. */
+        if (crlf == 0)
+            return SIPREG_EAGAIN;
+        *msg_len = crlf;
+        return 0;
+    }
+    struct sipreg_msg m;
+    struct sipreg_arena a;
+    sipreg_arena_init(&a, NULL, 0);
+    int err = sipreg_msg_parse(&m, buf, len, SIPREG_MSG_STREAM, lim, &a, why);
+    if (err)
+        return err;
+    *msg_len = m.len;
+    return 0;
+}
+
+const struct sipreg_hdr *sipreg_msg_hdr_find(const struct sipreg_msg *m, enum sipreg_hdr_id id)
+{
+    if (id <= SIPREG_HDR_OTHER || id >= SIPREG_HDR__COUNT || !m->first[id])
+        return NULL;
+    return &m->hdr[m->first[id] - 1];
+}
+
+const struct sipreg_hdr *sipreg_msg_hdr_next(const struct sipreg_msg *m, const struct sipreg_hdr *h)
+{
+    for (size_t i = (size_t)(h - m->hdr) + 1; i < m->nhdr; i++) {
+        if (m->hdr[i].id != h->id)
+            continue;
+        if (h->id != SIPREG_HDR_OTHER || sipreg_str_caseeq(m->hdr[i].name, h->name))
+            return &m->hdr[i];
+    }
+    return NULL;
+}
+
+const struct sipreg_hdr *sipreg_msg_hdr_findz(const struct sipreg_msg *m, const char *name)
+{
+    struct sipreg_str n = sipreg_str_z(name);
+    enum sipreg_hdr_id id = sipreg_hdr_id(n);
+    if (id != SIPREG_HDR_OTHER)
+        return sipreg_msg_hdr_find(m, id);
+    for (size_t i = 0; i < m->nhdr; i++)
+        if (m->hdr[i].id == SIPREG_HDR_OTHER && sipreg_str_caseeq(m->hdr[i].name, n))
+            return &m->hdr[i];
+    return NULL;
+}
+
+int sipreg_cseq_parse(struct sipreg_cseq *c, struct sipreg_str s, struct sipreg_perr *why)
+{
+    /* CSeq = 1*DIGIT LWS Method; the number must be below 2**31 (RFC 3261 §8.1.1.5) */
+    const char *p = skip_ws(s.p, s.p + s.len), *end = s.p + s.len;
+    const char *d = p;
+    uint64_t n = 0;
+    while (p < end && cc((unsigned char)*p, CC_DIGIT)) {
+        n = n * 10 + (uint64_t)(*p - '0');
+        if (n > 0x7fffffffu)
+            return perr(why, SIPREG_PERR_CSEQ, s.p, p);
+        p++;
+    }
+    if (p == d || p == end || !cc((unsigned char)*p, CC_WS))
+        return perr(why, SIPREG_PERR_CSEQ, s.p, p);
+    p = skip_ws(p, end);
+    const char *mth = p;
+    while (p < end && cc((unsigned char)*p, CC_TOKEN))
+        p++;
+    if (p == mth || skip_ws(p, end) != end)
+        return perr(why, SIPREG_PERR_CSEQ, s.p, p);
+    c->num = (uint32_t)n;
+    c->method = mkstr(mth, p);
+    c->method_id = sipreg_method_id(c->method);
+    return 0;
+}
+
+int sipreg_uint_parse(uint32_t *out, struct sipreg_str s, uint32_t max, struct sipreg_perr *why)
+{
+    struct sipreg_str t = trim(s);
+    uint64_t v;
+    if (sipreg_str_to_u64(t, max, &v) != 0)
+        return perr(why, SIPREG_PERR_PARAM, s.p, t.p);
+    *out = (uint32_t)v;
+    return 0;
+}
+
+int sipreg_token_list_foreach(struct sipreg_str s, int (*fn)(struct sipreg_str tok, void *ud),
+                              void *ud, struct sipreg_perr *why)
+{
+    const char *p = s.p, *end = s.p + s.len;
+    while (p < end) {
+        p = skip_ws(p, end);
+        const char *t = p;
+        while (p < end && cc((unsigned char)*p, CC_TOKEN))
+            p++;
+        const char *te = p;
+        p = skip_ws(p, end);
+        if (p < end && *p != ',')
+            return perr(why, SIPREG_PERR_TOKEN_LIST, s.p, p);
+        if (p < end)
+            p++;
+        if (te == t)
+            continue; /* empty element: tolerated */
+        int rc = fn(mkstr(t, te), ud);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}

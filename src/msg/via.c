@@ -1,0 +1,129 @@
+/* Via header values (RFC 3261 §20.42, §18.2.2; rport from RFC 3581). */
+#include <string.h>
+
+#include "msg_int.h"
+
+static int parse_one_via(struct sipreg_via *v, struct sipreg_str el,
+                         const struct sipreg_msg_limits *lim, struct sipreg_arena *a,
+                         const char *base, struct sipreg_perr *why)
+{
+    const char *p = el.p, *e = el.p + el.len;
+    struct sipreg_str *parts[3] = {&v->proto_name, &v->proto_version, &v->transport};
+    v->raw = el;
+    v->rport = -1;
+    v->ttl = -1;
+    /* sent-protocol = protocol-name SLASH protocol-version SLASH transport, LWS around SLASH */
+    for (int i = 0; i < 3; i++) {
+        p = skip_ws(p, e);
+        const char *t = p;
+        while (p < e && cc((unsigned char)*p, CC_TOKEN))
+            p++;
+        if (p == t)
+            return perr(why, SIPREG_PERR_VIA, base, p);
+        *parts[i] = mkstr(t, p);
+        p = skip_ws(p, e);
+        if (i < 2) {
+            if (p == e || *p != '/')
+                return perr(why, SIPREG_PERR_VIA, base, p);
+            p++;
+        }
+    }
+    if (p == el.p + el.len || !cc((unsigned char)p[-1], CC_WS))
+        return perr(why, SIPREG_PERR_VIA, base, p);
+    /* sent-by = host [ COLON port ], COLON allowing LWS around it */
+    const char *hs = p;
+    if (p < e && *p == '[') {
+        hs = ++p;
+        while (p < e && (cc((unsigned char)*p, CC_HEX) || *p == ':' || *p == '.'))
+            p++;
+        if (p == hs || p == e || *p != ']' || !memchr(hs, ':', (size_t)(p - hs)))
+            return perr(why, SIPREG_PERR_VIA, base, p);
+        v->host = mkstr(hs, p++);
+        v->host_ipv6 = true;
+    } else {
+        while (p < e && cc((unsigned char)*p, CC_HOST))
+            p++;
+        if (p == hs)
+            return perr(why, SIPREG_PERR_VIA, base, p);
+        v->host = mkstr(hs, p);
+    }
+    const char *q = skip_ws(p, e);
+    if (q < e && *q == ':') {
+        q = skip_ws(q + 1, e);
+        const char *d = q;
+        uint32_t port = 0;
+        while (q < e && cc((unsigned char)*q, CC_DIGIT)) {
+            port = port * 10 + (uint32_t)(*q - '0');
+            if (port > 65535)
+                return perr(why, SIPREG_PERR_VIA, base, q);
+            q++;
+        }
+        if (q == d || port == 0)
+            return perr(why, SIPREG_PERR_VIA, base, q);
+        v->port = (uint16_t)port;
+        p = q;
+    }
+    int err;
+    err = sipreg__params_parse(&v->params, p, e, ';', lim, a, SIPREG_PERR_VIA, base, why);
+    if (err)
+        return err;
+    for (size_t i = 0; i < v->params.n; i++) {
+        const struct sipreg_param *pm = &v->params.v[i];
+        if (sipreg_str_caseeqz(pm->name, "branch")) {
+            if (!pm->value.p)
+                return perr(why, SIPREG_PERR_VIA, base, pm->name.p);
+            v->branch = pm->value;
+        } else if (sipreg_str_caseeqz(pm->name, "received")) {
+            if (!pm->value.p)
+                return perr(why, SIPREG_PERR_VIA, base, pm->name.p);
+            v->received = pm->value;
+        } else if (sipreg_str_caseeqz(pm->name, "maddr")) {
+            if (!pm->value.p)
+                return perr(why, SIPREG_PERR_VIA, base, pm->name.p);
+            v->maddr = pm->value;
+        } else if (sipreg_str_caseeqz(pm->name, "rport")) {
+            uint64_t n = 0;
+            if (pm->value.p && (sipreg_str_to_u64(pm->value, 65535, &n) != 0 || n == 0))
+                return perr(why, SIPREG_PERR_VIA, base, pm->value.p);
+            v->rport = (int)n;
+        } else if (sipreg_str_caseeqz(pm->name, "ttl")) {
+            uint64_t n;
+            if (!pm->value.p || sipreg_str_to_u64(pm->value, 255, &n) != 0)
+                return perr(why, SIPREG_PERR_VIA, base, pm->name.p);
+            v->ttl = (int)n;
+        }
+    }
+    return 0;
+}
+
+int sipreg_via_parse(struct sipreg_via **out, struct sipreg_str s,
+                     const struct sipreg_msg_limits *limits, struct sipreg_arena *a,
+                     struct sipreg_perr *why)
+{
+    struct sipreg_msg_limits lim;
+    sipreg__limits(&lim, limits);
+    const char *p = s.p, *e = s.p + s.len;
+    struct sipreg_via *head = NULL, **tail = &head;
+    size_t n = 0;
+    *out = NULL;
+    while (skip_ws(p, e) < e) {
+        struct sipreg_str el;
+        if (sipreg__list_next(&p, e, &el) != 0 || el.len == 0)
+            return perr(why, SIPREG_PERR_VIA, s.p, p);
+        if (++n > lim.max_list)
+            return perr(why, SIPREG_PERR_TOO_MANY_VALUES, s.p, el.p);
+        struct sipreg_via *v = sipreg_arena_alloc(a, sizeof *v);
+        if (!v)
+            return perr(why, SIPREG_PERR_NO_MEMORY, s.p, el.p);
+        memset(v, 0, sizeof *v);
+        int err = parse_one_via(v, el, &lim, a, s.p, why);
+        if (err)
+            return err;
+        *tail = v;
+        tail = &v->next;
+    }
+    if (!head)
+        return perr(why, SIPREG_PERR_VIA, s.p, p);
+    *out = head;
+    return 0;
+}

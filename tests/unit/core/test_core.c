@@ -1,0 +1,94 @@
+/* Unit tests: error table, allocator hook, arena, buffer, slices. */
+#include <stdalign.h>
+
+#include "test.h"
+
+TEST(core_errors)
+{
+    ASSERT(strcmp(sipreg_strerror(SIPREG_ENOMEM), "out of memory") == 0);
+    ASSERT(strcmp(sipreg_errname(SIPREG_EAGAIN), "SIPREG_EAGAIN") == 0);
+    ASSERT(strcmp(sipreg_errname(0), "SIPREG_OK") == 0);
+    ASSERT(strcmp(sipreg_strerror(-9999), "unknown error") == 0);
+    return 0;
+}
+
+TEST(core_arena)
+{
+    char mem[256];
+    struct sipreg_arena a;
+    sipreg_arena_init(&a, mem, sizeof mem);
+    char *p = sipreg_arena_alloc(&a, 3);
+    char *q = sipreg_arena_alloc(&a, 8);
+    ASSERT(p && q);
+    ASSERT_EQ((uintptr_t)q % alignof(max_align_t), 0);
+    ASSERT(q >= p + 3);
+    ASSERT(sipreg_arena_alloc(&a, 1000) == NULL);
+    ASSERT(sipreg_arena_alloc(&a, SIZE_MAX) == NULL);
+    sipreg_arena_reset(&a);
+    ASSERT_EQ(a.used, 0);
+    ASSERT(sipreg_arena_alloc(&a, 200) != NULL);
+    struct sipreg_arena none;
+    sipreg_arena_init(&none, NULL, 100);
+    ASSERT(sipreg_arena_alloc(&none, 1) == NULL);
+    return 0;
+}
+
+TEST(core_buf)
+{
+    char mem[16];
+    struct sipreg_buf b;
+    sipreg_buf_init(&b, mem, sizeof mem);
+    sipreg_buf_addz(&b, "ab");
+    sipreg_buf_addu(&b, 1234567);
+    sipreg_buf_addi(&b, -42);
+    ASSERT_EQ(sipreg_buf_status(&b), 0);
+    ASSERT_EQ(b.len, 12);
+    ASSERT(memcmp(mem, "ab1234567-42", 12) == 0);
+    sipreg_buf_printf(&b, "%s", "toolong");
+    ASSERT_EQ(sipreg_buf_status(&b), SIPREG_ENOSPC);
+    ASSERT_EQ(b.len, 12);
+    sipreg_buf_addc(&b, 'x'); /* sticky: nothing more is appended */
+    ASSERT_EQ(b.len, 12);
+    sipreg_buf_init(&b, mem, sizeof mem);
+    sipreg_buf_printf(&b, "%d-%s", 7, "ok");
+    ASSERT_EQ(b.len, 4);
+    sipreg_buf_addi(&b, INT64_MIN);
+    ASSERT_EQ(sipreg_buf_status(&b), SIPREG_ENOSPC);
+    return 0;
+}
+
+TEST(core_str)
+{
+    uint64_t v;
+    ASSERT(sipreg_str_eq(SIPREG_STR_LIT("abc"), sipreg_str_z("abc")));
+    ASSERT(!sipreg_str_eq(SIPREG_STR_LIT("abc"), sipreg_str_z("abd")));
+    ASSERT(sipreg_str_caseeqz(SIPREG_STR_LIT("Call-ID"), "call-id"));
+    ASSERT(!sipreg_str_caseeqz(SIPREG_STR_LIT("Call-ID"), "call-i"));
+    ASSERT_EQ(sipreg_str_to_u64(SIPREG_STR_LIT("4294967295"), 0xffffffffu, &v), 0);
+    ASSERT_EQ(v, 4294967295LL);
+    ASSERT_EQ(sipreg_str_to_u64(SIPREG_STR_LIT("4294967296"), 0xffffffffu, &v), SIPREG_EPARSE);
+    ASSERT_EQ(sipreg_str_to_u64(SIPREG_STR_LIT("18446744073709551616"), UINT64_MAX, &v),
+              SIPREG_EPARSE);
+    ASSERT_EQ(sipreg_str_to_u64(SIPREG_STR_LIT(""), 10, &v), SIPREG_EPARSE);
+    ASSERT_EQ(sipreg_str_to_u64(SIPREG_STR_LIT("1a"), 100, &v), SIPREG_EPARSE);
+    return 0;
+}
+
+TEST(core_alloc_hook)
+{
+    long before = test_alloc_outstanding;
+    void *p = sipreg_malloc(10);
+    void *q = sipreg_calloc(4, 8);
+    ASSERT(test_oom_active || (p && q));
+    if (p && q)
+        ASSERT_EQ(test_alloc_outstanding, before + 2);
+    ASSERT(sipreg_calloc(SIZE_MAX / 2, 4) == NULL);
+    void *r = sipreg_realloc(q, 64);
+    if (r)
+        q = r;
+    sipreg_free(p);
+    sipreg_free(q);
+    sipreg_free(NULL);
+    ASSERT_EQ(test_alloc_outstanding, before);
+    return 0;
+}

@@ -1,0 +1,252 @@
+/* Unit tests: whole-message parsing, framing, limits and rejections. */
+#include "msg_test.h"
+
+static char mem[16384];
+
+TEST(msg_parse_register)
+{
+    struct sipreg_msg m;
+    struct sipreg_arena a;
+    struct sipreg_perr why;
+    const char *z = "\r\n\r\nREGISTER sip:example.com SIP/2.0\r\n" REQ_HDRS "CSeq: 1 REGISTER\r\n"
+                    "v: SIP/2.0/TCP [2001:db8::1]:5061;branch=z9hG4bK2\r\n"
+                    "Max-Forwards: 70\r\n"
+                    "X-Custom:   spaced value  \r\n"
+                    "l: 0\r\n\r\n";
+    ASSERT_EQ(parse_z(&m, z, &a, mem, sizeof mem, &why), 0);
+    ASSERT(m.is_request);
+    ASSERT_EQ(m.skipped, 4);
+    ASSERT_EQ(m.len, strlen(z));
+    ASSERT_EQ(m.method, SIPREG_METHOD_REGISTER);
+    ASSERT_STR(m.method_s, "REGISTER");
+    ASSERT_STR(m.ruri, "sip:example.com");
+    ASSERT_EQ(m.nhdr, 9);
+    ASSERT_STR(m.call_id, "1234@host");
+    ASSERT_EQ(m.cseq.num, 1);
+    ASSERT_EQ(m.cseq.method_id, SIPREG_METHOD_REGISTER);
+    ASSERT_EQ(m.content_length, 0);
+    ASSERT_EQ(m.body.len, 0);
+    const struct sipreg_hdr *h = sipreg_msg_hdr_findz(&m, "x-custom");
+    ASSERT(h);
+    ASSERT_STR(h->value, "spaced value");
+    h = sipreg_msg_hdr_find(&m, SIPREG_HDR_VIA);
+    ASSERT(h);
+    h = sipreg_msg_hdr_next(&m, h);
+    ASSERT(h);
+    ASSERT_STR(h->name, "v");
+    ASSERT(!sipreg_msg_hdr_next(&m, h));
+    ASSERT(sipreg_msg_hdr_findz(&m, "content-length"));
+    ASSERT(!sipreg_msg_hdr_findz(&m, "Expires"));
+    return 0;
+}
+
+TEST(msg_parse_response_and_body)
+{
+    struct sipreg_msg m;
+    struct sipreg_arena a;
+    struct sipreg_perr why;
+    const char *z = "SIP/2.0 401 Unauthorized Now\r\n" REQ_HDRS "CSeq: 7 REGISTER\r\n"
+                    "Content-Length: 5\r\n\r\nhelloTRAILING";
+    ASSERT_EQ(parse_z(&m, z, &a, mem, sizeof mem, &why), 0);
+    ASSERT(!m.is_request);
+    ASSERT_EQ(m.status, 401);
+    ASSERT_STR(m.reason, "Unauthorized Now");
+    ASSERT_STR(m.body, "hello");
+    ASSERT_EQ(m.len, strlen(z) - strlen("TRAILING"));
+    /* no Content-Length in a datagram: the body is the rest */
+    z = "SIP/2.0 100 \r\n" REQ_HDRS "CSeq: 7 REGISTER\r\n\r\nrest";
+    ASSERT_EQ(parse_z(&m, z, &a, mem, sizeof mem, &why), 0);
+    ASSERT_EQ(m.status, 100);
+    ASSERT_STR(m.reason, "");
+    ASSERT_STR(m.body, "rest");
+    ASSERT_EQ(m.content_length, -1);
+    return 0;
+}
+
+TEST(msg_parse_folding_and_lf_only)
+{
+    struct sipreg_msg m;
+    struct sipreg_arena a;
+    struct sipreg_perr why;
+    const char *z = "OPTIONS sip:u@h SIP/2.0\n"
+                    "Via: SIP/2.0/UDP h;branch=z9hG4bK1\n"
+                    "From: <sip:a@b>\n ;tag=1\n"
+                    "To:\n\t<sip:u@h>\n"
+                    "Call-ID: x\nCSeq: 2 OPTIONS\n\n";
+    ASSERT_EQ(parse_z(&m, z, &a, mem, sizeof mem, &why), 0);
+    const struct sipreg_addr *ad;
+    ASSERT_EQ(sipreg_msg_from(&m, &ad, &why), 0);
+    ASSERT_STR(ad->tag, "1");
+    ASSERT_EQ(sipreg_msg_to(&m, &ad, &why), 0);
+    ASSERT_STR(ad->uri.host, "h");
+    return 0;
+}
+
+struct reject_case {
+    const char *msg;
+    enum sipreg_perr_code code;
+};
+
+TEST(msg_parse_rejections)
+{
+    static const struct reject_case cases[] = {
+        {"", SIPREG_PERR_EMPTY},
+        {"\r\n\r\n", SIPREG_PERR_EMPTY},
+        {"REGISTER sip:a SIP/2.0", SIPREG_PERR_NO_END},
+        {"REGISTER sip:a SIP/3.0\r\n\r\n", SIPREG_PERR_VERSION},
+        {"REGISTER sip:a HTTP/1.1\r\n\r\n", SIPREG_PERR_START_LINE},
+        {"REGISTER sip:a SIP/2.\r\n\r\n", SIPREG_PERR_START_LINE},
+        {"REGISTER <sip:a> SIP/2.0\r\n\r\n", SIPREG_PERR_REQUEST_URI},
+        {"REGISTER sip:a b SIP/2.0\r\n\r\n", SIPREG_PERR_REQUEST_URI},
+        {"REGISTER  SIP/2.0\r\n\r\n", SIPREG_PERR_REQUEST_URI},
+        {"REG{STER sip:a SIP/2.0\r\n\r\n", SIPREG_PERR_METHOD},
+        {"SIP/2.0 99 Low\r\n\r\n", SIPREG_PERR_STATUS},
+        {"SIP/2.0 700 High\r\n\r\n", SIPREG_PERR_STATUS},
+        {"SIP/2.0 2000 Long\r\n\r\n", SIPREG_PERR_STATUS},
+        {"SIP/2.0 200 Bad\x01reason\r\n\r\n", SIPREG_PERR_REASON},
+        {"REGISTER sip:a SIP/2.0\r\nNoColon\r\n\r\n", SIPREG_PERR_HEADER},
+        {"REGISTER sip:a SIP/2.0\r\n: novalue\r\n\r\n", SIPREG_PERR_HEADER_NAME},
+        {"REGISTER sip:a SIP/2.0\r\nA: b\rc\r\n\r\n", SIPREG_PERR_HEADER},
+        {"REGISTER sip:a SIP/2.0\r\n" REQ_HDRS "\r\n", SIPREG_PERR_MISSING_CSEQ},
+        {"REGISTER sip:a SIP/2.0\r\nCSeq: 1 REGISTER\r\n\r\n", SIPREG_PERR_MISSING_VIA},
+        {"REGISTER sip:a SIP/2.0\r\n" REQ_HDRS "CSeq: 1 INVITE\r\n\r\n", SIPREG_PERR_CSEQ_METHOD},
+        {"REGISTER sip:a SIP/2.0\r\n" REQ_HDRS "CSeq: 2147483648 REGISTER\r\n\r\n",
+         SIPREG_PERR_CSEQ},
+        {"REGISTER sip:a SIP/2.0\r\n" REQ_HDRS "CSeq: REGISTER\r\n\r\n", SIPREG_PERR_CSEQ},
+        {"REGISTER sip:a SIP/2.0\r\n" REQ_HDRS "CSeq: 1 REGISTER x\r\n\r\n", SIPREG_PERR_CSEQ},
+        {"REGISTER sip:a SIP/2.0\r\n" REQ_HDRS "CSeq: 1 REGISTER\r\nCall-ID: y\r\n\r\n",
+         SIPREG_PERR_DUP_HEADER},
+        {"REGISTER sip:a SIP/2.0\r\n" REQ_HDRS "CSeq: 1 REGISTER\r\ni: y\r\n\r\n",
+         SIPREG_PERR_DUP_HEADER},
+        {"REGISTER sip:a SIP/2.0\r\n" REQ_HDRS "CSeq: 1 REGISTER\r\nl: -1\r\n\r\n",
+         SIPREG_PERR_CONTENT_LENGTH},
+        {"REGISTER sip:a SIP/2.0\r\n" REQ_HDRS "CSeq: 1 REGISTER\r\nl: 99999999999\r\n\r\n",
+         SIPREG_PERR_CONTENT_LENGTH},
+        {"REGISTER sip:a SIP/2.0\r\n" REQ_HDRS "CSeq: 1 REGISTER\r\nl: 10\r\n\r\nshort",
+         SIPREG_PERR_BODY_TRUNCATED},
+        {"REGISTER sip:a SIP/2.0\r\n" REQ_HDRS "CSeq: 1 REGISTER\r\nMax-Forwards: 256\r\n\r\n",
+         SIPREG_PERR_MAX_FORWARDS},
+        {"REGISTER sip:a SIP/2.0\r\nVia: SIP/2.0/UDP h\r\nFrom: <sip:a@b>;tag=1\r\n"
+         "To: <sip:a@b>\r\nCall-ID: a@@b\r\nCSeq: 1 REGISTER\r\n\r\n",
+         SIPREG_PERR_CALL_ID},
+        {"REGISTER sip:a SIP/2.0\r\nVia: SIP/2.0/UDP h\r\nFrom: <sip:a@b>;tag=1\r\n"
+         "To: <sip:a@b>\r\nCall-ID:\r\nCSeq: 1 REGISTER\r\n\r\n",
+         SIPREG_PERR_CALL_ID},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct sipreg_msg m;
+        struct sipreg_arena a;
+        struct sipreg_perr why;
+        int rc = parse_z(&m, cases[i].msg, &a, mem, sizeof mem, &why);
+        if (rc != SIPREG_EPARSE || why.code != cases[i].code)
+            TEST_FAIL_("case %zu: rc %d code %s, want %s", i, rc, sipreg_perr_reason(why.code),
+                       sipreg_perr_reason(cases[i].code));
+        ASSERT(why.offset <= strlen(cases[i].msg));
+        ASSERT(sipreg_perr_status(why.code) >= 400);
+    }
+    return 0;
+}
+
+TEST(msg_parse_limits)
+{
+    struct sipreg_msg m;
+    struct sipreg_arena a;
+    struct sipreg_perr why;
+    char big[2048];
+    /* too many headers */
+    size_t n = (size_t)snprintf(big, sizeof big,
+                                "REGISTER sip:a SIP/2.0\r\n" REQ_HDRS "CSeq: 1 REGISTER\r\n");
+    for (int i = 0; i < 8; i++)
+        n += (size_t)snprintf(big + n, sizeof big - n, "X-%d: y\r\n", i);
+    n += (size_t)snprintf(big + n, sizeof big - n, "\r\n");
+    struct sipreg_msg_limits lim = {.max_headers = 10};
+    sipreg_arena_init(&a, mem, sizeof mem);
+    ASSERT_EQ(sipreg_msg_parse(&m, guard_copy(big, n), n, SIPREG_MSG_DATAGRAM, &lim, &a, &why),
+              SIPREG_EPARSE);
+    ASSERT_EQ(why.code, SIPREG_PERR_TOO_MANY_HEADERS);
+    lim.max_headers = 20;
+    ASSERT_EQ(sipreg_msg_parse(&m, guard_copy(big, n), n, SIPREG_MSG_DATAGRAM, &lim, &a, &why), 0);
+    /* message size */
+    lim = (struct sipreg_msg_limits){.max_size = 100};
+    ASSERT_EQ(sipreg_msg_parse(&m, guard_copy(big, n), n, SIPREG_MSG_DATAGRAM, &lim, &a, &why),
+              SIPREG_EPARSE);
+    ASSERT_EQ(why.code, SIPREG_PERR_TOO_LARGE);
+    ASSERT_EQ(sipreg_perr_status(why.code), 513);
+    ASSERT_EQ(sipreg_msg_parse(&m, guard_copy(big, n), n, SIPREG_MSG_STREAM, &lim, &a, &why),
+              SIPREG_EPARSE);
+    ASSERT_EQ(why.code, SIPREG_PERR_TOO_LARGE);
+    /* line length */
+    lim = (struct sipreg_msg_limits){.max_line = 20};
+    ASSERT_EQ(sipreg_msg_parse(&m, guard_copy(big, n), n, SIPREG_MSG_DATAGRAM, &lim, &a, &why),
+              SIPREG_EPARSE);
+    ASSERT_EQ(why.code, SIPREG_PERR_LINE_TOO_LONG);
+    /* URI length */
+    lim = (struct sipreg_msg_limits){.max_uri = 4};
+    ASSERT_EQ(sipreg_msg_parse(&m, guard_copy(big, n), n, SIPREG_MSG_DATAGRAM, &lim, &a, &why),
+              SIPREG_EPARSE);
+    ASSERT_EQ(why.code, SIPREG_PERR_URI_TOO_LONG);
+    ASSERT_EQ(sipreg_perr_status(why.code), 414);
+    return 0;
+}
+
+TEST(msg_parse_stream_framing)
+{
+    const char *z = "REGISTER sip:a SIP/2.0\r\n" REQ_HDRS "CSeq: 1 REGISTER\r\n"
+                    "Content-Length: 4\r\n\r\nbodyNEXT";
+    size_t full = strlen(z) - 4;
+    struct sipreg_msg m;
+    struct sipreg_arena a;
+    struct sipreg_perr why;
+    /* every prefix is incomplete, the full message parses, in stream mode */
+    for (size_t n = 0; n < full; n++) {
+        sipreg_arena_init(&a, mem, sizeof mem);
+        int rc = sipreg_msg_parse(&m, guard_copy(z, n), n, SIPREG_MSG_STREAM, NULL, &a, &why);
+        if (rc != SIPREG_EAGAIN)
+            TEST_FAIL_("prefix %zu: rc %d (%s)", n, rc, sipreg_perr_reason(why.code));
+        size_t ml;
+        ASSERT_EQ(sipreg_msg_frame(guard_copy(z, n), n, NULL, &ml, &why), SIPREG_EAGAIN);
+    }
+    ASSERT_EQ(sipreg_msg_parse(&m, guard_copy(z, strlen(z)), strlen(z), SIPREG_MSG_STREAM, NULL, &a,
+                               &why),
+              0);
+    ASSERT_EQ(m.len, full);
+    ASSERT_STR(m.body, "body");
+    size_t ml = 0;
+    ASSERT_EQ(sipreg_msg_frame(guard_copy(z, strlen(z)), strlen(z), NULL, &ml, &why), 0);
+    ASSERT_EQ(ml, full);
+    /* CRLF keep-alives alone are consumable */
+    ASSERT_EQ(sipreg_msg_frame(GUARD_Z("\r\n\r\n"), 4, NULL, &ml, &why), 0);
+    ASSERT_EQ(ml, 4);
+    /* a stream message needs Content-Length */
+    const char *nocl = "REGISTER sip:a SIP/2.0\r\n" REQ_HDRS "CSeq: 1 REGISTER\r\n\r\n";
+    ASSERT_EQ(sipreg_msg_parse(&m, GUARD_Z(nocl), strlen(nocl), SIPREG_MSG_STREAM, NULL, &a, &why),
+              SIPREG_EPARSE);
+    ASSERT_EQ(why.code, SIPREG_PERR_CONTENT_LENGTH);
+    return 0;
+}
+
+TEST(msg_names)
+{
+    ASSERT_EQ(sipreg_hdr_id(SIPREG_STR_LIT("via")), SIPREG_HDR_VIA);
+    ASSERT_EQ(sipreg_hdr_id(SIPREG_STR_LIT("V")), SIPREG_HDR_VIA);
+    ASSERT_EQ(sipreg_hdr_id(SIPREG_STR_LIT("CALL-id")), SIPREG_HDR_CALL_ID);
+    ASSERT_EQ(sipreg_hdr_id(SIPREG_STR_LIT("i")), SIPREG_HDR_CALL_ID);
+    ASSERT_EQ(sipreg_hdr_id(SIPREG_STR_LIT("k")), SIPREG_HDR_SUPPORTED);
+    ASSERT_EQ(sipreg_hdr_id(SIPREG_STR_LIT("www-authenticate")), SIPREG_HDR_WWW_AUTHENTICATE);
+    /* same length and first letter as Via, but not Via: an exact match is required */
+    ASSERT_EQ(sipreg_hdr_id(SIPREG_STR_LIT("Vib")), SIPREG_HDR_OTHER);
+    ASSERT_EQ(sipreg_hdr_id(SIPREG_STR_LIT("Gda")), SIPREG_HDR_OTHER);
+    ASSERT_EQ(sipreg_hdr_id(SIPREG_STR_LIT("q")), SIPREG_HDR_OTHER);
+    ASSERT_EQ(sipreg_hdr_id(SIPREG_STR_LIT("1")), SIPREG_HDR_OTHER);
+    ASSERT_EQ(sipreg_hdr_id(SIPREG_STR_LIT("A-Very-Long-Unknown-Header-Name")), SIPREG_HDR_OTHER);
+    for (int id = 1; id < SIPREG_HDR__COUNT; id++)
+        ASSERT_EQ(sipreg_hdr_id(sipreg_str_z(sipreg_hdr_name((enum sipreg_hdr_id)id))), id);
+    ASSERT(sipreg_hdr_name(SIPREG_HDR_OTHER) == NULL);
+    ASSERT_EQ(sipreg_method_id(SIPREG_STR_LIT("REGISTER")), SIPREG_METHOD_REGISTER);
+    ASSERT_EQ(sipreg_method_id(SIPREG_STR_LIT("register")), SIPREG_METHOD_UNKNOWN);
+    ASSERT(strcmp(sipreg_method_name(SIPREG_METHOD_OPTIONS), "OPTIONS") == 0);
+    ASSERT(strcmp(sipreg_status_reason(423), "Interval Too Brief") == 0);
+    ASSERT(strcmp(sipreg_perr_reason(SIPREG_PERR_VIA), "Malformed Via") == 0);
+    ASSERT_EQ(sipreg_perr_status(SIPREG_PERR_VERSION), 505);
+    return 0;
+}
