@@ -111,6 +111,32 @@ SIPREG_API void sipreg_buf_printf(struct sipreg_buf *b, const char *fmt, ...)
 /* 0 when everything appended so far fit, SIPREG_ENOSPC otherwise. */
 SIPREG_API int sipreg_buf_status(const struct sipreg_buf *b);
 
+/* A transport address without socket headers (the core never includes them): transport, IP
+ * version, address bytes in network order and port. */
+enum sipreg_transport {
+    SIPREG_TRANSPORT_UDP = 0,
+    SIPREG_TRANSPORT_TCP = 1,
+    SIPREG_TRANSPORT_TLS = 2,
+};
+
+struct sipreg_netaddr {
+    uint8_t transport; /* enum sipreg_transport */
+    uint8_t family;    /* 4 or 6 */
+    uint16_t port;     /* host order */
+    uint8_t ip[16];    /* IPv4 in the first 4 bytes */
+};
+
+#define SIPREG_NETADDR_STRLEN 64
+
+/* Writes "192.0.2.4" or "2001:db8::1" (no brackets, no port) into out; returns its length. */
+SIPREG_API size_t sipreg_netaddr_ip(const struct sipreg_netaddr *a, char *out, size_t cap);
+/* Writes "udp:192.0.2.4:5060" or "tcp:[2001:db8::1]:5060"; returns its length. */
+SIPREG_API size_t sipreg_netaddr_format(const struct sipreg_netaddr *a, char *out, size_t cap);
+/* Parses "[udp:]IPv4:port", "[tcp:][IPv6]:port" (port optional: default_port). 0 or EINVAL. */
+SIPREG_API int sipreg_netaddr_parse(struct sipreg_netaddr *a, const char *s, uint16_t default_port);
+/* 1 when transport, address and port are equal. */
+SIPREG_API int sipreg_netaddr_eq(const struct sipreg_netaddr *a, const struct sipreg_netaddr *b);
+
 /* Slice helpers. */
 SIPREG_API struct sipreg_str sipreg_str_z(const char *z);
 /* Exact byte comparison; 1 when equal. */

@@ -92,3 +92,49 @@ TEST(core_alloc_hook)
     ASSERT_EQ(test_alloc_outstanding, before);
     return 0;
 }
+
+TEST(core_netaddr)
+{
+    struct sipreg_netaddr a, b;
+    char out[SIPREG_NETADDR_STRLEN];
+    ASSERT_EQ(sipreg_netaddr_parse(&a, "192.0.2.4:5070", 5060), 0);
+    ASSERT_EQ(a.family, 4);
+    ASSERT_EQ(a.port, 5070);
+    ASSERT_EQ(a.transport, SIPREG_TRANSPORT_UDP);
+    sipreg_netaddr_format(&a, out, sizeof out);
+    ASSERT(strcmp(out, "udp:192.0.2.4:5070") == 0);
+    ASSERT_EQ(sipreg_netaddr_parse(&b, "udp:192.0.2.4:5070", 1), 0);
+    ASSERT(sipreg_netaddr_eq(&a, &b));
+    ASSERT_EQ(sipreg_netaddr_parse(&a, "tcp:[2001:DB8:0:0:1::1]", 5060), 0);
+    ASSERT_EQ(a.family, 6);
+    ASSERT_EQ(a.port, 5060);
+    ASSERT_EQ(a.transport, SIPREG_TRANSPORT_TCP);
+    sipreg_netaddr_format(&a, out, sizeof out);
+    ASSERT(strcmp(out, "tcp:[2001:db8::1:0:0:1]:5060") == 0);
+    ASSERT_EQ(sipreg_netaddr_parse(&a, "[::1]:5062", 5060), 0);
+    sipreg_netaddr_ip(&a, out, sizeof out);
+    ASSERT(strcmp(out, "::1") == 0);
+    ASSERT_EQ(sipreg_netaddr_parse(&a, "::ffff:192.0.2.1", 5060), 0);
+    sipreg_netaddr_ip(&a, out, sizeof out);
+    ASSERT(strcmp(out, "::ffff:c000:201") == 0);
+    ASSERT_EQ(sipreg_netaddr_parse(&a, "127.0.0.1", 5060), 0);
+    ASSERT(!sipreg_netaddr_eq(&a, &b));
+    static const char *bad[] = {"",
+                                "1.2.3",
+                                "1.2.3.4.5",
+                                "256.1.1.1",
+                                "1.2.3.4:",
+                                "1.2.3.4:70000",
+                                "[::1",
+                                "[::1]x",
+                                "1:2:3:4:5:6:7:8:9",
+                                "1::2::3",
+                                "01.2.3.4",
+                                "[12345::]",
+                                "host.example.com:5060",
+                                "sctp:1.2.3.4"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (sipreg_netaddr_parse(&a, bad[i], 5060) != SIPREG_EINVAL)
+            TEST_FAIL_("\"%s\" accepted", bad[i]);
+    return 0;
+}
