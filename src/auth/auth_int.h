@@ -41,4 +41,7 @@ int sipreg__hmac_sha256(const uint8_t key[32], const struct sipreg__bytes *parts
 void sipreg__b64url_encode(char *out, const uint8_t *p, size_t n);
 int sipreg__b64url_decode(uint8_t *out, size_t n, struct sipreg_str s);
 
+/* Tests only: whether the tracker holds `tag`, and its highest nc. */
+bool sipreg__auth_tracker_find(struct sipreg_auth_tracker *t, const uint8_t tag[16], uint32_t *nc);
+
 #endif

@@ -193,3 +193,14 @@ int sipreg_auth_tracker_check(struct sipreg_auth_tracker *t,
     pthread_mutex_unlock(&t->mu);
     return err;
 }
+
+bool sipreg__auth_tracker_find(struct sipreg_auth_tracker *t, const uint8_t tag[16], uint32_t *nc)
+{
+    pthread_mutex_lock(&t->mu);
+    size_t slot = index_slot(t, tag);
+    bool found = t->index[slot] != 0;
+    if (found)
+        *nc = t->e[t->index[slot] - 1].nc;
+    pthread_mutex_unlock(&t->mu);
+    return found;
+}
