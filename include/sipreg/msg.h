@@ -326,6 +326,9 @@ struct sipreg_msg {
     bool is_request;
     size_t len;     /* bytes of this message (start line to end of body) */
     size_t skipped; /* leading CRLFs skipped before the start line */
+    /* True once the whole header section was indexed, even when a later check failed: the
+     * headers can then be used to answer the request with the error's status. */
+    bool hdrs_complete;
     /* request line */
     enum sipreg_method method;
     struct sipreg_str method_s;
@@ -352,7 +355,10 @@ struct sipreg_msg {
 
 /* Parses one message from `buf`. Returns 0 when a whole message was parsed (m->len says how many
  * bytes it used; trailing bytes of a datagram are ignored), SIPREG_EAGAIN in stream mode when
- * more bytes are needed, SIPREG_EPARSE with `why` filled when malformed. Checks framing, the start
+ * more bytes are needed, SIPREG_EPARSE with `why` filled when malformed. A request with an
+ * unsupported SIP version still has its headers indexed (why->code SIPREG_PERR_VERSION) so that
+ * it can be answered with 505; m->hdrs_complete says when the headers are usable after an
+ * error. Checks framing, the start
  * line, that Via, From, To, Call-ID and CSeq are present (once each for single-value headers),
  * that CSeq is valid and names the request's method, and Content-Length. Never allocates from
  * the heap and never writes to `buf`. `lim` may be NULL for the defaults. Thread-safe for

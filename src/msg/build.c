@@ -58,6 +58,13 @@ int sipreg_msg_build_response(struct sipreg_buf *b, struct sipreg_msg *req, int 
         return SIPREG_EINVAL;
     const struct sipreg_via *top;
     const struct sipreg_addr *to;
+    const struct sipreg_hdr *from_h = sipreg_msg_hdr_find(req, SIPREG_HDR_FROM);
+    const struct sipreg_hdr *to_h = sipreg_msg_hdr_find(req, SIPREG_HDR_TO);
+    const struct sipreg_hdr *callid_h = sipreg_msg_hdr_find(req, SIPREG_HDR_CALL_ID);
+    const struct sipreg_hdr *cseq_h = sipreg_msg_hdr_find(req, SIPREG_HDR_CSEQ);
+    /* a partially parsed request may lack what a response must copy */
+    if (!from_h || !to_h || !callid_h || !cseq_h)
+        return SIPREG_EINVAL;
     int err = sipreg_msg_via(req, &top, NULL);
     if (err)
         return err;
@@ -88,16 +95,16 @@ int sipreg_msg_build_response(struct sipreg_buf *b, struct sipreg_msg *req, int 
             add_hdr_raw(b, "Via", h->value);
         }
     }
-    add_hdr_raw(b, "From", sipreg_msg_hdr_find(req, SIPREG_HDR_FROM)->value);
+    add_hdr_raw(b, "From", from_h->value);
     sipreg_buf_addz(b, "To: ");
-    sipreg_buf_adds(b, sipreg_msg_hdr_find(req, SIPREG_HDR_TO)->value);
+    sipreg_buf_adds(b, to_h->value);
     if (!to->tag.p && to_tag.p && status != 100) {
         sipreg_buf_addz(b, ";tag=");
         sipreg_buf_adds(b, to_tag);
     }
     sipreg_buf_add(b, "\r\n", 2);
-    add_hdr_raw(b, "Call-ID", req->call_id);
-    add_hdr_raw(b, "CSeq", sipreg_msg_hdr_find(req, SIPREG_HDR_CSEQ)->value);
+    add_hdr_raw(b, "Call-ID", callid_h->value);
+    add_hdr_raw(b, "CSeq", cseq_h->value);
     return sipreg_buf_status(b);
 }
 

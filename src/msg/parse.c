@@ -72,7 +72,7 @@ static int parse_request_line(struct sipreg_msg *m, const char *p, const char *e
     while (vs > p && vs[-1] != ' ' && vs[-1] != '\t')
         vs--;
     int err = parse_version(vs, e, base, why);
-    if (err)
+    if (err && (!why || why->code != SIPREG_PERR_VERSION))
         return err;
     const char *u = skip_ws(p, vs);
     const char *ue = rskip_ws(u, vs);
@@ -93,7 +93,7 @@ static int parse_request_line(struct sipreg_msg *m, const char *p, const char *e
             return perr(why, SIPREG_PERR_REQUEST_URI, base, q);
     m->ruri = mkstr(u, ue);
     m->is_request = true;
-    return 0;
+    return err;
 }
 
 static int parse_status_line(struct sipreg_msg *m, const char *p, const char *e, const char *base,
@@ -164,6 +164,7 @@ int sipreg_msg_parse(struct sipreg_msg *m, const char *buf, size_t len, enum sip
     int err;
 
     m->buf = buf;
+    m->hdrs_complete = false;
     m->is_request = false;
     m->len = 0;
     m->method = SIPREG_METHOD_UNKNOWN;
@@ -203,10 +204,20 @@ int sipreg_msg_parse(struct sipreg_msg *m, const char *buf, size_t len, enum sip
         return perr(why, limit_end != end ? SIPREG_PERR_TOO_LARGE : SIPREG_PERR_NO_END, buf,
                     limit_end);
     }
-    if (eol - p >= 4 && memcmp(p, "SIP/", 4) == 0)
+    struct sipreg_perr version_err = {SIPREG_PERR_NONE, 0};
+    if (eol - p >= 4 && memcmp(p, "SIP/", 4) == 0) {
         err = parse_status_line(m, p, eol, buf, why);
-    else
-        err = parse_request_line(m, p, eol, buf, lim, why);
+    } else {
+        struct sipreg_perr w = {SIPREG_PERR_NONE, 0};
+        err = parse_request_line(m, p, eol, buf, lim, &w);
+        if (err && w.code == SIPREG_PERR_VERSION) {
+            /* go on indexing the headers, so that the request can be answered with 505 */
+            version_err = w;
+            err = 0;
+        } else if (err && why) {
+            *why = w;
+        }
+    }
     if (err)
         return err;
     p = next;
@@ -296,6 +307,12 @@ int sipreg_msg_parse(struct sipreg_msg *m, const char *buf, size_t len, enum sip
         p = next;
     }
     const char *body = p;
+    m->hdrs_complete = true;
+    if (version_err.code != SIPREG_PERR_NONE) {
+        if (why)
+            *why = version_err;
+        return SIPREG_EPARSE;
+    }
 
     /* Content-Length and the body. */
     const struct sipreg_hdr *cl = sipreg_msg_hdr_find(m, SIPREG_HDR_CONTENT_LENGTH);

@@ -111,3 +111,36 @@ TEST(msg_build_never_overruns)
     ASSERT_EQ(b.len, strlen("REGISTER sip:example.com SIP/2.0\r\nContent-Length: 0\r\n\r\n"));
     return 0;
 }
+
+TEST(msg_build_answers_unsupported_version_and_refuses_partial)
+{
+    struct sipreg_msg m;
+    struct sipreg_arena a;
+    struct sipreg_perr why;
+    /* RFC 4475 badvers: the headers are still indexed so that a 505 can be built */
+    const char *z = "OPTIONS sip:t@example.com SIP/7.0\r\n" REQ_HDRS "CSeq: 1 OPTIONS\r\n\r\n";
+    ASSERT_EQ(parse_z(&m, z, &a, mem, sizeof mem, &why), SIPREG_EPARSE);
+    ASSERT_EQ(why.code, SIPREG_PERR_VERSION);
+    ASSERT(m.hdrs_complete);
+    char out[512];
+    struct sipreg_buf b;
+    sipreg_buf_init(&b, out, sizeof out);
+    ASSERT_EQ(sipreg_msg_build_response(&b, &m, sipreg_perr_status(why.code), SIPREG_STR_NULL,
+                                        SIPREG_STR_LIT("x"), SIPREG_STR_NULL, -1),
+              0);
+    ASSERT(b.len > 20 && memcmp(out, "SIP/2.0 505 Version Not Supported\r\n", 35) == 0);
+    /* a malformed start line leaves nothing usable */
+    ASSERT_EQ(parse_z(&m, "OPTIONS <sip:x> SIP/2.0\r\n" REQ_HDRS "CSeq: 1 OPTIONS\r\n\r\n", &a, mem,
+                      sizeof mem, &why),
+              SIPREG_EPARSE);
+    ASSERT(!m.hdrs_complete);
+    /* a request missing CSeq cannot be answered: the builder refuses instead of guessing */
+    ASSERT_EQ(parse_z(&m, "OPTIONS sip:x SIP/2.0\r\n" REQ_HDRS "\r\n", &a, mem, sizeof mem, &why),
+              SIPREG_EPARSE);
+    ASSERT(m.hdrs_complete);
+    sipreg_buf_init(&b, out, sizeof out);
+    ASSERT_EQ(sipreg_msg_build_response(&b, &m, 400, SIPREG_STR_NULL, SIPREG_STR_NULL,
+                                        SIPREG_STR_NULL, -1),
+              SIPREG_EINVAL);
+    return 0;
+}
