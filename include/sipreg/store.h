@@ -1,0 +1,222 @@
+/* sipreg location and credential store: one interface, pluggable backends (memory, SQLite). */
+#ifndef SIPREG_STORE_H
+#define SIPREG_STORE_H
+
+#include "sipreg/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Defaults for a zero field of struct sipreg_store_cfg. */
+#define SIPREG_STORE_DEFAULT_MAX_PER_AOR  32
+#define SIPREG_STORE_DEFAULT_MAX_BINDINGS (1u << 20)
+#define SIPREG_STORE_DEFAULT_MAX_FIELD    8192
+#define SIPREG_STORE_DEFAULT_BUSY_MS      5000
+/* Meta keys are at most this long, meta values at most SIPREG_STORE_MAX_META bytes. */
+#define SIPREG_STORE_MAX_META_KEY         256
+#define SIPREG_STORE_MAX_META             65536
+
+/* Store configuration. A zero field means the default named beside it; cfg may be NULL. */
+struct sipreg_store_cfg {
+    size_t max_bindings_per_aor; /* SIPREG_STORE_DEFAULT_MAX_PER_AOR */
+    size_t max_bindings;         /* all AORs together, memory backend only: DEFAULT_MAX_BINDINGS */
+    size_t max_field_len;        /* any one string of a binding or user: DEFAULT_MAX_FIELD */
+    uint8_t hash_key[16];        /* memory backend SipHash key: pass random bytes (flooding) */
+    int busy_timeout_ms;         /* SQLite: wait this long for a lock; < 0: never wait */
+};
+
+/* One registered contact of an address-of-record. Every string is a slice; an absent value has
+ * p == NULL. Bindings returned by the store point into the caller's arena. */
+struct sipreg_binding {
+    struct sipreg_str aor;        /* the address-of-record, exactly as the registrar keys it */
+    struct sipreg_str key;        /* identity within the AOR: normalised URI or instance/reg-id */
+    struct sipreg_str contact;    /* the Contact value as received, for the 200 OK */
+    int64_t expires_at;           /* Unix seconds */
+    int q;                        /* -1: none, else 0..1000 (q=0.5 is 500) */
+    struct sipreg_str call_id;    /* of the REGISTER that last changed the binding */
+    uint32_t cseq;                /* ditto */
+    struct sipreg_str source;     /* where that REGISTER came from, e.g. "udp:192.0.2.4:5060" */
+    struct sipreg_str transport;  /* e.g. "udp" */
+    struct sipreg_str path;       /* Path header values joined with ", "; may be empty */
+    struct sipreg_str instance;   /* +sip.instance (RFC 5626) */
+    int32_t reg_id;               /* -1: none */
+    struct sipreg_str user_agent; /* User-Agent header */
+    int64_t registered_at;        /* Unix seconds; set by the store on first insert */
+    int64_t updated_at;           /* Unix seconds; set by the store on every change */
+};
+
+/* An array of bindings placed in the caller's arena. */
+struct sipreg_binding_list {
+    struct sipreg_binding *v;
+    size_t n;
+};
+
+enum sipreg_store_op_kind {
+    SIPREG_STORE_UPSERT = 1, /* add or refresh b (b.aor, registered_at, updated_at ignored) */
+    SIPREG_STORE_REMOVE,     /* remove b.key (an UPSERT with expires_at <= now is the same) */
+    SIPREG_STORE_REMOVE_ALL  /* Contact: * ; only b.call_id and b.cseq are used */
+};
+
+/* One operation of a change set. call_id and cseq are those of the REGISTER; they are always
+ * required, as they drive the ordering check. */
+struct sipreg_store_op {
+    enum sipreg_store_op_kind kind;
+    struct sipreg_binding b;
+};
+
+/* Every change one REGISTER makes to one AOR. Applied all-or-nothing. */
+struct sipreg_store_change {
+    struct sipreg_str aor;
+    const struct sipreg_store_op *ops;
+    size_t nops;
+};
+
+/* A user's credentials. HA1 values are lowercase or uppercase hex, computed by the caller
+ * (H(username:realm:password) per algorithm); absent (p == NULL) when not provisioned. The
+ * store never sees a password. */
+struct sipreg_user {
+    struct sipreg_str username;
+    struct sipreg_str realm;
+    struct sipreg_str ha1_md5;        /* 32 hex digits */
+    struct sipreg_str ha1_sha256;     /* 64 hex digits */
+    struct sipreg_str ha1_sha512_256; /* 64 hex digits */
+    bool enabled;
+    int64_t created_at; /* Unix seconds, given by the caller */
+};
+
+/* Iteration callbacks. The argument and its slices are valid only during the call; a non-zero
+ * return stops the iteration, and the iterate function returns that value. A callback must not
+ * call back into the same store. */
+typedef int (*sipreg_store_binding_fn)(const struct sipreg_binding *b, void *ud);
+typedef int (*sipreg_store_user_fn)(const struct sipreg_user *u, void *ud);
+
+/* A backend, VFS-style: the public functions below validate their arguments, then call these
+ * with `self`. Every function pointer is required. Arguments reaching a backend are valid
+ * (non-NULL store objects, slices within limits); on failure the public layer rewinds the
+ * arena, so a backend need not. `version` is SIPREG_STORE_OPS_VERSION; later versions only
+ * append members. */
+#define SIPREG_STORE_OPS_VERSION 1
+struct sipreg_store_ops {
+    int version;
+    int (*apply)(void *self, const struct sipreg_store_change *c, int64_t now,
+                 struct sipreg_arena *a, struct sipreg_binding_list *out);
+    int (*lookup)(void *self, struct sipreg_str aor, int64_t now, struct sipreg_arena *a,
+                  struct sipreg_binding_list *out);
+    int (*expire)(void *self, int64_t now, size_t max_rows, size_t *purged);
+    int (*iterate)(void *self, int64_t now, sipreg_store_binding_fn fn, void *ud);
+    int (*commit)(void *self);
+    int (*user_put)(void *self, const struct sipreg_user *u);
+    int (*user_del)(void *self, struct sipreg_str username, struct sipreg_str realm);
+    int (*user_get)(void *self, struct sipreg_str username, struct sipreg_str realm,
+                    struct sipreg_arena *a, struct sipreg_user *out);
+    int (*user_iterate)(void *self, sipreg_store_user_fn fn, void *ud);
+    int (*meta_get)(void *self, struct sipreg_str key, struct sipreg_arena *a,
+                    struct sipreg_str *out);
+    int (*meta_put)(void *self, struct sipreg_str key, struct sipreg_str value);
+    void (*close)(void *self);
+};
+
+struct sipreg_store;
+
+/* ---- opening and closing ---- */
+
+/* A store held in process memory: a SipHash-keyed table of AORs, each owning copies of its
+ * bindings. Nothing survives close; commit is a no-op (changes are visible at once). Returns 0,
+ * SIPREG_ENOMEM or SIPREG_EINVAL. OUT: *out. */
+SIPREG_API int sipreg_store_open_memory(struct sipreg_store **out,
+                                        const struct sipreg_store_cfg *cfg);
+
+/* A store in the SQLite database file `path` (NUL-terminated), created if absent, migrated to
+ * the current schema on open. WAL journal with synchronous=FULL: once commit returns 0 the
+ * changes survive a crash or power loss. Returns SIPREG_ESTORE for a file that is not a sipreg
+ * database (not SQLite, or SQLite with other tables or another application id) or whose schema
+ * is newer than this library's, SIPREG_EBUSY when another process holds the lock past the
+ * busy timeout, SIPREG_ENOMEM. One connection per store object. OUT: *out. */
+SIPREG_API int sipreg_store_open_sqlite(struct sipreg_store **out, const char *path,
+                                        const struct sipreg_store_cfg *cfg);
+
+/* Wraps a backend: later calls dispatch to ops with self. ops must outlive the store; the
+ * store takes ownership of self only on success (close calls ops->close(self)). Returns 0,
+ * SIPREG_EINVAL (bad ops version or missing member) or SIPREG_ENOMEM. OUT: *out. */
+SIPREG_API int sipreg_store_create(struct sipreg_store **out, const struct sipreg_store_ops *ops,
+                                   void *self);
+
+/* Closes the store. Changes not yet committed are discarded by backends with transactions.
+ * s may be NULL. */
+SIPREG_API void sipreg_store_close(struct sipreg_store *s);
+
+/* ---- bindings ---- */
+
+/* Applies one REGISTER's change set to c->aor atomically, with the ordering checks of
+ * RFC 3261 §10.3 steps 6-7: for each op touching a current binding (or, for REMOVE_ALL, each
+ * current binding) with the same Call-ID, the op's CSeq must be strictly higher than the stored
+ * one; a different Call-ID replaces. Checks use the AOR as it was before this change set, and
+ * ops are then applied in order (a later op on the same key wins). Expired bindings count as
+ * absent. Removing an absent binding is not an error.
+ *
+ * Returns 0 and, when out is not NULL, the AOR's unexpired bindings after the change (in order
+ * of first registration) copied into arena a. Fails with nothing changed and the arena rewound:
+ * SIPREG_EORDER (ordering), SIPREG_ELIMIT (the change would leave the AOR with more than
+ * max_bindings_per_aor bindings, or the store above max_bindings, while growing it; there is
+ * no eviction of old bindings), SIPREG_ENOMEM (heap, or the arena is too small for the list),
+ * SIPREG_EINVAL (empty AOR, key, contact or Call-ID, q out of range, unknown op), SIPREG_EBUSY
+ * (SQLite lock held elsewhere), SIPREG_ESTORE. A failed apply leaves other changes of the open
+ * batch intact.
+ *
+ * Batching: the change joins the store's open batch, opening one if none is; it is visible to
+ * this store object at once but durable only after sipreg_store_commit(). */
+SIPREG_API int sipreg_store_apply(struct sipreg_store *s, const struct sipreg_store_change *c,
+                                  int64_t now, struct sipreg_arena *a,
+                                  struct sipreg_binding_list *out);
+
+/* Makes every change since the last commit (apply, expire, user_put, user_del, meta_put)
+ * durable at once: group commit. 0 also when nothing is pending. On failure (SIPREG_ESTORE,
+ * SIPREG_EBUSY) every change since the last commit is rolled back, so each REGISTER of the
+ * batch must be answered with an error. */
+SIPREG_API int sipreg_store_commit(struct sipreg_store *s);
+
+/* The unexpired (expires_at > now) bindings of aor into arena a, in order of first registration;
+ * n == 0 when there are none. SIPREG_ENOMEM (arena rewound) when a is too small. OUT: *out. */
+SIPREG_API int sipreg_store_lookup(struct sipreg_store *s, struct sipreg_str aor, int64_t now,
+                                   struct sipreg_arena *a, struct sipreg_binding_list *out);
+
+/* Deletes at most max_rows bindings with expires_at <= now (expired ones are already invisible
+ * to lookups; this reclaims their space). Bounded work: call it periodically until *purged is
+ * 0. The memory backend scans a slice of its table per call, so a 0 there means "nothing found
+ * in this slice" only after a full sweep has been made. Joins the open batch. OUT: *purged. */
+SIPREG_API int sipreg_store_expire(struct sipreg_store *s, int64_t now, size_t max_rows,
+                                   size_t *purged);
+
+/* Calls fn for every unexpired binding of every AOR (for listings; not for the hot path). */
+SIPREG_API int sipreg_store_iterate(struct sipreg_store *s, int64_t now, sipreg_store_binding_fn fn,
+                                    void *ud);
+
+/* ---- credentials and server metadata ---- */
+
+/* Inserts or replaces the user (username, realm), both non-empty. SIPREG_EINVAL for an HA1 that
+ * is not hex of its algorithm's length. Joins the open batch. */
+SIPREG_API int sipreg_store_user_put(struct sipreg_store *s, const struct sipreg_user *u);
+/* Deletes a user; SIPREG_ENOENT when absent. Joins the open batch. */
+SIPREG_API int sipreg_store_user_del(struct sipreg_store *s, struct sipreg_str username,
+                                     struct sipreg_str realm);
+/* The user's record, its slices in arena a. SIPREG_ENOENT when absent, SIPREG_ENOMEM when a is
+ * too small. OUT: *out. */
+SIPREG_API int sipreg_store_user_get(struct sipreg_store *s, struct sipreg_str username,
+                                     struct sipreg_str realm, struct sipreg_arena *a,
+                                     struct sipreg_user *out);
+/* Calls fn for every user. */
+SIPREG_API int sipreg_store_user_iterate(struct sipreg_store *s, sipreg_store_user_fn fn, void *ud);
+
+/* A small key/value table (the server secret, ...). Values are binary. get: SIPREG_ENOENT when
+ * absent, the value copied into a. put: inserts or replaces; joins the open batch; ELIMIT above
+ * SIPREG_STORE_MAX_META_KEY / SIPREG_STORE_MAX_META bytes. */
+SIPREG_API int sipreg_store_meta_get(struct sipreg_store *s, struct sipreg_str key,
+                                     struct sipreg_arena *a, struct sipreg_str *out);
+SIPREG_API int sipreg_store_meta_put(struct sipreg_store *s, struct sipreg_str key,
+                                     struct sipreg_str value);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,51 @@
+/* Internals shared by the store front end (store.c) and its backends (mem.c, sqlite.c). */
+#ifndef SIPREG_STORE_INT_H
+#define SIPREG_STORE_INT_H
+
+#include "sipreg/store.h"
+
+/* A cfg with its defaults filled in. */
+struct sipreg__store_limits {
+    size_t per_aor;
+    size_t total;
+    size_t field;
+    int busy_ms; /* < 0: never wait */
+};
+void sipreg__store_limits(const struct sipreg_store_cfg *cfg, struct sipreg__store_limits *l);
+
+/* Wraps self in a store with the given limits; on failure calls ops->close(self). */
+int sipreg__store_wrap(struct sipreg_store **out, const struct sipreg_store_ops *ops, void *self,
+                       const struct sipreg__store_limits *l);
+
+/* 1 when op takes its binding away: REMOVE, or an UPSERT that is already expired. */
+static inline int sipreg__op_removes(const struct sipreg_store_op *op, int64_t now)
+{
+    return op->kind == SIPREG_STORE_REMOVE ||
+           (op->kind == SIPREG_STORE_UPSERT && op->b.expires_at <= now);
+}
+
+/* Bytes the strings of b occupy (the copy's string block). */
+size_t sipreg__binding_strlen(const struct sipreg_binding *b);
+/* Copies b into dst, its strings to *cur (advanced). Absent strings stay absent. */
+void sipreg__binding_copy(struct sipreg_binding *dst, const struct sipreg_binding *src, char **cur);
+size_t sipreg__user_strlen(const struct sipreg_user *u);
+void sipreg__user_copy(struct sipreg_user *dst, const struct sipreg_user *src, char **cur);
+/* Copies a slice to *cur; an absent slice stays absent. */
+struct sipreg_str sipreg__str_copy(struct sipreg_str s, char **cur);
+
+/* Allocates from a the array for n bindings and a block of nchars bytes: ENOMEM if it does not
+ * fit. OUT: out->v (n set), *chars. */
+int sipreg__list_alloc(struct sipreg_arena *a, size_t n, size_t nchars,
+                       struct sipreg_binding_list *out, char **chars);
+
+/* SipHash-2-4 of data under a 16-byte key (Aumasson & Bernstein). */
+uint64_t sipreg__siphash24(const uint8_t key[16], const void *data, size_t len);
+
+/* Backends. */
+extern const struct sipreg_store_ops sipreg__mem_ops;
+int sipreg__mem_open(void **self, const struct sipreg__store_limits *l,
+                     const struct sipreg_store_cfg *cfg);
+extern const struct sipreg_store_ops sipreg__sqlite_ops;
+int sipreg__sqlite_open(void **self, const char *path, const struct sipreg__store_limits *l);
+
+#endif
