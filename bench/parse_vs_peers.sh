@@ -6,7 +6,9 @@
 # the peers' or any message failed.
 #
 # Environment: ROUNDS (default 20000), RUNS (pairs of runs, default 3), SHARED (the shared
-# material, default ../shared beside the repository), BUILD_DIR (default build-bench).
+# material, default ../shared beside the repository), BUILD_DIR (default build-bench), REV (a git
+# revision: benchmark that commit, exported into a temporary tree and built there, instead of the
+# working tree; e.g. REV=HEAD to leave uncommitted files out, or to compare two commits).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,8 +33,17 @@ if ! "$shared/bench/parse/build.sh" "$tmp/peer_parse_bench" >"$tmp/build.log" 2>
   cat "$tmp/build.log" >&2
   exit 1
 fi
+src=$top
+if [ -n "${REV:-}" ]; then
+  rev=$(git -C "$top" rev-parse --short "$REV^{commit}")
+  src=$tmp/src
+  build=$tmp/build
+  mkdir -p "$src"
+  git -C "$top" archive "$rev" | tar -x -C "$src"
+  echo "sipreg at $rev"
+fi
 echo "building sipreg's benchmark (Release, $build)..."
-if ! { cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=Release -DSIPREG_SHARED_DIR="$shared" &&
+if ! { cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release -DSIPREG_SHARED_DIR="$shared" &&
        cmake --build "$build" --target parse_bench -j"$(nproc)"; } >"$tmp/build.log" 2>&1; then
   cat "$tmp/build.log" >&2
   exit 1
