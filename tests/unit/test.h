@@ -41,7 +41,7 @@ extern long test_alloc_outstanding;
 
 #define ASSERT_EQ(a, b)                                           \
     do {                                                          \
-        long long a_ = (long long)(a), b_ = (long long)(b);       \
+        long long a_ = (a), b_ = (b);                             \
         if (a_ != b_)                                             \
             TEST_FAIL_("%s == %s: %lld != %lld", #a, #b, a_, b_); \
     } while (0)
