@@ -117,6 +117,10 @@ struct sipreg_store_ops {
     void (*close)(void *self);
 };
 
+/* An open store. Thread safety: a store object must be used by one thread at a time (the
+ * registrar uses one writer). The SQLite backend holds one connection per store object; several
+ * objects, in one process or several, may open the same file, and their batches then serialise
+ * on SQLite's write lock (busy timeout, then SIPREG_EBUSY). */
 struct sipreg_store;
 
 /* ---- opening and closing ---- */

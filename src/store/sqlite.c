@@ -124,7 +124,7 @@ static int map(int rc)
  * rather than report success. */
 static int failed(struct sq *q, int err)
 {
-    if (q->in_batch && sqlite3_get_autocommit(q->db)) {
+    if (err && q->in_batch && sqlite3_get_autocommit(q->db)) {
         q->in_batch = 0;
         q->poisoned = 1;
     }

@@ -482,6 +482,13 @@ static int user_count_cb(const struct sipreg_user *u, void *ud)
     return 0;
 }
 
+static int user_stop_cb(const struct sipreg_user *u, void *ud)
+{
+    (void)u;
+    ++*(int *)ud;
+    return 9;
+}
+
 static int body_users(struct sipreg_store *s)
 {
     struct sipreg_arena a;
@@ -524,6 +531,10 @@ static int body_users(struct sipreg_store *s)
     int n = 0;
     ASSERT_EQ(sipreg_store_user_iterate(s, user_count_cb, &n), 0);
     ASSERT_EQ(n, 2);
+    n = 0;
+    ASSERT_EQ(sipreg_store_user_iterate(s, user_stop_cb, &n), 9);
+    ASSERT_EQ(n, 1);
+    ASSERT_EQ(sipreg_store_user_iterate(s, NULL, NULL), SIPREG_EINVAL);
     /* Bad HA1s and keys. */
     u.ha1_md5 = Z("0123");
     ASSERT_EQ(sipreg_store_user_put(s, &u), SIPREG_EINVAL);

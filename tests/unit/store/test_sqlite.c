@@ -1,0 +1,411 @@
+/* Tests for the SQLite store: durability, group commit and rollback, schema identity checks. */
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include "sipreg/store.h"
+#include "test.h"
+
+#include "store_fixture.h"
+
+static char mem[1 << 14];
+
+static struct sipreg_store_op sq_up(const char *key, int64_t exp, const char *cid, uint32_t cseq)
+{
+    struct sipreg_store_op op;
+    memset(&op, 0, sizeof op);
+    op.kind = SIPREG_STORE_UPSERT;
+    op.b.key = sipreg_str_z(key);
+    op.b.contact = sipreg_str_z(key);
+    op.b.expires_at = exp;
+    op.b.q = -1;
+    op.b.call_id = sipreg_str_z(cid);
+    op.b.cseq = cseq;
+    op.b.reg_id = -1;
+    return op;
+}
+
+static int sq_apply(struct sipreg_store *s, const char *aor, struct sipreg_store_op op)
+{
+    struct sipreg_store_change c = {sipreg_str_z(aor), &op, 1};
+    return sipreg_store_apply(s, &c, 1000, NULL, NULL);
+}
+
+/* Bindings of aor at time 1000, or -1 on error. */
+static long sq_count(struct sipreg_store *s, const char *aor)
+{
+    struct sipreg_arena a;
+    struct sipreg_binding_list l;
+    sipreg_arena_init(&a, mem, sizeof mem);
+    if (sipreg_store_lookup(s, sipreg_str_z(aor), 1000, &a, &l))
+        return -1;
+    return (long)l.n;
+}
+
+/* Reads (or, with set, writes) the big-endian 32-bit header field at off of a closed
+ * database. */
+static int header_u32(const char *path, off_t off, uint32_t *v, int set)
+{
+    unsigned char b[4];
+    int fd = open(path, set ? O_RDWR : O_RDONLY);
+    if (fd < 0)
+        return -1;
+    int ok;
+    if (set) {
+        b[0] = (unsigned char)(*v >> 24);
+        b[1] = (unsigned char)(*v >> 16);
+        b[2] = (unsigned char)(*v >> 8);
+        b[3] = (unsigned char)*v;
+        ok = pwrite(fd, b, 4, off) == 4;
+    } else {
+        ok = pread(fd, b, 4, off) == 4;
+        *v = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+    }
+    close(fd);
+    return ok ? 0 : -1;
+}
+
+#define USER_VERSION_OFF 60
+#define APP_ID_OFF       68
+
+static int durable_body(const struct tmpdb *t)
+{
+    struct sipreg_store *s;
+    struct sipreg_arena a;
+    struct sipreg_user u;
+    struct sipreg_str v;
+    size_t n;
+    ASSERT_EQ(sipreg_store_open_sqlite(&s, t->path, NULL), 0);
+    ASSERT_EQ(sq_apply(s, "kept", sq_up("k", 2000, "c", 1)), 0);
+    ASSERT_EQ(sq_apply(s, "kept", sq_up("gone-later", 1500, "c", 1)), 0);
+    memset(&u, 0, sizeof u);
+    u.username = sipreg_str_z("bob");
+    u.realm = sipreg_str_z("r");
+    u.ha1_md5 = sipreg_str_z("00112233445566778899aabbccddeeff");
+    u.enabled = true;
+    ASSERT_EQ(sipreg_store_user_put(s, &u), 0);
+    ASSERT_EQ(sipreg_store_meta_put(s, sipreg_str_z("secret"), sipreg_str_z("s3")), 0);
+    ASSERT_EQ(sipreg_store_commit(s), 0);
+    ASSERT_EQ(sipreg_store_commit(s), 0); /* nothing pending */
+    /* Not committed: visible to this connection, lost at close. */
+    ASSERT_EQ(sq_apply(s, "lost", sq_up("k", 2000, "c", 1)), 0);
+    ASSERT_EQ(sq_count(s, "lost"), 1);
+    ASSERT_EQ(sipreg_store_expire(s, 1600, 10, &n), 0);
+    ASSERT_EQ(n, 1);
+    ASSERT_EQ(sipreg_store_user_del(s, u.username, u.realm), 0);
+    sipreg_store_close(s);
+
+    uint32_t ver, app;
+    ASSERT_EQ(header_u32(t->path, USER_VERSION_OFF, &ver, 0), 0);
+    ASSERT_EQ(header_u32(t->path, APP_ID_OFF, &app, 0), 0);
+    ASSERT_EQ(ver, 1);
+    ASSERT_EQ(app, 0x53505247);
+
+    ASSERT_EQ(sipreg_store_open_sqlite(&s, t->path, NULL), 0);
+    int rc = 1;
+    sipreg_arena_init(&a, mem, sizeof mem);
+    if (sq_count(s, "kept") != 2 || sq_count(s, "lost") != 0)
+        goto out;
+    if (sipreg_store_user_get(s, u.username, u.realm, &a, &u) != 0 ||
+        !sipreg_str_eq(u.ha1_md5, sipreg_str_z("00112233445566778899aabbccddeeff")))
+        goto out;
+    if (sipreg_store_meta_get(s, sipreg_str_z("secret"), &a, &v) != 0 ||
+        !sipreg_str_eq(v, sipreg_str_z("s3")))
+        goto out;
+    rc = 0;
+out:
+    sipreg_store_close(s);
+    ASSERT_EQ(rc, 0);
+    return 0;
+}
+
+TEST(store_sqlite_durable_reopen)
+{
+    struct tmpdb t;
+    if (tmpdb_make(&t))
+        return 1;
+    int rc = durable_body(&t);
+    tmpdb_remove(&t);
+    return rc;
+}
+
+static int batch_body(struct sipreg_store *a, struct sipreg_store *b)
+{
+    ASSERT_EQ(sq_apply(a, "x", sq_up("k", 2000, "c", 5)), 0);
+    ASSERT_EQ(sipreg_store_commit(a), 0);
+    /* A batch: three changes, and one failing between them which must not disturb them. */
+    ASSERT_EQ(sq_apply(a, "a1", sq_up("k", 2000, "c", 1)), 0);
+    ASSERT_EQ(sq_apply(a, "a2", sq_up("k", 2000, "c", 1)), 0);
+    ASSERT_EQ(sq_apply(a, "x", sq_up("k", 2000, "c", 4)), SIPREG_EORDER);
+    ASSERT_EQ(sq_apply(a, "a3", sq_up("k", 2000, "c", 1)), 0);
+    ASSERT_EQ(sq_count(a, "a2"), 1);
+    /* Another connection sees none of it yet, and cannot write meanwhile. */
+    ASSERT_EQ(sq_count(b, "a1"), 0);
+    ASSERT_EQ(sq_apply(b, "b1", sq_up("k", 2000, "c", 1)), SIPREG_EBUSY);
+    ASSERT_EQ(sipreg_store_commit(b), 0);
+    ASSERT_EQ(sipreg_store_commit(a), 0);
+    ASSERT_EQ(sq_count(b, "a1"), 1);
+    ASSERT_EQ(sq_count(b, "a2"), 1);
+    ASSERT_EQ(sq_count(b, "a3"), 1);
+    ASSERT_EQ(sq_count(b, "x"), 1);
+    /* Now b may write; it sees a's committed binding when checking order. */
+    ASSERT_EQ(sq_apply(b, "x", sq_up("k", 2000, "c", 5)), SIPREG_EORDER);
+    ASSERT_EQ(sq_apply(b, "b1", sq_up("k", 2000, "c", 1)), 0);
+    ASSERT_EQ(sipreg_store_commit(b), 0);
+    ASSERT_EQ(sq_count(a, "b1"), 1);
+    /* a's readers are not blocked by b's open batch either. */
+    ASSERT_EQ(sq_apply(b, "b2", sq_up("k", 2000, "c", 1)), 0);
+    ASSERT_EQ(sq_count(a, "b1"), 1);
+    ASSERT_EQ(sq_count(a, "b2"), 0);
+    ASSERT_EQ(sipreg_store_commit(b), 0);
+    return 0;
+}
+
+TEST(store_sqlite_batch)
+{
+    struct tmpdb t;
+    struct sipreg_store *a = NULL, *b = NULL;
+    struct sipreg_store_cfg nowait = {.busy_timeout_ms = -1};
+    int rc = 1;
+    if (tmpdb_make(&t))
+        return 1;
+    if (sipreg_store_open_sqlite(&a, t.path, NULL) == 0 &&
+        sipreg_store_open_sqlite(&b, t.path, &nowait) == 0)
+        rc = batch_body(a, b);
+    sipreg_store_close(a);
+    sipreg_store_close(b);
+    tmpdb_remove(&t);
+    return rc;
+}
+
+/* The WAL may not grow: the next COMMIT cannot write its frames and fails. */
+static int commit_fail_body(const struct tmpdb *t, struct sipreg_store *s)
+{
+    char wal[600];
+    struct stat st;
+    struct rlimit old, lim;
+    ASSERT_EQ(sq_apply(s, "before", sq_up("k", 2000, "c", 1)), 0);
+    ASSERT_EQ(sipreg_store_commit(s), 0);
+    snprintf(wal, sizeof wal, "%s-wal", t->path);
+    ASSERT_EQ(stat(wal, &st), 0);
+    ASSERT(st.st_size > 0);
+
+    ASSERT_EQ(sq_apply(s, "batch1", sq_up("k", 2000, "c", 1)), 0);
+    ASSERT_EQ(sq_apply(s, "batch2", sq_up("k", 2000, "c", 1)), 0);
+    ASSERT_EQ(sq_apply(s, "before", sq_up("k", 2000, "c", 2)), 0);
+    ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = (rlim_t)st.st_size;
+    signal(SIGXFSZ, SIG_IGN);
+    ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    int err = sipreg_store_commit(s);
+    setrlimit(RLIMIT_FSIZE, &old);
+    signal(SIGXFSZ, SIG_DFL);
+    ASSERT(err == SIPREG_ESTORE || err == SIPREG_ENOMEM);
+    /* Everything since the last commit is gone, what came before remains. */
+    ASSERT_EQ(sq_count(s, "batch1"), 0);
+    ASSERT_EQ(sq_count(s, "batch2"), 0);
+    ASSERT_EQ(sq_count(s, "before"), 1);
+    ASSERT_EQ(sq_apply(s, "before", sq_up("k", 2000, "c", 1)), SIPREG_EORDER);
+    ASSERT_EQ(sq_apply(s, "before", sq_up("k", 2000, "c", 2)), 0);
+    /* And the store works on. */
+    ASSERT_EQ(sq_apply(s, "after", sq_up("k", 2000, "c", 1)), 0);
+    ASSERT_EQ(sipreg_store_commit(s), 0);
+    ASSERT_EQ(sq_count(s, "after"), 1);
+    return 0;
+}
+
+TEST(store_sqlite_commit_fails)
+{
+    struct tmpdb t;
+    struct sipreg_store *s;
+    int rc = 1;
+    if (tmpdb_make(&t))
+        return 1;
+    if (sipreg_store_open_sqlite(&s, t.path, NULL) == 0) {
+        rc = commit_fail_body(&t, s);
+        sipreg_store_close(s);
+    }
+    /* After reopening, the failed batch is still absent. */
+    if (rc == 0 && sipreg_store_open_sqlite(&s, t.path, NULL) == 0) {
+        if (sq_count(s, "batch1") != 0 || sq_count(s, "after") != 1 || sq_count(s, "before") != 1)
+            rc = 1;
+        sipreg_store_close(s);
+    }
+    tmpdb_remove(&t);
+    return rc;
+}
+
+/* Reads the whole file into buf; its length, or -1. */
+static long slurp(const char *path, char *buf, size_t cap)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, cap);
+    close(fd);
+    return (long)n;
+}
+
+/* Opening must fail with ESTORE and leave the file byte for byte as it was. */
+static int refuses(const char *path)
+{
+    static char before[1 << 15], after[1 << 15];
+    struct sipreg_store *s = NULL;
+    long n1 = slurp(path, before, sizeof before);
+    int err = sipreg_store_open_sqlite(&s, path, NULL);
+    if (err == 0)
+        sipreg_store_close(s);
+    ASSERT_EQ(err, SIPREG_ESTORE);
+    long n2 = slurp(path, after, sizeof after);
+    ASSERT(n1 > 0);
+    ASSERT_EQ(n1, n2);
+    ASSERT(memcmp(before, after, (size_t)n1) == 0);
+    return 0;
+}
+
+static int schema_body(const struct tmpdb *t)
+{
+    struct sipreg_store *s;
+    uint32_t v;
+    /* A sipreg database from a newer version. */
+    ASSERT_EQ(sipreg_store_open_sqlite(&s, t->path, NULL), 0);
+    sipreg_store_close(s);
+    v = 999;
+    ASSERT_EQ(header_u32(t->path, USER_VERSION_OFF, &v, 1), 0);
+    if (refuses(t->path))
+        return 1;
+    /* Ours with no version. */
+    v = 0;
+    ASSERT_EQ(header_u32(t->path, USER_VERSION_OFF, &v, 1), 0);
+    if (refuses(t->path))
+        return 1;
+    /* Another application's database, and one with tables but no application id. */
+    v = 1;
+    ASSERT_EQ(header_u32(t->path, USER_VERSION_OFF, &v, 1), 0);
+    v = 0x12345678;
+    ASSERT_EQ(header_u32(t->path, APP_ID_OFF, &v, 1), 0);
+    if (refuses(t->path))
+        return 1;
+    v = 0;
+    ASSERT_EQ(header_u32(t->path, APP_ID_OFF, &v, 1), 0);
+    if (refuses(t->path))
+        return 1;
+    /* Restored, it opens again. */
+    v = 0x53505247;
+    ASSERT_EQ(header_u32(t->path, APP_ID_OFF, &v, 1), 0);
+    ASSERT_EQ(sipreg_store_open_sqlite(&s, t->path, NULL), 0);
+    sipreg_store_close(s);
+    /* Not SQLite at all. */
+    int fd = open(t->path, O_WRONLY | O_TRUNC);
+    ASSERT(fd >= 0);
+    for (int i = 0; i < 200; i++)
+        ASSERT_EQ(write(fd, "this is not a database. ", 24), 24);
+    close(fd);
+    if (refuses(t->path))
+        return 1;
+    return 0;
+}
+
+TEST(store_sqlite_schema_checks)
+{
+    struct tmpdb t;
+    if (tmpdb_make(&t))
+        return 1;
+    int rc = schema_body(&t);
+    tmpdb_remove(&t);
+    return rc;
+}
+
+TEST(store_sqlite_create_file)
+{
+    struct tmpdb t;
+    struct sipreg_store *s;
+    char path[600];
+    int rc = 1;
+    if (tmpdb_make(&t))
+        return 1;
+    /* A path that does not exist yet is created and migrated. */
+    unlink(t.path);
+    snprintf(path, sizeof path, "%s", t.path);
+    if (sipreg_store_open_sqlite(&s, path, NULL) == 0) {
+        rc = sq_apply(s, "a", sq_up("k", 2000, "c", 1)) || sipreg_store_commit(s);
+        sipreg_store_close(s);
+    }
+    uint32_t v = 0;
+    if (rc == 0 && (header_u32(path, USER_VERSION_OFF, &v, 0) || v != 1))
+        rc = 1;
+    tmpdb_remove(&t);
+    /* A directory that does not exist. */
+    snprintf(path, sizeof path, "%s.nodir/db", t.path);
+    s = NULL;
+    if (rc == 0 && sipreg_store_open_sqlite(&s, path, NULL) != SIPREG_ESTORE)
+        rc = 1;
+    sipreg_store_close(s);
+    if (rc == 0 && sipreg_store_open_sqlite(&s, NULL, NULL) != SIPREG_EINVAL)
+        rc = 1;
+    return rc;
+}
+
+/* A batch larger than SQLite's page cache spills to the WAL before COMMIT: with the WAL unable
+ * to grow, an apply fails midway. Whether SQLite then rolls the transaction back by itself or
+ * not, the commit must fail and the whole batch vanish. */
+static int spill_body(const struct tmpdb *t, struct sipreg_store *s)
+{
+    static char big[4000];
+    char wal[600], aor[32];
+    struct stat st;
+    struct rlimit old, lim;
+    int err = 0, i, failed_at = -1;
+    memset(big, 'x', sizeof big);
+    ASSERT_EQ(sq_apply(s, "before", sq_up("k", 2000, "c", 1)), 0);
+    ASSERT_EQ(sipreg_store_commit(s), 0);
+    snprintf(wal, sizeof wal, "%s-wal", t->path);
+    ASSERT_EQ(stat(wal, &st), 0);
+    ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = (rlim_t)st.st_size;
+    signal(SIGXFSZ, SIG_IGN);
+    ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    for (i = 0; i < 5000; i++) {
+        struct sipreg_store_op op = sq_up("k", 2000, "c", 1);
+        op.b.contact = (struct sipreg_str){big, sizeof big};
+        snprintf(aor, sizeof aor, "aor%d", i);
+        if ((err = sq_apply(s, aor, op)) != 0) {
+            failed_at = i;
+            break;
+        }
+    }
+    /* One more change after the failure, then the commit. */
+    int after = sq_apply(s, "late", sq_up("k", 2000, "c", 1));
+    int cerr = sipreg_store_commit(s);
+    setrlimit(RLIMIT_FSIZE, &old);
+    signal(SIGXFSZ, SIG_DFL);
+    ASSERT(failed_at > 0);
+    ASSERT(err == SIPREG_ESTORE || err == SIPREG_ENOMEM);
+    ASSERT(after == 0 || after == SIPREG_ESTORE);
+    ASSERT(cerr == SIPREG_ESTORE || cerr == SIPREG_ENOMEM);
+    ASSERT_EQ(sq_count(s, "aor0"), 0);
+    ASSERT_EQ(sq_count(s, "late"), 0);
+    ASSERT_EQ(sq_count(s, "before"), 1);
+    ASSERT_EQ(sq_apply(s, "aor0", sq_up("k", 2000, "c", 1)), 0);
+    ASSERT_EQ(sipreg_store_commit(s), 0);
+    ASSERT_EQ(sq_count(s, "aor0"), 1);
+    return 0;
+}
+
+TEST(store_sqlite_apply_fails_midbatch)
+{
+    struct tmpdb t;
+    struct sipreg_store *s;
+    int rc = 1;
+    if (tmpdb_make(&t))
+        return 1;
+    if (sipreg_store_open_sqlite(&s, t.path, NULL) == 0) {
+        rc = spill_body(&t, s);
+        sipreg_store_close(s);
+    }
+    tmpdb_remove(&t);
+    return rc;
+}
