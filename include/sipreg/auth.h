@@ -136,7 +136,9 @@ SIPREG_API int sipreg_auth_dummy_ha1(const struct sipreg_auth_secret *s, enum si
  * at or below the watermark may have been evicted, so it is refused as stale (the client simply
  * gets a fresh nonce) rather than allowing its nc to start over. Thread-safe (one internal
  * mutex): workers of one process may share one tracker. Replays sent to another process or node
- * are not seen: each tracker only knows the nonces it was shown. */
+ * are not seen: each tracker only knows the nonces it was shown. The nonce clock should not step
+ * backwards: after a backward step, new nonces may fall under the watermark and be answered as
+ * stale until the clock catches up (never accepted twice, so this costs liveness, not safety). */
 struct sipreg_auth_tracker;
 
 /* Creates a tracker of `capacity` entries (at least 1, at most 2^26). Memory is about 48 bytes

@@ -21,7 +21,7 @@ static struct sipreg_auth digest(const char *alg, const char *qop)
 
 TEST(auth_client_choose)
 {
-    struct sipreg_auth ch[8];
+    struct sipreg_auth ch[8] = {0};
     size_t idx = 99;
     ASSERT_EQ(sipreg_auth_challenge_choose(ch, 0, &idx), SIPREG_ENOENT);
     ASSERT_EQ(idx, 99);
