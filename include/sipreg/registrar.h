@@ -1,0 +1,107 @@
+/* sipreg registrar: RFC 3261 §10.3 with digest authentication, sans-I/O. */
+#ifndef SIPREG_REGISTRAR_H
+#define SIPREG_REGISTRAR_H
+
+#include "sipreg/auth.h"
+#include "sipreg/core.h"
+#include "sipreg/msg.h"
+#include "sipreg/store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* What happened to one request, for logs and metrics. Slices are valid during the callback. */
+enum sipreg_registrar_event_kind {
+    SIPREG_REG_EV_REGISTERED = 1, /* a binding was added or refreshed */
+    SIPREG_REG_EV_UNREGISTERED,   /* a binding was removed (expires 0, or Contact: *) */
+    SIPREG_REG_EV_QUERY,          /* a REGISTER without Contact was answered */
+    SIPREG_REG_EV_CHALLENGED,     /* 401 sent to a request without usable credentials */
+    SIPREG_REG_EV_AUTH_FAILED,    /* credentials were wrong (reason says why) */
+    SIPREG_REG_EV_BLOCKED,        /* a source or user reached its failure limit */
+    SIPREG_REG_EV_REJECTED,       /* any other error response */
+    SIPREG_REG_EV_MALFORMED,      /* a datagram that could not be parsed (answered or dropped) */
+};
+
+struct sipreg_registrar_event {
+    enum sipreg_registrar_event_kind kind;
+    int status;                /* status sent, 0 when nothing was sent */
+    const char *reason;        /* why, for logs */
+    struct sipreg_str aor;     /* may be absent */
+    struct sipreg_str contact; /* may be absent */
+    struct sipreg_str user;    /* authenticated or claimed username; may be absent */
+    int64_t expires;           /* granted expiry for REGISTERED, else -1 */
+    const struct sipreg_netaddr *src;
+};
+
+typedef void (*sipreg_registrar_event_fn)(const struct sipreg_registrar_event *ev, void *ud);
+
+/* Configuration. Zero fields take the defaults named beside them. Strings are copied. */
+struct sipreg_registrar_cfg {
+    const char *const *domains; /* domains served (required, at least one) */
+    size_t ndomains;
+    const struct sipreg_netaddr *local; /* our own listen addresses: a Request-URI naming one */
+    size_t nlocal;                      /* of them is accepted too (phones register to IPs) */
+    const char *realm;                  /* digest realm: the first domain */
+    struct sipreg_store *store;         /* required; not owned */
+    const struct sipreg_auth_secret *secret; /* required unless no_auth; not owned */
+    bool no_auth;               /* accept every REGISTER without credentials (tests, labs) */
+    bool allow_third_party;     /* let a user register AORs other than its own */
+    int unknown_domain_status;  /* 404 (default) or 403 */
+    uint32_t min_expires;       /* 60: shorter non-zero requests get 423 */
+    uint32_t max_expires;       /* 7200: longer requests are capped */
+    uint32_t default_expires;   /* 3600: when neither Contact nor Expires says */
+    sipreg_time nonce_lifetime; /* 300000 ms */
+    uint32_t fail_limit_source; /* 20 failed authentications per source address ... */
+    uint32_t fail_limit_user;   /* 10 per user ... */
+    sipreg_time fail_window;    /* 60000 ms: ... within this window ... */
+    sipreg_time fail_cooldown;  /* 300000 ms: ... block for this long */
+    bool fail_silent;           /* blocked requests are dropped instead of answered 403 */
+    size_t txn_capacity;        /* 4096 server transactions */
+    size_t tracker_capacity;    /* 65536 nonces remembered for nc replay checks */
+    const char *server;         /* Server header: "sipreg" */
+    sipreg_registrar_event_fn on_event;
+    void *ud;
+};
+
+struct sipreg_registrar;
+
+/* Creates a registrar. 0, SIPREG_EINVAL (cfg), SIPREG_ENOMEM. Not thread-safe: one registrar per
+ * worker; several may share a store only if the store is made safe for it by the caller. */
+SIPREG_API int sipreg_registrar_create(struct sipreg_registrar **out,
+                                       const struct sipreg_registrar_cfg *cfg);
+SIPREG_API void sipreg_registrar_destroy(struct sipreg_registrar *r);
+
+/* Processes one received datagram from `src`, received on `local`. `now` is monotonic ms (timers);
+ * `wall_ms` is Unix time in ms (binding expiry, nonces, the Date header). Replies are queued:
+ * take them with sipreg_registrar_pull(). Replies to requests that changed the store are held
+ * until sipreg_registrar_flush() made the change durable. Returns 0 (also for dropped or
+ * rejected input), or SIPREG_ENOMEM / SIPREG_ESTORE on local failures. */
+SIPREG_API int sipreg_registrar_receive(struct sipreg_registrar *r, const char *buf, size_t len,
+                                        const struct sipreg_netaddr *src,
+                                        const struct sipreg_netaddr *local, sipreg_time now,
+                                        int64_t wall_ms);
+
+/* Commits the store's open batch (group commit) and releases the replies waiting for it; when
+ * the commit fails they are replaced by 500 responses. Call after a batch of receives. */
+SIPREG_API int sipreg_registrar_flush(struct sipreg_registrar *r, sipreg_time now);
+
+/* Takes the next releasable reply: copies it to out (cap bytes) and its destination to *to.
+ * 0, SIPREG_ENOENT when none is ready, SIPREG_ENOSPC when cap is too small (the reply is kept). */
+SIPREG_API int sipreg_registrar_pull(struct sipreg_registrar *r, char *out, size_t cap,
+                                     size_t *n /* OUT */, struct sipreg_netaddr *to /* OUT */);
+
+/* Runs timers: transaction expiry, purge of expired bindings (bounded work), rate-limit decay. */
+SIPREG_API int sipreg_registrar_timeout(struct sipreg_registrar *r, sipreg_time now,
+                                        int64_t wall_ms);
+/* When sipreg_registrar_timeout() should run next (monotonic ms). */
+SIPREG_API sipreg_time sipreg_registrar_next_timeout(const struct sipreg_registrar *r);
+
+/* The binding key of a Contact (normalised URI, or +sip.instance with reg-id), written into
+ * out. Exposed for tools and tests. 0 or SIPREG_ENOSPC. */
+SIPREG_API int sipreg_registrar_binding_key(const struct sipreg_contact *c, struct sipreg_buf *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

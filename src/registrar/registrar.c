@@ -1,0 +1,979 @@
+/* Registrar, RFC 3261 §10.3 (with RFC 3327 Path, RFC 3581 rport, RFC 5626 instance/reg-id). */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "registrar_int.h"
+#include "sipreg/registrar.h"
+#include "sipreg/txn.h"
+
+#define ARENA_SIZE  (64 * 1024)
+#define REPLY_MAX   8192
+#define OUTBOX_MAX  1024
+#define PURGE_EVERY 1000 /* ms between purges of expired bindings */
+#define PURGE_ROWS  256
+
+struct outmsg {
+    char *data;
+    size_t len;
+    char *alt; /* the 500 sent instead when the commit fails */
+    size_t alt_len;
+    struct sipreg_netaddr to;
+    uint64_t txn_id; /* 0: none; the transaction may end before the flush, so keep its id */
+    bool pending;
+};
+
+struct sipreg_registrar {
+    struct sipreg_registrar_cfg cfg;
+    char **domains;
+    struct sipreg_netaddr *local;
+    char *realm;
+    char *server;
+    struct sipreg_auth_server_cfg auth;
+    struct sipreg_auth_tracker *tracker;
+    struct sipreg_nist_table *nist;
+    struct sipreg__limiter *src_fail, *user_fail;
+    struct outmsg outbox[OUTBOX_MAX];
+    size_t out_head, out_n, npending;
+    sipreg_time next_purge;
+    uint64_t tag_counter;
+    uint8_t tag_key[8];
+    char *arena_mem;
+    struct sipreg_arena arena;
+    char reply[REPLY_MAX];
+    char alt[1024];
+};
+
+/* ---- helpers ---- */
+
+static char *dupz(const char *z)
+{
+    size_t n = strlen(z) + 1;
+    char *d = sipreg_malloc(n);
+    if (d)
+        memcpy(d, z, n);
+    return d;
+}
+
+static void emit(struct sipreg_registrar *r, enum sipreg_registrar_event_kind kind, int status,
+                 const char *reason, struct sipreg_str aor, struct sipreg_str contact,
+                 struct sipreg_str user, int64_t expires, const struct sipreg_netaddr *src)
+{
+    if (!r->cfg.on_event)
+        return;
+    struct sipreg_registrar_event ev = {kind, status, reason, aor, contact, user, expires, src};
+    r->cfg.on_event(&ev, r->cfg.ud);
+}
+
+static int host_is_domain(const struct sipreg_registrar *r, struct sipreg_str host)
+{
+    for (size_t i = 0; i < r->cfg.ndomains; i++)
+        if (sipreg_str_caseeqz(host, r->domains[i]))
+            return 1;
+    return 0;
+}
+
+static int host_is_local(const struct sipreg_registrar *r, const struct sipreg_uri *u)
+{
+    char ip[SIPREG_NETADDR_STRLEN];
+    for (size_t i = 0; i < r->cfg.nlocal; i++) {
+        size_t n = sipreg_netaddr_ip(&r->local[i], ip, sizeof ip);
+        uint16_t port = u->port ? u->port : (u->scheme == SIPREG_URI_SIPS ? 5061 : 5060);
+        if (sipreg_str_caseeq(u->host, (struct sipreg_str){ip, n}) && port == r->local[i].port)
+            return 1;
+    }
+    return 0;
+}
+
+/* Where a response goes (RFC 3261 §18.2.2, RFC 3581 §4): the source address when the client
+ * asked for rport, else the source IP and the port of the Via sent-by. */
+static void reply_dest(struct sipreg_netaddr *to, const struct sipreg_via *v,
+                       const struct sipreg_netaddr *src)
+{
+    *to = *src;
+    if (v && v->rport < 0 && src->transport == SIPREG_TRANSPORT_UDP)
+        to->port = v->port ? v->port : 5060;
+}
+
+/* received= goes in when the sent-by host is not the source address, or rport was asked for. */
+static struct sipreg_str received_of(const struct sipreg_via *v, const struct sipreg_netaddr *src,
+                                     char *ip, size_t cap)
+{
+    size_t n = sipreg_netaddr_ip(src, ip, cap);
+    struct sipreg_str s = {ip, n};
+    if (v && v->rport < 0 && sipreg_str_caseeq(v->host, s))
+        return SIPREG_STR_NULL;
+    return s;
+}
+
+static struct sipreg_str make_tag(struct sipreg_registrar *r, char *buf)
+{
+    /* To-tags only need to be unique per registrar; derive them from a keyed counter so they
+     * reveal nothing about the load */
+    uint64_t x = sipreg__siphash24((const uint8_t[16]){r->tag_key[0], r->tag_key[1], r->tag_key[2],
+                                                       r->tag_key[3], r->tag_key[4], r->tag_key[5],
+                                                       r->tag_key[6], r->tag_key[7]},
+                                   &r->tag_counter, sizeof r->tag_counter);
+    r->tag_counter++;
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < 16; i++)
+        buf[i] = hex[(x >> (4 * i)) & 15];
+    return (struct sipreg_str){buf, 16};
+}
+
+static void add_date(struct sipreg_buf *b, int64_t wall_ms)
+{
+    static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    time_t t = (time_t)(wall_ms / 1000);
+    struct tm tm;
+    if (!gmtime_r(&t, &tm))
+        return;
+    sipreg_buf_printf(b, "Date: %s, %02d %s %04d %02d:%02d:%02d GMT\r\n", days[tm.tm_wday],
+                      tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+                      tm.tm_sec);
+}
+
+/* ---- the outbox ---- */
+
+static struct outmsg *outbox_push(struct sipreg_registrar *r)
+{
+    if (r->out_n == OUTBOX_MAX)
+        return NULL;
+    struct outmsg *o = &r->outbox[(r->out_head + r->out_n) % OUTBOX_MAX];
+    memset(o, 0, sizeof *o);
+    r->out_n++;
+    return o;
+}
+
+static void outmsg_free(struct outmsg *o)
+{
+    sipreg_free(o->data);
+    sipreg_free(o->alt);
+    o->data = o->alt = NULL;
+}
+
+/* Queues a finished response. With `txn`, it becomes the transaction's cached response (now, or
+ * at flush when `alt` is given: then the reply waits for the commit). */
+static int queue_reply(struct sipreg_registrar *r, const struct sipreg_buf *b,
+                       const struct sipreg_buf *alt, const struct sipreg_netaddr *to,
+                       struct sipreg_nist *txn, sipreg_time now)
+{
+    struct outmsg *o = outbox_push(r);
+    if (!o)
+        return SIPREG_ELIMIT;
+    o->data = sipreg_malloc(b->len);
+    o->alt = alt ? sipreg_malloc(alt->len) : NULL;
+    if (!o->data || (alt && !o->alt)) {
+        outmsg_free(o);
+        r->out_n--;
+        return SIPREG_ENOMEM;
+    }
+    memcpy(o->data, b->p, b->len);
+    o->len = b->len;
+    if (alt) {
+        memcpy(o->alt, alt->p, alt->len);
+        o->alt_len = alt->len;
+    }
+    o->to = *to;
+    o->txn_id = txn ? sipreg_nist_id(txn) : 0;
+    o->pending = alt != NULL;
+    if (o->pending)
+        r->npending++;
+    else if (txn)
+        (void)sipreg_nist_respond(r->nist, txn, o->data, o->len, now);
+    return 0;
+}
+
+/* ---- responses ---- */
+
+struct req_ctx {
+    struct sipreg_msg *m;
+    const struct sipreg_netaddr *src;
+    struct sipreg_nist *txn;
+    sipreg_time now;
+    int64_t wall_ms;
+    const struct sipreg_via *via;
+};
+
+static int begin_reply(struct sipreg_registrar *r, struct req_ctx *q, struct sipreg_buf *b,
+                       char *mem, size_t cap, int status, const char *reason)
+{
+    char tagbuf[16], ip[SIPREG_NETADDR_STRLEN];
+    sipreg_buf_init(b, mem, cap);
+    struct sipreg_str rcv = received_of(q->via, q->src, ip, sizeof ip);
+    int rport = q->via && q->via->rport >= 0 ? q->src->port : -1;
+    int err =
+        sipreg_msg_build_response(b, q->m, status, reason ? sipreg_str_z(reason) : SIPREG_STR_NULL,
+                                  make_tag(r, tagbuf), rcv, rport);
+    if (err)
+        return err;
+    sipreg_buf_addz(b, "Server: ");
+    sipreg_buf_addz(b, r->server);
+    sipreg_buf_addz(b, "\r\n");
+    return 0;
+}
+
+/* A complete response with optional extra header lines (CRLF-terminated text). */
+static int reply_simple(struct sipreg_registrar *r, struct req_ctx *q, int status,
+                        const char *reason, const char *extra)
+{
+    struct sipreg_buf b;
+    int err = begin_reply(r, q, &b, r->reply, sizeof r->reply, status, reason);
+    if (err)
+        return err;
+    if (extra)
+        sipreg_buf_addz(&b, extra);
+    if (sipreg_msg_build_end(&b, NULL, 0) != 0)
+        return SIPREG_ENOSPC;
+    struct sipreg_netaddr to;
+    reply_dest(&to, q->via, q->src);
+    return queue_reply(r, &b, NULL, &to, q->txn, q->now);
+}
+
+static int reply_error(struct sipreg_registrar *r, struct req_ctx *q, int status,
+                       const char *reason, const char *extra, struct sipreg_str aor,
+                       struct sipreg_str user)
+{
+    emit(r, SIPREG_REG_EV_REJECTED, status, reason ? reason : sipreg_status_reason(status), aor,
+         SIPREG_STR_NULL, user, -1, q->src);
+    return reply_simple(r, q, status, reason, extra);
+}
+
+static int reply_challenge(struct sipreg_registrar *r, struct req_ctx *q, bool stale)
+{
+    struct sipreg_buf b;
+    int err = begin_reply(r, q, &b, r->reply, sizeof r->reply, 401, NULL);
+    if (err)
+        return err;
+    err = sipreg_auth_challenge_build(&b, &r->auth, q->wall_ms, stale);
+    if (err)
+        return err;
+    if (sipreg_msg_build_end(&b, NULL, 0) != 0)
+        return SIPREG_ENOSPC;
+    struct sipreg_netaddr to;
+    reply_dest(&to, q->via, q->src);
+    return queue_reply(r, &b, NULL, &to, q->txn, q->now);
+}
+
+/* ---- binding keys ---- */
+
+static void add_lower(struct sipreg_buf *b, struct sipreg_str s)
+{
+    for (size_t i = 0; i < s.len; i++) {
+        char c = s.p[i];
+        sipreg_buf_addc(b, (c >= 'A' && c <= 'Z') ? (char)(c | 0x20) : c);
+    }
+}
+
+int sipreg_registrar_binding_key(const struct sipreg_contact *c, struct sipreg_buf *out)
+{
+    if (c->instance.p) {
+        /* RFC 5626 §6: with an instance, the binding is the instance (and reg-id) */
+        sipreg_buf_addz(out, "instance:");
+        sipreg_buf_adds(out, c->instance);
+        if (c->reg_id >= 0) {
+            sipreg_buf_addz(out, ";reg-id=");
+            sipreg_buf_addu(out, (uint64_t)c->reg_id);
+        }
+        return sipreg_buf_status(out);
+    }
+    /* RFC 3261 §19.1.4, simplified: scheme and host case-insensitive, user and password exact,
+     * the default port explicit, and the transport parameter (the other comparison-relevant
+     * parameters are rare in Contacts) */
+    const struct sipreg_uri *u = &c->addr.uri;
+    if (u->scheme != SIPREG_URI_SIP && u->scheme != SIPREG_URI_SIPS) {
+        add_lower(out, u->scheme_s);
+        sipreg_buf_addc(out, ':');
+        sipreg_buf_adds(out, u->scheme == SIPREG_URI_TEL ? u->user : u->opaque);
+        return sipreg_buf_status(out);
+    }
+    sipreg_buf_addz(out, u->scheme == SIPREG_URI_SIPS ? "sips:" : "sip:");
+    if (u->user.p) {
+        sipreg_buf_adds(out, u->user);
+        if (u->password.p) {
+            sipreg_buf_addc(out, ':');
+            sipreg_buf_adds(out, u->password);
+        }
+        sipreg_buf_addc(out, '@');
+    }
+    if (u->host_ipv6)
+        sipreg_buf_addc(out, '[');
+    add_lower(out, u->host);
+    if (u->host_ipv6)
+        sipreg_buf_addc(out, ']');
+    sipreg_buf_addc(out, ':');
+    sipreg_buf_addu(out, u->port ? u->port : (u->scheme == SIPREG_URI_SIPS ? 5061 : 5060));
+    const struct sipreg_param *t = sipreg_params_find(&u->params, "transport");
+    if (t && t->value.p) {
+        sipreg_buf_addz(out, ";transport=");
+        add_lower(out, t->value);
+    }
+    return sipreg_buf_status(out);
+}
+
+/* ---- REGISTER ---- */
+
+struct require_ctx {
+    char list[256];
+    size_t n;
+};
+
+static int check_require(struct sipreg_str tok, void *ud)
+{
+    struct require_ctx *c = ud;
+    if (sipreg_str_caseeqz(tok, "path"))
+        return 0;
+    /* collect what we do not support for the Unsupported header */
+    if (c->n + tok.len + 2 < sizeof c->list) {
+        if (c->n) {
+            memcpy(c->list + c->n, ", ", 2);
+            c->n += 2;
+        }
+        memcpy(c->list + c->n, tok.p, tok.len);
+        c->n += tok.len;
+    }
+    return 0;
+}
+
+static int find_path_option(struct sipreg_str tok, void *ud)
+{
+    (void)ud;
+    return sipreg_str_caseeqz(tok, "path") ? 1 : 0;
+}
+
+static int supports_path(struct sipreg_msg *m)
+{
+    for (const struct sipreg_hdr *h = sipreg_msg_hdr_find(m, SIPREG_HDR_SUPPORTED); h;
+         h = sipreg_msg_hdr_next(m, h))
+        if (sipreg_token_list_foreach(h->value, find_path_option, NULL, NULL) == 1)
+            return 1;
+    return 0;
+}
+
+/* The Authorization credentials for our realm, if any. 1 found, 0 none, <0 malformed. */
+static int find_credentials(struct sipreg_registrar *r, struct sipreg_msg *m,
+                            struct sipreg_auth *out)
+{
+    int malformed = 0;
+    for (const struct sipreg_hdr *h = sipreg_msg_hdr_find(m, SIPREG_HDR_AUTHORIZATION); h;
+         h = sipreg_msg_hdr_next(m, h)) {
+        if (sipreg_auth_parse(out, h->value, &m->lim, m->arena, NULL) != 0) {
+            malformed = 1;
+            continue;
+        }
+        if (sipreg_str_caseeqz(out->scheme, "Digest") && sipreg_str_caseeqz(out->realm, r->realm))
+            return 1;
+    }
+    return malformed ? SIPREG_EPARSE : 0;
+}
+
+/* Authenticates the request. Returns 1 when authenticated (*user set), 0 when a response was
+ * queued (challenge or rejection), <0 on local failure. */
+static int authenticate(struct sipreg_registrar *r, struct req_ctx *q, struct sipreg_str aor,
+                        struct sipreg_str *user)
+{
+    char ip[SIPREG_NETADDR_STRLEN];
+    size_t iplen = sipreg_netaddr_ip(q->src, ip, sizeof ip);
+    if (sipreg__limiter_blocked(r->src_fail, ip, iplen, q->now)) {
+        emit(r, SIPREG_REG_EV_REJECTED, r->cfg.fail_silent ? 0 : 403,
+             "source blocked after repeated authentication failures", aor, SIPREG_STR_NULL,
+             SIPREG_STR_NULL, -1, q->src);
+        if (r->cfg.fail_silent) {
+            sipreg_nist_abandon(r->nist, q->txn);
+            return 0;
+        }
+        return reply_simple(r, q, 403, "Forbidden", NULL);
+    }
+    struct sipreg_auth cred;
+    int found = find_credentials(r, q->m, &cred);
+    if (found <= 0) {
+        emit(r, SIPREG_REG_EV_CHALLENGED, 401,
+             found < 0 ? "malformed credentials" : "no credentials", aor, SIPREG_STR_NULL,
+             SIPREG_STR_NULL, -1, q->src);
+        return reply_challenge(r, q, false);
+    }
+    *user = cred.username;
+    /* a user under attack is only refused to sources that have failed recently, so that its
+     * owner, from a clean address, still gets in */
+    if (cred.username.p &&
+        sipreg__limiter_blocked(r->user_fail, cred.username.p, cred.username.len, q->now) &&
+        sipreg__limiter_failures(r->src_fail, ip, iplen, q->now) > 0) {
+        emit(r, SIPREG_REG_EV_REJECTED, r->cfg.fail_silent ? 0 : 403,
+             "user blocked after repeated authentication failures", aor, SIPREG_STR_NULL,
+             cred.username, -1, q->src);
+        if (r->cfg.fail_silent) {
+            sipreg_nist_abandon(r->nist, q->txn);
+            return 0;
+        }
+        return reply_simple(r, q, 403, "Forbidden", NULL);
+    }
+
+    /* the stored HA1 for the hash family used, or a stand-in so that an unknown user costs the
+     * same and gets the same answer */
+    enum sipreg_auth_alg alg = SIPREG_AUTH_MD5;
+    int alg_ok = sipreg_auth_alg_parse(cred.algorithm, &alg) == 0;
+    char ha1buf[SIPREG_AUTH_HEX_MAX];
+    struct sipreg_str ha1 = SIPREG_STR_NULL;
+    struct sipreg_user u;
+    size_t mark = r->arena.used;
+    if (cred.username.p && cred.username.len > 0 &&
+        sipreg_store_user_get(r->cfg.store, cred.username, sipreg_str_z(r->realm), &r->arena, &u) ==
+            0 &&
+        u.enabled) {
+        switch (sipreg_auth_alg_base(alg)) {
+        case SIPREG_AUTH_MD5: ha1 = u.ha1_md5; break;
+        case SIPREG_AUTH_SHA256: ha1 = u.ha1_sha256; break;
+        case SIPREG_AUTH_SHA512_256: ha1 = u.ha1_sha512_256; break;
+        default: break;
+        }
+    }
+    (void)mark;
+    if (!ha1.p || ha1.len != sipreg_auth_alg_hexlen(alg)) {
+        if (sipreg_auth_dummy_ha1(r->cfg.secret, alg_ok ? alg : SIPREG_AUTH_MD5, cred.username,
+                                  sipreg_str_z(r->realm), ha1buf) != 0)
+            return SIPREG_ECRYPTO;
+        ha1 = sipreg_str_z(ha1buf);
+    }
+    struct sipreg_auth_request areq = {q->m->method_s, q->m->ruri, q->m->body};
+    enum sipreg_auth_reason why = SIPREG_AUTH_REASON_OK;
+    int err = sipreg_auth_verify(&r->auth, &cred, &areq, ha1, q->wall_ms, r->tracker, &why);
+    if (err == 0) {
+        sipreg__limiter_clear(r->src_fail, ip, iplen, q->now);
+        return 1;
+    }
+    if (err == SIPREG_ESTALE) {
+        emit(r, SIPREG_REG_EV_CHALLENGED, 401, sipreg_auth_reason_text(why), aor, SIPREG_STR_NULL,
+             cred.username, -1, q->src);
+        return reply_challenge(r, q, true);
+    }
+    if (err != SIPREG_EAUTH)
+        return err;
+    int blocked = sipreg__limiter_fail(r->src_fail, ip, iplen, q->now);
+    if (cred.username.p)
+        blocked |= sipreg__limiter_fail(r->user_fail, cred.username.p, cred.username.len, q->now);
+    emit(r, SIPREG_REG_EV_AUTH_FAILED, 401, sipreg_auth_reason_text(why), aor, SIPREG_STR_NULL,
+         cred.username, -1, q->src);
+    if (blocked)
+        emit(r, SIPREG_REG_EV_BLOCKED, 0, "failure limit reached", aor, SIPREG_STR_NULL,
+             cred.username, -1, q->src);
+    /* the same fresh challenge as for an unknown user or a first attempt */
+    return reply_challenge(r, q, false);
+}
+
+static int aor_of(struct sipreg_buf *b, const struct sipreg_uri *u)
+{
+    sipreg_buf_addz(b, "sip:");
+    sipreg_buf_adds(b, u->user);
+    sipreg_buf_addc(b, '@');
+    add_lower(b, u->host);
+    return sipreg_buf_status(b);
+}
+
+static void add_binding_contact(struct sipreg_buf *b, const struct sipreg_binding *bd,
+                                int64_t wall_s)
+{
+    int64_t left = bd->expires_at - wall_s;
+    sipreg_buf_addz(b, "Contact: <");
+    sipreg_buf_adds(b, bd->contact);
+    sipreg_buf_addz(b, ">;expires=");
+    sipreg_buf_addi(b, left > 0 ? left : 0);
+    if (bd->q >= 0) {
+        sipreg_buf_printf(b, ";q=%d.%03d", bd->q / 1000, bd->q % 1000);
+    }
+    if (bd->instance.p && bd->instance.len) {
+        sipreg_buf_addz(b, ";+sip.instance=\"");
+        sipreg_buf_adds(b, bd->instance);
+        sipreg_buf_addc(b, '"');
+    }
+    if (bd->reg_id >= 0) {
+        sipreg_buf_addz(b, ";reg-id=");
+        sipreg_buf_addu(b, (uint64_t)bd->reg_id);
+    }
+    sipreg_buf_addz(b, "\r\n");
+}
+
+#define MAX_OPS 32
+
+static int handle_register(struct sipreg_registrar *r, struct req_ctx *q)
+{
+    struct sipreg_msg *m = q->m;
+    struct sipreg_perr why;
+    const struct sipreg_uri *ru;
+    struct sipreg_str none = SIPREG_STR_NULL;
+
+    /* step 1: the Request-URI names a domain we serve (or one of our addresses) */
+    if (sipreg_msg_ruri(m, &ru, &why) != 0)
+        return reply_error(r, q, 400, sipreg_perr_reason(why.code), NULL, none, none);
+    if (ru->scheme != SIPREG_URI_SIP && ru->scheme != SIPREG_URI_SIPS)
+        return reply_error(r, q, 416, NULL, NULL, none, none);
+    if (!host_is_domain(r, ru->host) && !host_is_local(r, ru))
+        return reply_error(r, q, r->cfg.unknown_domain_status, "Domain Not Served", NULL, none,
+                           none);
+
+    /* step 2: Require */
+    struct require_ctx rq = {.n = 0};
+    for (const struct sipreg_hdr *h = sipreg_msg_hdr_find(m, SIPREG_HDR_REQUIRE); h;
+         h = sipreg_msg_hdr_next(m, h))
+        if (sipreg_token_list_foreach(h->value, check_require, &rq, &why) != 0)
+            return reply_error(r, q, 400, sipreg_perr_reason(why.code), NULL, none, none);
+    if (rq.n) {
+        char extra[300];
+        snprintf(extra, sizeof extra, "Unsupported: %.*s\r\n", (int)rq.n, rq.list);
+        return reply_error(r, q, 420, NULL, extra, none, none);
+    }
+
+    /* step 3: the address-of-record, from To */
+    const struct sipreg_addr *to;
+    if (sipreg_msg_to(m, &to, &why) != 0)
+        return reply_error(r, q, 400, sipreg_perr_reason(why.code), NULL, none, none);
+    if (to->uri.scheme != SIPREG_URI_SIP && to->uri.scheme != SIPREG_URI_SIPS)
+        return reply_error(r, q, 400, "To Is Not a SIP Address-of-Record", NULL, none, none);
+    if (!to->uri.user.p || to->uri.user.len == 0)
+        return reply_error(r, q, 400, "Address-of-Record Without User", NULL, none, none);
+    if (!host_is_domain(r, to->uri.host))
+        return reply_error(r, q, r->cfg.unknown_domain_status, "Domain Not Served", NULL, none,
+                           to->uri.user);
+    char aorbuf[512];
+    struct sipreg_buf ab;
+    sipreg_buf_init(&ab, aorbuf, sizeof aorbuf);
+    if (aor_of(&ab, &to->uri) != 0)
+        return reply_error(r, q, 400, "Address-of-Record Too Long", NULL, none, none);
+    struct sipreg_str aor = {aorbuf, ab.len};
+
+    /* steps 4-5: authentication and authorization */
+    struct sipreg_str user = SIPREG_STR_NULL;
+    if (!r->cfg.no_auth) {
+        int rc = authenticate(r, q, aor, &user);
+        if (rc <= 0)
+            return rc;
+        if (!r->cfg.allow_third_party && !sipreg_str_eq(user, to->uri.user))
+            return reply_error(r, q, 403, "Not Allowed to Register This AOR", NULL, aor, user);
+    }
+
+    /* step 6: Contacts and their expiry */
+    struct sipreg_contact *contacts;
+    if (sipreg_msg_contacts(m, &contacts, &why) != 0)
+        return reply_error(r, q, 400, sipreg_perr_reason(why.code), NULL, aor, user);
+    int64_t hdr_expires = -1;
+    const struct sipreg_hdr *eh = sipreg_msg_hdr_find(m, SIPREG_HDR_EXPIRES);
+    if (eh) {
+        uint32_t v;
+        if (sipreg_uint_parse(&v, eh->value, UINT32_MAX, NULL) != 0) {
+            /* all digits but too large is taken as the largest value (RFC 3261 §20.19) */
+            struct sipreg_str t = eh->value;
+            size_t k = 0;
+            while (k < t.len && t.p[k] >= '0' && t.p[k] <= '9')
+                k++;
+            if (k == 0 || k != t.len)
+                return reply_error(r, q, 400, "Bad Expires", NULL, aor, user);
+            v = UINT32_MAX;
+        }
+        hdr_expires = v;
+    }
+
+    struct sipreg_store_op ops[MAX_OPS];
+    size_t nops = 0;
+    char keys[MAX_OPS][256];
+    int64_t wall_s = q->wall_ms / 1000;
+    char srcbuf[SIPREG_NETADDR_STRLEN];
+    size_t srclen = sipreg_netaddr_format(q->src, srcbuf, sizeof srcbuf);
+    static const char *const tnames[] = {"udp", "tcp", "tls"};
+    struct sipreg_str transport = sipreg_str_z(tnames[q->src->transport % 3]);
+    const struct sipreg_hdr *ua = sipreg_msg_hdr_find(m, SIPREG_HDR_USER_AGENT);
+    char pathbuf[1024];
+    struct sipreg_str path = SIPREG_STR_NULL;
+    if (sipreg_msg_hdr_find(m, SIPREG_HDR_PATH) && supports_path(m)) {
+        struct sipreg_buf pb;
+        sipreg_buf_init(&pb, pathbuf, sizeof pathbuf);
+        for (const struct sipreg_hdr *h = sipreg_msg_hdr_find(m, SIPREG_HDR_PATH); h;
+             h = sipreg_msg_hdr_next(m, h)) {
+            if (pb.len)
+                sipreg_buf_addz(&pb, ", ");
+            sipreg_buf_adds(&pb, h->value);
+        }
+        if (sipreg_buf_status(&pb) != 0)
+            return reply_error(r, q, 400, "Path Too Long", NULL, aor, user);
+        path = (struct sipreg_str){pathbuf, pb.len};
+    }
+
+    int star = 0;
+    for (struct sipreg_contact *c = contacts; c; c = c->next)
+        star |= c->star;
+    if (star) {
+        /* Contact: * only alone and only with Expires: 0 */
+        if (contacts->next || hdr_expires != 0)
+            return reply_error(r, q, 400, "Invalid Wildcard Contact", NULL, aor, user);
+        ops[nops++] = (struct sipreg_store_op){
+            SIPREG_STORE_REMOVE_ALL,
+            {.call_id = m->call_id, .cseq = m->cseq.num, .q = -1, .reg_id = -1}};
+    } else {
+        for (struct sipreg_contact *c = contacts; c; c = c->next) {
+            if (nops == MAX_OPS)
+                return reply_error(r, q, 403, "Too Many Contacts", NULL, aor, user);
+            int64_t exp = c->expires >= 0    ? c->expires
+                          : hdr_expires >= 0 ? hdr_expires
+                                             : r->cfg.default_expires;
+            if (exp > 0 && exp < r->cfg.min_expires) {
+                char extra[64];
+                snprintf(extra, sizeof extra, "Min-Expires: %u\r\n", r->cfg.min_expires);
+                return reply_error(r, q, 423, NULL, extra, aor, user);
+            }
+            if (exp > r->cfg.max_expires)
+                exp = r->cfg.max_expires;
+            struct sipreg_buf kb;
+            sipreg_buf_init(&kb, keys[nops], sizeof keys[nops]);
+            if (sipreg_registrar_binding_key(c, &kb) != 0)
+                return reply_error(r, q, 400, "Contact Too Long", NULL, aor, user);
+            struct sipreg_store_op *op = &ops[nops++];
+            memset(op, 0, sizeof *op);
+            op->kind = exp > 0 ? SIPREG_STORE_UPSERT : SIPREG_STORE_REMOVE;
+            op->b.key = (struct sipreg_str){keys[nops - 1], kb.len};
+            op->b.contact = c->addr.uri.raw;
+            op->b.expires_at = wall_s + exp;
+            op->b.q = c->q;
+            op->b.call_id = m->call_id;
+            op->b.cseq = m->cseq.num;
+            op->b.source = (struct sipreg_str){srcbuf, srclen};
+            op->b.transport = transport;
+            op->b.path = path.p ? path : SIPREG_STR_LIT("");
+            op->b.instance = c->instance;
+            op->b.reg_id = c->reg_id >= 0 ? (int32_t)c->reg_id : -1;
+            op->b.user_agent = ua ? ua->value : SIPREG_STR_NULL;
+        }
+    }
+
+    /* step 7: apply (ordering checks in the store), or look up for a query */
+    struct sipreg_binding_list list;
+    int err;
+    if (nops) {
+        struct sipreg_store_change ch = {aor, ops, nops};
+        err = sipreg_store_apply(r->cfg.store, &ch, wall_s, &r->arena, &list);
+    } else {
+        err = sipreg_store_lookup(r->cfg.store, aor, wall_s, &r->arena, &list);
+    }
+    switch (err) {
+    case 0: break;
+    case SIPREG_EORDER:
+        return reply_error(r, q, 500, "Out-of-Order CSeq", "Retry-After: 1\r\n", aor, user);
+    case SIPREG_ELIMIT: return reply_error(r, q, 403, "Too Many Contacts", NULL, aor, user);
+    case SIPREG_EINVAL: return reply_error(r, q, 400, "Invalid Contact", NULL, aor, user);
+    default:
+        return reply_error(r, q, 500, "Location Service Unavailable", "Retry-After: 5\r\n", aor,
+                           user);
+    }
+
+    /* step 8: 200 OK listing every current binding */
+    struct sipreg_buf b, alt;
+    err = begin_reply(r, q, &b, r->reply, sizeof r->reply, 200, NULL);
+    if (err)
+        return err;
+    for (size_t i = 0; i < list.n; i++)
+        add_binding_contact(&b, &list.v[i], wall_s);
+    add_date(&b, q->wall_ms);
+    if (path.p) {
+        sipreg_buf_addz(&b, "Path: ");
+        sipreg_buf_adds(&b, path);
+        sipreg_buf_addz(&b, "\r\nSupported: path\r\n");
+    }
+    if (sipreg_msg_build_end(&b, NULL, 0) != 0) {
+        /* too many bindings to list in one datagram: refuse rather than truncate */
+        return reply_error(r, q, 500, "Response Too Large", NULL, aor, user);
+    }
+    struct sipreg_netaddr dst;
+    reply_dest(&dst, q->via, q->src);
+    if (!nops) {
+        emit(r, SIPREG_REG_EV_QUERY, 200, "query", aor, SIPREG_STR_NULL, user, -1, q->src);
+        return queue_reply(r, &b, NULL, &dst, q->txn, q->now);
+    }
+    err = begin_reply(r, q, &alt, r->alt, sizeof r->alt, 500, "Location Service Unavailable");
+    if (err == 0) {
+        sipreg_buf_addz(&alt, "Retry-After: 5\r\n");
+        err = sipreg_msg_build_end(&alt, NULL, 0);
+    }
+    if (err)
+        return err;
+    for (size_t i = 0; i < nops; i++) {
+        const struct sipreg_store_op *op = &ops[i];
+        if (op->kind == SIPREG_STORE_UPSERT)
+            emit(r, SIPREG_REG_EV_REGISTERED, 200, "registered", aor, op->b.contact, user,
+                 op->b.expires_at - wall_s, q->src);
+        else
+            emit(r, SIPREG_REG_EV_UNREGISTERED, 200,
+                 op->kind == SIPREG_STORE_REMOVE_ALL ? "all bindings removed" : "unregistered", aor,
+                 op->b.contact, user, 0, q->src);
+    }
+    return queue_reply(r, &b, &alt, &dst, q->txn, q->now);
+}
+
+static int handle_options(struct sipreg_registrar *r, struct req_ctx *q)
+{
+    return reply_simple(r, q, 200, NULL,
+                        "Allow: REGISTER, OPTIONS\r\nAccept: application/sdp\r\n"
+                        "Supported: path\r\n");
+}
+
+/* ---- entry points ---- */
+
+int sipreg_registrar_receive(struct sipreg_registrar *r, const char *buf, size_t len,
+                             const struct sipreg_netaddr *src, const struct sipreg_netaddr *local,
+                             sipreg_time now, int64_t wall_ms)
+{
+    (void)local;
+    struct sipreg_msg m;
+    struct sipreg_perr why;
+    sipreg_arena_reset(&r->arena);
+    struct req_ctx q = {&m, src, NULL, now, wall_ms, NULL};
+    int err = sipreg_msg_parse(&m, buf, len,
+                               src->transport == SIPREG_TRANSPORT_UDP ? SIPREG_MSG_DATAGRAM
+                                                                      : SIPREG_MSG_STREAM,
+                               NULL, &r->arena, &why);
+    if (err) {
+        emit(r, SIPREG_REG_EV_MALFORMED, 0, sipreg_perr_reason(why.code), SIPREG_STR_NULL,
+             SIPREG_STR_NULL, SIPREG_STR_NULL, -1, src);
+        /* answer a malformed request when its headers allow a response to be built; never
+         * answer a malformed response, an ACK, or something we cannot route back */
+        if (!m.is_request || !m.hdrs_complete || m.method == SIPREG_METHOD_ACK)
+            return 0;
+        if (sipreg_msg_via(&m, &q.via, NULL) != 0)
+            return 0;
+        return reply_simple(r, &q, sipreg_perr_status(why.code), sipreg_perr_reason(why.code),
+                            NULL) == SIPREG_ENOMEM
+                   ? SIPREG_ENOMEM
+                   : 0;
+    }
+    if (!m.is_request || m.method == SIPREG_METHOD_ACK)
+        return 0; /* responses and ACKs are not for a registrar */
+    if (sipreg_msg_via(&m, &q.via, &why) != 0) {
+        emit(r, SIPREG_REG_EV_MALFORMED, 0, sipreg_perr_reason(why.code), SIPREG_STR_NULL,
+             SIPREG_STR_NULL, SIPREG_STR_NULL, -1, src);
+        return 0; /* no usable Via: nowhere to send a response */
+    }
+    struct sipreg_str cached;
+    int match = sipreg_nist_receive(r->nist, &m, src, now, &q.txn, &cached);
+    if (match == SIPREG_NIST_ABSORB)
+        return 0;
+    if (match == SIPREG_NIST_REPLAY) {
+        struct outmsg *o = outbox_push(r);
+        if (!o)
+            return 0;
+        o->data = sipreg_malloc(cached.len);
+        if (!o->data) {
+            r->out_n--;
+            return SIPREG_ENOMEM;
+        }
+        memcpy(o->data, cached.p, cached.len);
+        o->len = cached.len;
+        reply_dest(&o->to, q.via, src);
+        return 0;
+    }
+    if (match == SIPREG_ENOMEM)
+        return SIPREG_ENOMEM;
+    if (match == SIPREG_EPARSE) {
+        /* From or To is malformed: answer statelessly */
+        q.txn = NULL;
+        return reply_error(r, &q, 400, "Malformed From or To", NULL, SIPREG_STR_NULL,
+                           SIPREG_STR_NULL) == SIPREG_ENOMEM
+                   ? SIPREG_ENOMEM
+                   : 0;
+    }
+    if (match == SIPREG_ELIMIT) {
+        /* no room for another transaction: answer statelessly and let the client retry */
+        q.txn = NULL;
+        return reply_simple(r, &q, 503, NULL, "Retry-After: 1\r\n") == SIPREG_ENOMEM ? SIPREG_ENOMEM
+                                                                                     : 0;
+    }
+    if (match < 0)
+        q.txn = NULL; /* INVITE and the like: no non-INVITE transaction, answered statelessly */
+    switch (m.method) {
+    case SIPREG_METHOD_REGISTER: err = handle_register(r, &q); break;
+    case SIPREG_METHOD_OPTIONS: err = handle_options(r, &q); break;
+    default:
+        err = reply_error(r, &q, 405, NULL, "Allow: REGISTER, OPTIONS\r\n", SIPREG_STR_NULL,
+                          SIPREG_STR_NULL);
+        break;
+    }
+    if (err && q.txn) {
+        /* nothing was queued for this transaction: forget it so a retransmission is processed */
+        sipreg_nist_abandon(r->nist, q.txn);
+    }
+    return err == SIPREG_ENOMEM || err == SIPREG_ESTORE ? err : 0;
+}
+
+int sipreg_registrar_flush(struct sipreg_registrar *r, sipreg_time now)
+{
+    if (!r->npending)
+        return 0;
+    int err = sipreg_store_commit(r->cfg.store);
+    for (size_t i = 0; i < r->out_n; i++) {
+        struct outmsg *o = &r->outbox[(r->out_head + i) % OUTBOX_MAX];
+        if (!o->pending)
+            continue;
+        if (err) {
+            /* the change is lost: the client gets a 500 and will retry */
+            sipreg_free(o->data);
+            o->data = o->alt;
+            o->len = o->alt_len;
+            o->alt = NULL;
+        }
+        o->pending = false;
+        struct sipreg_nist *txn = o->txn_id ? sipreg_nist_find(r->nist, o->txn_id) : NULL;
+        if (txn)
+            (void)sipreg_nist_respond(r->nist, txn, o->data, o->len, now);
+    }
+    r->npending = 0;
+    return err;
+}
+
+int sipreg_registrar_pull(struct sipreg_registrar *r, char *out, size_t cap, size_t *n,
+                          struct sipreg_netaddr *to)
+{
+    if (!r->out_n || r->outbox[r->out_head].pending)
+        return SIPREG_ENOENT;
+    struct outmsg *o = &r->outbox[r->out_head];
+    if (o->len > cap)
+        return SIPREG_ENOSPC;
+    memcpy(out, o->data, o->len);
+    *n = o->len;
+    *to = o->to;
+    outmsg_free(o);
+    r->out_head = (r->out_head + 1) % OUTBOX_MAX;
+    r->out_n--;
+    return 0;
+}
+
+int sipreg_registrar_timeout(struct sipreg_registrar *r, sipreg_time now, int64_t wall_ms)
+{
+    sipreg_nist_timeout(r->nist, now);
+    if (now >= r->next_purge) {
+        size_t purged = 0;
+        int err = sipreg_store_expire(r->cfg.store, wall_ms / 1000, PURGE_ROWS, &purged);
+        if (err == 0 && purged)
+            err = sipreg_store_commit(r->cfg.store);
+        r->next_purge = now + PURGE_EVERY;
+        return err;
+    }
+    return 0;
+}
+
+sipreg_time sipreg_registrar_next_timeout(const struct sipreg_registrar *r)
+{
+    sipreg_time t = sipreg_nist_next_timeout(r->nist);
+    if (t < 0 || t > r->next_purge)
+        t = r->next_purge;
+    return t;
+}
+
+void sipreg_registrar_destroy(struct sipreg_registrar *r)
+{
+    if (!r)
+        return;
+    while (r->out_n) {
+        outmsg_free(&r->outbox[r->out_head]);
+        r->out_head = (r->out_head + 1) % OUTBOX_MAX;
+        r->out_n--;
+    }
+    if (r->domains)
+        for (size_t i = 0; i < r->cfg.ndomains; i++)
+            sipreg_free(r->domains[i]);
+    sipreg_free(r->domains);
+    sipreg_free(r->local);
+    sipreg_free(r->realm);
+    sipreg_free(r->server);
+    sipreg_auth_tracker_destroy(r->tracker);
+    sipreg_nist_table_destroy(r->nist);
+    sipreg__limiter_destroy(r->src_fail);
+    sipreg__limiter_destroy(r->user_fail);
+    sipreg_free(r->arena_mem);
+    sipreg_free(r);
+}
+
+int sipreg_registrar_create(struct sipreg_registrar **out, const struct sipreg_registrar_cfg *cfg)
+{
+    if (!cfg || !cfg->domains || !cfg->ndomains || !cfg->store || (!cfg->no_auth && !cfg->secret))
+        return SIPREG_EINVAL;
+    if (cfg->unknown_domain_status && cfg->unknown_domain_status != 403 &&
+        cfg->unknown_domain_status != 404)
+        return SIPREG_EINVAL;
+    struct sipreg_registrar *r = sipreg_calloc(1, sizeof *r);
+    if (!r)
+        return SIPREG_ENOMEM;
+    r->cfg = *cfg;
+    struct sipreg_registrar_cfg *c = &r->cfg;
+    if (!c->unknown_domain_status)
+        c->unknown_domain_status = 404;
+    if (!c->min_expires)
+        c->min_expires = 60;
+    if (!c->max_expires)
+        c->max_expires = 7200;
+    if (!c->default_expires)
+        c->default_expires = 3600;
+    if (c->default_expires > c->max_expires)
+        c->default_expires = c->max_expires;
+    if (c->min_expires > c->max_expires) {
+        sipreg_free(r);
+        return SIPREG_EINVAL;
+    }
+    if (!c->nonce_lifetime)
+        c->nonce_lifetime = 300000;
+    if (!c->fail_limit_source)
+        c->fail_limit_source = 20;
+    if (!c->fail_limit_user)
+        c->fail_limit_user = 10;
+    if (!c->fail_window)
+        c->fail_window = 60000;
+    if (!c->fail_cooldown)
+        c->fail_cooldown = 300000;
+    int err = SIPREG_ENOMEM;
+    r->domains = sipreg_calloc(c->ndomains, sizeof *r->domains);
+    if (!r->domains)
+        goto fail;
+    for (size_t i = 0; i < c->ndomains; i++)
+        if (!(r->domains[i] = dupz(c->domains[i])))
+            goto fail;
+    if (c->nlocal) {
+        r->local = sipreg_calloc(c->nlocal, sizeof *r->local);
+        if (!r->local)
+            goto fail;
+        memcpy(r->local, c->local, c->nlocal * sizeof *r->local);
+    }
+    r->realm = dupz(c->realm ? c->realm : c->domains[0]);
+    r->server = dupz(c->server ? c->server : "sipreg");
+    r->arena_mem = sipreg_malloc(ARENA_SIZE);
+    if (!r->realm || !r->server || !r->arena_mem)
+        goto fail;
+    sipreg_arena_init(&r->arena, r->arena_mem, ARENA_SIZE);
+    r->auth = (struct sipreg_auth_server_cfg){
+        .realm = sipreg_str_z(r->realm),
+        .secret = c->secret,
+        .nonce_lifetime = c->nonce_lifetime,
+    };
+    if (!c->no_auth) {
+        err = sipreg_auth_tracker_create(&r->tracker,
+                                         c->tracker_capacity ? c->tracker_capacity : 65536);
+        if (err)
+            goto fail;
+    }
+    struct sipreg_nist_cfg ncfg = {.capacity = c->txn_capacity};
+    err = sipreg_nist_table_create(&r->nist, &ncfg);
+    if (err)
+        goto fail;
+    err = sipreg__limiter_create(&r->src_fail, 8192, c->fail_limit_source, c->fail_window,
+                                 c->fail_cooldown);
+    if (err)
+        goto fail;
+    err = sipreg__limiter_create(&r->user_fail, 8192, c->fail_limit_user, c->fail_window,
+                                 c->fail_cooldown);
+    if (err)
+        goto fail;
+    uint64_t seed = sipreg__siphash24((const uint8_t *)r->arena_mem, &r, sizeof r);
+    memcpy(r->tag_key, &seed, sizeof r->tag_key);
+    r->tag_counter = (uint64_t)(uintptr_t)r;
+    *out = r;
+    return 0;
+fail:
+    r->cfg.ndomains = r->domains ? c->ndomains : 0;
+    sipreg_registrar_destroy(r);
+    return err;
+}

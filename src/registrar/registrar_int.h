@@ -1,0 +1,30 @@
+/* Registrar internals: the failed-authentication limiter. */
+#ifndef SIPREG_REGISTRAR_INT_H
+#define SIPREG_REGISTRAR_INT_H
+
+#include "sipreg/core.h"
+
+/* Counts failures per key (a source address or a username) in a fixed-size table, so that
+ * memory stays bounded whatever the number of attackers. A key with `limit` failures within
+ * `window` ms is blocked for `cooldown` ms. When the table is full the entry touched longest ago
+ * in the probed neighbourhood is evicted: an attacker spraying keys can only evict entries, and
+ * each evicted key starts again from zero, so the limit still holds per `window`. */
+struct sipreg__limiter;
+
+int sipreg__limiter_create(struct sipreg__limiter **out, size_t capacity, uint32_t limit,
+                           sipreg_time window, sipreg_time cooldown);
+void sipreg__limiter_destroy(struct sipreg__limiter *l);
+/* 1 when the key is blocked at `now`. */
+int sipreg__limiter_blocked(struct sipreg__limiter *l, const void *key, size_t len,
+                            sipreg_time now);
+/* Failures counted for the key in the current window (0 when unknown or the window passed). */
+uint32_t sipreg__limiter_failures(struct sipreg__limiter *l, const void *key, size_t len,
+                                  sipreg_time now);
+/* Records a failure; returns 1 when this failure made the key blocked. */
+int sipreg__limiter_fail(struct sipreg__limiter *l, const void *key, size_t len, sipreg_time now);
+/* Forgets the key's failures (after a success), unless it is blocked. */
+void sipreg__limiter_clear(struct sipreg__limiter *l, const void *key, size_t len, sipreg_time now);
+
+uint64_t sipreg__siphash24(const uint8_t key[16], const void *data, size_t len);
+
+#endif

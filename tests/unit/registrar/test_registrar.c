@@ -1,0 +1,778 @@
+/* Unit tests: the registrar, RFC 3261 §10.3, with a memory store and a fake clock. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "sipreg/registrar.h"
+#include "sipreg/txn.h"
+#include "test.h"
+
+#define WALL0 1764000000000LL /* ms: a fixed wall clock, so nonce and expiry maths is exact */
+
+struct reply {
+    char buf[8192];
+    size_t len;
+    struct sipreg_netaddr to;
+    struct sipreg_msg m;
+    char mem[16384];
+    struct sipreg_arena a;
+};
+
+struct fx {
+    struct sipreg_store *store;
+    struct sipreg_auth_secret secret;
+    struct sipreg_registrar *r;
+    struct sipreg_netaddr src, local;
+    sipreg_time now;
+    int64_t wall;
+    int cseq;
+    int branch;
+    char callid[32];
+    struct reply rep[4];
+    size_t nrep;
+    int events[16];
+    struct sipreg_registrar_cfg cfg; /* as the registrar was created */
+    /* flaky store */
+    bool fail_commit;
+};
+
+static void on_event(const struct sipreg_registrar_event *ev, void *ud)
+{
+    struct fx *f = ud;
+    if (ev->kind >= 0 && ev->kind < 16)
+        f->events[ev->kind]++;
+}
+
+static int add_user(struct fx *f, const char *name, const char *pass)
+{
+    char md5[SIPREG_AUTH_HEX_MAX], sha[SIPREG_AUTH_HEX_MAX];
+    struct sipreg_str n = sipreg_str_z(name), realm = SIPREG_STR_LIT("example.com"),
+                      p = sipreg_str_z(pass);
+    int err = sipreg_auth_ha1(SIPREG_AUTH_MD5, n, realm, p, md5);
+    if (!err)
+        err = sipreg_auth_ha1(SIPREG_AUTH_SHA256, n, realm, p, sha);
+    if (err)
+        return err;
+    struct sipreg_user u = {n,    realm, sipreg_str_z(md5), sipreg_str_z(sha), SIPREG_STR_NULL,
+                            true, 0};
+    err = sipreg_store_user_put(f->store, &u);
+    return err ? err : sipreg_store_commit(f->store);
+}
+
+static int setup_cfg(struct fx *f, struct sipreg_registrar_cfg *cfg)
+{
+    memset(f, 0, sizeof *f);
+    int err = sipreg_store_open_memory(&f->store, NULL);
+    if (err)
+        return err;
+    err = sipreg_auth_secret_init_random(&f->secret);
+    if (!err)
+        err = add_user(f, "alice", "wonderland");
+    if (err)
+        return err;
+    sipreg_netaddr_parse(&f->src, "192.0.2.4:5062", 5060);
+    sipreg_netaddr_parse(&f->local, "127.0.0.1:5060", 5060);
+    static const char *const domains[] = {"example.com"};
+    cfg->domains = domains;
+    cfg->ndomains = 1;
+    cfg->local = &f->local;
+    cfg->nlocal = 1;
+    cfg->store = f->store;
+    cfg->secret = &f->secret;
+    cfg->on_event = on_event;
+    cfg->ud = f;
+    f->now = 1000;
+    f->wall = WALL0;
+    f->cseq = 1;
+    snprintf(f->callid, sizeof f->callid, "cid-%d", rand());
+    f->cfg = *cfg;
+    return sipreg_registrar_create(&f->r, cfg);
+}
+
+static void teardown(struct fx *f)
+{
+    sipreg_registrar_destroy(f->r);
+    f->r = NULL;
+    sipreg_store_close(f->store);
+    sipreg_auth_secret_fini(&f->secret);
+}
+
+/* Feeds a datagram, flushes, and collects every reply (parsed). */
+static int feed(struct fx *f, const char *msg, size_t len)
+{
+    int err = sipreg_registrar_receive(f->r, msg, len, &f->src, &f->local, f->now, f->wall);
+    if (err)
+        return err;
+    sipreg_registrar_flush(f->r, f->now);
+    f->nrep = 0;
+    for (;;) {
+        struct reply *rp = &f->rep[f->nrep < 4 ? f->nrep : 3];
+        err = sipreg_registrar_pull(f->r, rp->buf, sizeof rp->buf, &rp->len, &rp->to);
+        if (err == SIPREG_ENOENT)
+            break;
+        if (err)
+            return err;
+        struct sipreg_perr why;
+        sipreg_arena_init(&rp->a, rp->mem, sizeof rp->mem);
+        if (sipreg_msg_parse(&rp->m, rp->buf, rp->len, SIPREG_MSG_DATAGRAM, NULL, &rp->a, &why))
+            return SIPREG_EPARSE;
+        f->nrep++;
+    }
+    return 0;
+}
+
+/* A REGISTER; `extra` is inserted as-is (CRLF-terminated header lines). */
+static size_t build_register(struct fx *f, char *out, size_t cap, const char *ruri,
+                             const char *to_user, const char *contact, const char *extra)
+{
+    int n = snprintf(out, cap,
+                     "REGISTER %s SIP/2.0\r\n"
+                     "Via: SIP/2.0/UDP 192.0.2.4:5062;branch=z9hG4bK-%d;rport\r\n"
+                     "Max-Forwards: 70\r\n"
+                     "From: <sip:%s@example.com>;tag=ft%d\r\n"
+                     "To: <sip:%s@example.com>\r\n"
+                     "Call-ID: %s\r\n"
+                     "CSeq: %d REGISTER\r\n"
+                     "%s%s%s"
+                     "%s"
+                     "Content-Length: 0\r\n\r\n",
+                     ruri, f->branch, to_user, f->branch, to_user, f->callid, f->cseq,
+                     contact ? "Contact: " : "", contact ? contact : "", contact ? "\r\n" : "",
+                     extra ? extra : "");
+    return (size_t)n;
+}
+
+static int status(const struct fx *f)
+{
+    return f->nrep ? f->rep[0].m.status : 0;
+}
+
+/* Answers the 401 in f->rep[0] for `user`/`pass` into an Authorization header line. */
+static int answer_challenge(struct fx *f, const char *user, const char *pass, const char *uri,
+                            char *hdr, size_t cap)
+{
+    struct reply *rp = &f->rep[0];
+    struct sipreg_auth ch[4];
+    size_t n = 0;
+    for (const struct sipreg_hdr *h = sipreg_msg_hdr_find(&rp->m, SIPREG_HDR_WWW_AUTHENTICATE);
+         h && n < 4; h = sipreg_msg_hdr_next(&rp->m, h))
+        if (sipreg_auth_parse(&ch[n], h->value, NULL, &rp->a, NULL) == 0)
+            n++;
+    size_t idx;
+    int err = sipreg_auth_challenge_choose(ch, n, &idx);
+    if (err)
+        return err;
+    struct sipreg_buf b;
+    sipreg_buf_init(&b, hdr, cap);
+    sipreg_buf_addz(&b, "Authorization: ");
+    struct sipreg_auth_client_cred c = {
+        .username = sipreg_str_z(user),
+        .password = sipreg_str_z(pass),
+        .method = SIPREG_STR_LIT("REGISTER"),
+        .uri = sipreg_str_z(uri),
+        .nc = 1,
+    };
+    err = sipreg_auth_credentials_build(&b, &ch[idx], &c);
+    if (err)
+        return err;
+    sipreg_buf_addz(&b, "\r\n");
+    sipreg_buf_addc(&b, 0);
+    return sipreg_buf_status(&b);
+}
+
+/* The full challenge flow; leaves the 200 (or whatever came) in f->rep[0]. */
+static int register_authed(struct fx *f, const char *user, const char *pass, const char *contact,
+                           const char *extra)
+{
+    char msg[4096], auth[1024], more[2048];
+    size_t n = build_register(f, msg, sizeof msg, "sip:example.com", user, contact, extra);
+    f->branch++;
+    int err = feed(f, msg, n);
+    if (err)
+        return err;
+    if (status(f) != 401)
+        return -100 - status(f);
+    err = answer_challenge(f, user, pass, "sip:example.com", auth, sizeof auth);
+    if (err)
+        return err;
+    snprintf(more, sizeof more, "%s%s", auth, extra ? extra : "");
+    f->cseq++;
+    n = build_register(f, msg, sizeof msg, "sip:example.com", user, contact, more);
+    f->branch++;
+    f->cseq++;
+    return feed(f, msg, n);
+}
+
+static int count_contacts(struct fx *f)
+{
+    int n = 0;
+    for (const struct sipreg_hdr *h = sipreg_msg_hdr_find(&f->rep[0].m, SIPREG_HDR_CONTACT); h;
+         h = sipreg_msg_hdr_next(&f->rep[0].m, h))
+        n++;
+    return n;
+}
+
+static const char *hdr_text(struct fx *f, const char *name, char *out, size_t cap)
+{
+    const struct sipreg_hdr *h = sipreg_msg_hdr_findz(&f->rep[0].m, name);
+    if (!h)
+        return NULL;
+    snprintf(out, cap, "%.*s", (int)h->value.len, h->value.p);
+    return out;
+}
+
+/* Runs a test body over a fresh fixture made with `cfg` (NULL: defaults); under injected OOM a
+ * body may fail, but must not crash or leak. */
+static int run_fx(int (*body)(struct fx *f), const struct sipreg_registrar_cfg *cfg)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    if (!f)
+        return 1;
+    struct sipreg_registrar_cfg c = cfg ? *cfg : (struct sipreg_registrar_cfg){0};
+    int rc = 1;
+    if (setup_cfg(f, &c) == 0)
+        rc = body(f);
+    teardown(f);
+    free(f);
+    return test_oom_active ? 0 : rc;
+}
+
+/* In a test body: a failed check ends the body (run_fx tears the fixture down). */
+#define CHECK(cond)                                                                          \
+    do {                                                                                     \
+        if (!(cond)) {                                                                       \
+            if (!test_oom_active)                                                            \
+                fprintf(stderr, "%s:%d: check failed: %s (status %d)\n", __FILE__, __LINE__, \
+                        #cond, status(f));                                                   \
+            return 1;                                                                        \
+        }                                                                                    \
+    } while (0)
+
+static int body_registrar_challenge_then_200(struct fx *f)
+{
+    char t[512];
+    CHECK(register_authed(f, "alice", "wonderland", "<sip:alice@192.0.2.4:5062>", NULL) == 0);
+    CHECK(status(f) == 200 && count_contacts(f) == 1);
+    CHECK(hdr_text(f, "Contact", t, sizeof t) &&
+          strcmp(t, "<sip:alice@192.0.2.4:5062>;expires=3600") == 0);
+    CHECK(sipreg_msg_hdr_find(&f->rep[0].m, SIPREG_HDR_DATE));
+    CHECK(sipreg_msg_hdr_find(&f->rep[0].m, SIPREG_HDR_SERVER));
+    /* the reply went back to the source port (rport), with received/rport in the Via */
+    const struct sipreg_via *v = NULL;
+    CHECK(sipreg_msg_via(&f->rep[0].m, &v, NULL) == 0);
+    CHECK(v->rport == 5062 && v->received.len == strlen("192.0.2.4"));
+    CHECK(f->rep[0].to.port == 5062);
+    CHECK(f->events[SIPREG_REG_EV_REGISTERED] == 1);
+    CHECK(f->events[SIPREG_REG_EV_CHALLENGED] == 1);
+    return 0;
+}
+
+TEST(registrar_challenge_then_200)
+{
+    return run_fx(body_registrar_challenge_then_200, NULL);
+}
+
+static int body_registrar_unknown_user_same_as_wrong_password(struct fx *f)
+{
+    char msg[4096], auth[1024];
+    /* wrong password for a real user */
+    size_t n = build_register(f, msg, sizeof msg, "sip:example.com", "alice", "<sip:a@h>", NULL);
+    f->branch++;
+    CHECK(feed(f, msg, n) == 0 && status(f) == 401);
+    CHECK(answer_challenge(f, "alice", "WRONG", "sip:example.com", auth, sizeof auth) == 0);
+    f->cseq++;
+    n = build_register(f, msg, sizeof msg, "sip:example.com", "alice", "<sip:a@h>", auth);
+    f->branch++;
+    CHECK(feed(f, msg, n) == 0 && status(f) == 401);
+    size_t len_wrong = f->rep[0].len;
+    size_t hdrs_wrong = f->rep[0].m.nhdr;
+    /* an unknown user, same message shape otherwise */
+    n = build_register(f, msg, sizeof msg, "sip:example.com", "alicx", "<sip:a@h>", NULL);
+    f->branch++;
+    CHECK(feed(f, msg, n) == 0 && status(f) == 401);
+    CHECK(answer_challenge(f, "alicx", "WRONG", "sip:example.com", auth, sizeof auth) == 0);
+    f->cseq++;
+    n = build_register(f, msg, sizeof msg, "sip:example.com", "alicx", "<sip:a@h>", auth);
+    f->branch++;
+    CHECK(feed(f, msg, n) == 0 && status(f) == 401);
+    /* same status, same headers, same size (the request differs by nothing but the name's
+     * last letter, which is echoed in From/To of both) */
+    CHECK(f->rep[0].len == len_wrong);
+    CHECK(f->rep[0].m.nhdr == hdrs_wrong);
+    CHECK(f->events[SIPREG_REG_EV_AUTH_FAILED] == 2);
+    return 0;
+}
+
+TEST(registrar_unknown_user_same_as_wrong_password)
+{
+    return run_fx(body_registrar_unknown_user_same_as_wrong_password, NULL);
+}
+
+static int body_registrar_interval_too_brief_and_cap(struct fx *f)
+{
+    char t[256];
+    CHECK(register_authed(f, "alice", "wonderland", "<sip:alice@h1>;expires=10", NULL) == 0);
+    CHECK(status(f) == 423);
+    CHECK(hdr_text(f, "Min-Expires", t, sizeof t) && strcmp(t, "60") == 0);
+    CHECK(register_authed(f, "alice", "wonderland", "<sip:alice@h1>", "Expires: 999999\r\n") == 0);
+    CHECK(status(f) == 200);
+    CHECK(hdr_text(f, "Contact", t, sizeof t) && strcmp(t, "<sip:alice@h1>;expires=7200") == 0);
+    return 0;
+}
+
+TEST(registrar_interval_too_brief_and_cap)
+{
+    return run_fx(body_registrar_interval_too_brief_and_cap, NULL);
+}
+
+static int body_registrar_wildcard_query_and_expiry(struct fx *f)
+{
+    char t[256];
+    CHECK(register_authed(f, "alice", "wonderland", "<sip:alice@h1>;q=0.5", NULL) == 0);
+    CHECK(status(f) == 200 && count_contacts(f) == 1);
+    CHECK(register_authed(f, "alice", "wonderland", "<sip:alice@h2>;expires=120", NULL) == 0);
+    CHECK(status(f) == 200 && count_contacts(f) == 2);
+    /* query: no Contact, nothing changes */
+    f->wall += 20000;
+    CHECK(register_authed(f, "alice", "wonderland", NULL, NULL) == 0);
+    CHECK(status(f) == 200 && count_contacts(f) == 2);
+    CHECK(f->events[SIPREG_REG_EV_QUERY] == 1);
+    CHECK(hdr_text(f, "Contact", t, sizeof t) &&
+          strcmp(t, "<sip:alice@h1>;expires=3580;q=0.500") == 0);
+    /* the 120 s binding expires */
+    f->wall += 101000;
+    CHECK(register_authed(f, "alice", "wonderland", NULL, NULL) == 0);
+    CHECK(status(f) == 200 && count_contacts(f) == 1);
+    /* * needs Expires: 0 and must be alone */
+    CHECK(register_authed(f, "alice", "wonderland", "*", NULL) == 0);
+    CHECK(status(f) == 400);
+    CHECK(register_authed(f, "alice", "wonderland", "*, <sip:alice@h3>", "Expires: 0\r\n") == 0);
+    CHECK(status(f) == 400);
+    CHECK(register_authed(f, "alice", "wonderland", "*", "Expires: 0\r\n") == 0);
+    CHECK(status(f) == 200 && count_contacts(f) == 0);
+    CHECK(f->events[SIPREG_REG_EV_UNREGISTERED] == 1);
+    return 0;
+}
+
+TEST(registrar_wildcard_query_and_expiry)
+{
+    return run_fx(body_registrar_wildcard_query_and_expiry, NULL);
+}
+
+static int body_registrar_retransmission_gets_cached_reply(struct fx *f)
+{
+    char msg[4096], auth[1024], first[8192];
+    size_t n = build_register(f, msg, sizeof msg, "sip:example.com", "alice", "<sip:a@h>", NULL);
+    CHECK(feed(f, msg, n) == 0 && status(f) == 401);
+    CHECK(answer_challenge(f, "alice", "wonderland", "sip:example.com", auth, sizeof auth) == 0);
+    f->branch++;
+    f->cseq++;
+    n = build_register(f, msg, sizeof msg, "sip:example.com", "alice", "<sip:a@h>", auth);
+    CHECK(feed(f, msg, n) == 0 && status(f) == 200);
+    size_t flen = f->rep[0].len;
+    memcpy(first, f->rep[0].buf, flen);
+    int regs = f->events[SIPREG_REG_EV_REGISTERED];
+    /* the same request again (same branch): the same bytes, and no processing */
+    f->now += 500;
+    CHECK(feed(f, msg, n) == 0 && f->nrep == 1);
+    CHECK(f->rep[0].len == flen && memcmp(f->rep[0].buf, first, flen) == 0);
+    CHECK(f->events[SIPREG_REG_EV_REGISTERED] == regs);
+    return 0;
+}
+
+TEST(registrar_retransmission_gets_cached_reply)
+{
+    return run_fx(body_registrar_retransmission_gets_cached_reply, NULL);
+}
+
+static int body_registrar_nc_replay_rejected(struct fx *f)
+{
+    char msg[4096], auth[1024];
+    size_t n = build_register(f, msg, sizeof msg, "sip:example.com", "alice", "<sip:a@h>", NULL);
+    CHECK(feed(f, msg, n) == 0 && status(f) == 401);
+    CHECK(answer_challenge(f, "alice", "wonderland", "sip:example.com", auth, sizeof auth) == 0);
+    f->branch++;
+    f->cseq++;
+    n = build_register(f, msg, sizeof msg, "sip:example.com", "alice", "<sip:a@h>", auth);
+    CHECK(feed(f, msg, n) == 0 && status(f) == 200);
+    /* the same credentials (nonce, nc=1) in a new request: a replay, answered with a stale
+     * challenge and changing nothing */
+    f->branch++;
+    f->cseq++;
+    n = build_register(f, msg, sizeof msg, "sip:example.com", "alice", "<sip:a@h>;expires=0", auth);
+    CHECK(feed(f, msg, n) == 0 && status(f) == 401);
+    CHECK(register_authed(f, "alice", "wonderland", NULL, NULL) == 0 && count_contacts(f) == 1);
+    return 0;
+}
+
+TEST(registrar_nc_replay_rejected)
+{
+    return run_fx(body_registrar_nc_replay_rejected, NULL);
+}
+
+static int body_registrar_out_of_order_cseq_rejected(struct fx *f)
+{
+    CHECK(register_authed(f, "alice", "wonderland", "<sip:a@h>;expires=600", NULL) == 0);
+    CHECK(status(f) == 200);
+    int cseq_after = f->cseq;
+    /* rewind the CSeq below the stored one, same Call-ID: 500, binding untouched */
+    f->cseq = 1;
+    CHECK(register_authed(f, "alice", "wonderland", "<sip:a@h>;expires=0", NULL) == 0);
+    CHECK(status(f) == 500);
+    f->cseq = cseq_after + 10;
+    CHECK(register_authed(f, "alice", "wonderland", NULL, NULL) == 0);
+    CHECK(status(f) == 200 && count_contacts(f) == 1);
+    return 0;
+}
+
+TEST(registrar_out_of_order_cseq_rejected)
+{
+    return run_fx(body_registrar_out_of_order_cseq_rejected, NULL);
+}
+
+static int body_registrar_stale_nonce(struct fx *f)
+{
+    char msg[4096], auth[1024];
+    size_t n = build_register(f, msg, sizeof msg, "sip:example.com", "alice", "<sip:a@h>", NULL);
+    CHECK(feed(f, msg, n) == 0 && status(f) == 401);
+    CHECK(answer_challenge(f, "alice", "wonderland", "sip:example.com", auth, sizeof auth) == 0);
+    f->wall += 301000; /* past the 300 s nonce lifetime */
+    f->branch++;
+    f->cseq++;
+    n = build_register(f, msg, sizeof msg, "sip:example.com", "alice", "<sip:a@h>", auth);
+    CHECK(feed(f, msg, n) == 0 && status(f) == 401);
+    const struct sipreg_hdr *h = sipreg_msg_hdr_find(&f->rep[0].m, SIPREG_HDR_WWW_AUTHENTICATE);
+    CHECK(h);
+    struct sipreg_auth ch;
+    CHECK(sipreg_auth_parse(&ch, h->value, NULL, &f->rep[0].a, NULL) == 0 && ch.stale_true);
+    return 0;
+}
+
+TEST(registrar_stale_nonce)
+{
+    return run_fx(body_registrar_stale_nonce, NULL);
+}
+
+static int body_registrar_domains_require_and_authorization(struct fx *f)
+{
+    char msg[4096], t[256];
+    /* Request-URI of a domain we do not serve */
+    size_t n = build_register(f, msg, sizeof msg, "sip:other.net", "alice", "<sip:a@h>", NULL);
+    CHECK(feed(f, msg, n) == 0 && status(f) == 404);
+    /* our own address is accepted (phones register to IPs): challenged, not rejected */
+    f->branch++;
+    n = build_register(f, msg, sizeof msg, "sip:127.0.0.1", "alice", "<sip:a@h>", NULL);
+    CHECK(feed(f, msg, n) == 0 && status(f) == 401);
+    /* unknown scheme */
+    f->branch++;
+    n = build_register(f, msg, sizeof msg, "tel:+123", "alice", "<sip:a@h>", NULL);
+    CHECK(feed(f, msg, n) == 0 && status(f) == 416);
+    /* an extension we do not support; path is fine */
+    f->branch++;
+    n = build_register(f, msg, sizeof msg, "sip:example.com", "alice", "<sip:a@h>",
+                       "Require: path, foo\r\n");
+    CHECK(feed(f, msg, n) == 0 && status(f) == 420);
+    CHECK(hdr_text(f, "Unsupported", t, sizeof t) && strcmp(t, "foo") == 0);
+    /* alice may not register bob's AOR */
+    CHECK(add_user(f, "bob", "builder") == 0);
+    char auth[1024];
+    f->branch++;
+    n = build_register(f, msg, sizeof msg, "sip:example.com", "bob", "<sip:a@h>", NULL);
+    CHECK(feed(f, msg, n) == 0 && status(f) == 401);
+    CHECK(answer_challenge(f, "alice", "wonderland", "sip:example.com", auth, sizeof auth) == 0);
+    f->branch++;
+    f->cseq++;
+    n = build_register(f, msg, sizeof msg, "sip:example.com", "bob", "<sip:a@h>", auth);
+    CHECK(feed(f, msg, n) == 0 && status(f) == 403);
+    /* digest-uri must be the Request-URI */
+    f->branch++;
+    n = build_register(f, msg, sizeof msg, "sip:example.com", "alice", "<sip:a@h>", NULL);
+    CHECK(feed(f, msg, n) == 0 && status(f) == 401);
+    CHECK(answer_challenge(f, "alice", "wonderland", "sip:elsewhere.com", auth, sizeof auth) == 0);
+    f->branch++;
+    f->cseq++;
+    n = build_register(f, msg, sizeof msg, "sip:example.com", "alice", "<sip:a@h>", auth);
+    CHECK(feed(f, msg, n) == 0 && status(f) == 401);
+    return 0;
+}
+
+TEST(registrar_domains_require_and_authorization)
+{
+    return run_fx(body_registrar_domains_require_and_authorization, NULL);
+}
+
+static int body_registrar_other_methods_and_malformed(struct fx *f)
+{
+    char t[256];
+    const char *opt = "OPTIONS sip:example.com SIP/2.0\r\n"
+                      "Via: SIP/2.0/UDP 192.0.2.4:5062;branch=z9hG4bKo1\r\n"
+                      "From: <sip:x@example.com>;tag=1\r\nTo: <sip:example.com>\r\n"
+                      "Call-ID: o1\r\nCSeq: 1 OPTIONS\r\n\r\n";
+    CHECK(feed(f, opt, strlen(opt)) == 0 && status(f) == 200);
+    CHECK(hdr_text(f, "Allow", t, sizeof t) && strstr(t, "REGISTER"));
+    /* without rport the reply goes to the Via port */
+    CHECK(f->rep[0].to.port == 5062);
+    const char *inv = "INVITE sip:bob@example.com SIP/2.0\r\n"
+                      "Via: SIP/2.0/UDP 192.0.2.4;branch=z9hG4bKi1\r\n"
+                      "From: <sip:x@example.com>;tag=1\r\nTo: <sip:bob@example.com>\r\n"
+                      "Call-ID: i1\r\nCSeq: 1 INVITE\r\n\r\n";
+    CHECK(feed(f, inv, strlen(inv)) == 0 && status(f) == 405);
+    CHECK(f->rep[0].to.port == 5060);
+    CHECK(hdr_text(f, "Allow", t, sizeof t));
+    /* a malformed request with usable headers gets 400 and the parser's reason */
+    const char *bad = "REGISTER sip:example.com SIP/2.0\r\n"
+                      "Via: SIP/2.0/UDP 192.0.2.4;branch=z9hG4bKb1\r\n"
+                      "From: <sip:x@example.com>;tag=1\r\nTo: <sip:x@example.com>\r\n"
+                      "Call-ID: b1\r\nCSeq: 1 INVITE\r\n\r\n";
+    CHECK(feed(f, bad, strlen(bad)) == 0 && status(f) == 400);
+    CHECK(f->rep[0].m.reason.len == strlen("CSeq Method Mismatch"));
+    /* garbage, a response and an ACK get nothing */
+    CHECK(feed(f, "\x16\x03\x01garbage", 10) == 0 && f->nrep == 0);
+    const char *resp = "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
+                       "From: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: r\r\n"
+                       "CSeq: 1 REGISTER\r\n\r\n";
+    CHECK(feed(f, resp, strlen(resp)) == 0 && f->nrep == 0);
+    const char *ver = "OPTIONS sip:example.com SIP/7.0\r\n"
+                      "Via: SIP/2.0/UDP 192.0.2.4;branch=z9hG4bKv1\r\n"
+                      "From: <sip:x@example.com>;tag=1\r\nTo: <sip:example.com>\r\n"
+                      "Call-ID: v1\r\nCSeq: 1 OPTIONS\r\n\r\n";
+    CHECK(feed(f, ver, strlen(ver)) == 0 && status(f) == 505);
+    CHECK(f->events[SIPREG_REG_EV_MALFORMED] == 3);
+    return 0;
+}
+
+TEST(registrar_other_methods_and_malformed)
+{
+    return run_fx(body_registrar_other_methods_and_malformed, NULL);
+}
+
+static int body_registrar_brute_force_limits(struct fx *f)
+{
+    char msg[4096], auth[1024];
+    for (int i = 0; i < 3; i++) {
+        size_t n =
+            build_register(f, msg, sizeof msg, "sip:example.com", "alice", "<sip:a@h>", NULL);
+        f->branch++;
+        CHECK(feed(f, msg, n) == 0 && status(f) == 401);
+        CHECK(answer_challenge(f, "alice", "guess", "sip:example.com", auth, sizeof auth) == 0);
+        f->cseq++;
+        n = build_register(f, msg, sizeof msg, "sip:example.com", "alice", "<sip:a@h>", auth);
+        f->branch++;
+        CHECK(feed(f, msg, n) == 0 && status(f) == 401);
+    }
+    CHECK(f->events[SIPREG_REG_EV_BLOCKED] == 1);
+    /* this source is now refused, even with the right password */
+    CHECK(register_authed(f, "alice", "wonderland", "<sip:a@h>", NULL) == -100 - 403);
+    /* another source is not */
+    sipreg_netaddr_parse(&f->src, "198.51.100.7:5060", 5060);
+    CHECK(register_authed(f, "alice", "wonderland", "<sip:a@h>", NULL) == 0);
+    CHECK(status(f) == 200);
+    /* after the cool-down the first source may try again */
+    sipreg_netaddr_parse(&f->src, "192.0.2.4:5062", 5060);
+    f->now += 300001;
+    CHECK(register_authed(f, "alice", "wonderland", "<sip:a@h>", NULL) == 0);
+    CHECK(status(f) == 200);
+    return 0;
+}
+
+TEST(registrar_brute_force_limits)
+{
+    struct sipreg_registrar_cfg cfg = {.fail_limit_source = 3, .fail_limit_user = 100};
+    return run_fx(body_registrar_brute_force_limits, &cfg);
+}
+
+static int body_registrar_user_under_attack_spares_clean_sources(struct fx *f)
+{
+    char msg[4096], auth[1024];
+    for (int i = 0; i < 2; i++) {
+        size_t n =
+            build_register(f, msg, sizeof msg, "sip:example.com", "alice", "<sip:a@h>", NULL);
+        f->branch++;
+        CHECK(feed(f, msg, n) == 0 && status(f) == 401);
+        CHECK(answer_challenge(f, "alice", "guess", "sip:example.com", auth, sizeof auth) == 0);
+        f->cseq++;
+        n = build_register(f, msg, sizeof msg, "sip:example.com", "alice", "<sip:a@h>", auth);
+        f->branch++;
+        CHECK(feed(f, msg, n) == 0 && status(f) == 401);
+    }
+    /* the attacking source is refused for alice even with her password... */
+    CHECK(register_authed(f, "alice", "wonderland", "<sip:a@h>", NULL) == 0);
+    CHECK(status(f) == 403);
+    /* ...while alice's own phone, from a clean address, gets in */
+    sipreg_netaddr_parse(&f->src, "203.0.113.9:5060", 5060);
+    CHECK(register_authed(f, "alice", "wonderland", "<sip:a@h>", NULL) == 0);
+    CHECK(status(f) == 200);
+    return 0;
+}
+
+TEST(registrar_user_under_attack_spares_clean_sources)
+{
+    struct sipreg_registrar_cfg cfg = {.fail_limit_source = 100, .fail_limit_user = 2};
+    return run_fx(body_registrar_user_under_attack_spares_clean_sources, &cfg);
+}
+
+static int body_registrar_path_instance_and_keys(struct fx *f)
+{
+    char t[512];
+    CHECK(register_authed(f, "alice", "wonderland",
+                          "<sip:alice@192.0.2.4:5062;transport=UDP>;+sip.instance=\"<urn:uuid:1>\";"
+                          "reg-id=1",
+                          "Supported: path\r\nPath: <sip:edge.example.com;lr>\r\n") == 0);
+    CHECK(status(f) == 200);
+    CHECK(hdr_text(f, "Path", t, sizeof t) && strcmp(t, "<sip:edge.example.com;lr>") == 0);
+    CHECK(hdr_text(f, "Contact", t, sizeof t) && strstr(t, "+sip.instance=\"<urn:uuid:1>\"") &&
+          strstr(t, "reg-id=1"));
+    /* the same instance from a new address replaces the binding instead of adding one */
+    CHECK(register_authed(f, "alice", "wonderland",
+                          "<sip:alice@198.51.100.1:6000>;+sip.instance=\"<urn:uuid:1>\";reg-id=1",
+                          NULL) == 0);
+    CHECK(status(f) == 200 && count_contacts(f) == 1);
+    CHECK(hdr_text(f, "Contact", t, sizeof t) && strstr(t, "198.51.100.1:6000"));
+    /* keys: case of scheme/host and the default port do not make a new binding */
+    char mem[4096];
+    struct sipreg_arena a;
+    sipreg_arena_init(&a, mem, sizeof mem);
+    struct sipreg_contact *c1, *c2;
+    CHECK(sipreg_contact_parse(&c1, SIPREG_STR_LIT("<SIP:bob@EXAMPLE.com;transport=TCP>"), NULL, &a,
+                               NULL) == 0);
+    CHECK(sipreg_contact_parse(&c2, SIPREG_STR_LIT("<sip:bob@example.com:5060;transport=tcp>"),
+                               NULL, &a, NULL) == 0);
+    char k1[256], k2[256];
+    struct sipreg_buf b1, b2;
+    sipreg_buf_init(&b1, k1, sizeof k1);
+    sipreg_buf_init(&b2, k2, sizeof k2);
+    CHECK(sipreg_registrar_binding_key(c1, &b1) == 0 && sipreg_registrar_binding_key(c2, &b2) == 0);
+    CHECK(b1.len == b2.len && memcmp(k1, k2, b1.len) == 0);
+    return 0;
+}
+
+TEST(registrar_path_instance_and_keys)
+{
+    return run_fx(body_registrar_path_instance_and_keys, NULL);
+}
+
+/* ---- a store whose commit can be made to fail, to test the 500 after a lost commit ---- */
+
+static struct fx *flaky_fx;
+static int fl_apply(void *self, const struct sipreg_store_change *c, int64_t now,
+                    struct sipreg_arena *a, struct sipreg_binding_list *out)
+{
+    return sipreg_store_apply(self, c, now, a, out);
+}
+static int fl_lookup(void *self, struct sipreg_str aor, int64_t now, struct sipreg_arena *a,
+                     struct sipreg_binding_list *out)
+{
+    return sipreg_store_lookup(self, aor, now, a, out);
+}
+static int fl_expire(void *self, int64_t now, size_t max, size_t *purged)
+{
+    return sipreg_store_expire(self, now, max, purged);
+}
+static int fl_iterate(void *self, int64_t now, sipreg_store_binding_fn fn, void *ud)
+{
+    return sipreg_store_iterate(self, now, fn, ud);
+}
+static int fl_commit(void *self)
+{
+    return flaky_fx->fail_commit ? SIPREG_ESTORE : sipreg_store_commit(self);
+}
+static int fl_user_put(void *self, const struct sipreg_user *u)
+{
+    return sipreg_store_user_put(self, u);
+}
+static int fl_user_del(void *self, struct sipreg_str n, struct sipreg_str r)
+{
+    return sipreg_store_user_del(self, n, r);
+}
+static int fl_user_get(void *self, struct sipreg_str n, struct sipreg_str r, struct sipreg_arena *a,
+                       struct sipreg_user *out)
+{
+    return sipreg_store_user_get(self, n, r, a, out);
+}
+static int fl_user_iterate(void *self, sipreg_store_user_fn fn, void *ud)
+{
+    return sipreg_store_user_iterate(self, fn, ud);
+}
+static int fl_meta_get(void *self, struct sipreg_str k, struct sipreg_arena *a,
+                       struct sipreg_str *out)
+{
+    return sipreg_store_meta_get(self, k, a, out);
+}
+static int fl_meta_put(void *self, struct sipreg_str k, struct sipreg_str v)
+{
+    return sipreg_store_meta_put(self, k, v);
+}
+static void fl_close(void *self)
+{
+    sipreg_store_close(self);
+}
+static const struct sipreg_store_ops flaky_ops = {
+    SIPREG_STORE_OPS_VERSION,
+    fl_apply,
+    fl_lookup,
+    fl_expire,
+    fl_iterate,
+    fl_commit,
+    fl_user_put,
+    fl_user_del,
+    fl_user_get,
+    fl_user_iterate,
+    fl_meta_get,
+    fl_meta_put,
+    fl_close,
+};
+
+static int body_registrar_failed_commit_answers_500(struct fx *f)
+{
+    /* put the memory store behind the flaky wrapper and rebuild the registrar over it */
+    struct sipreg_store *wrapped = NULL;
+    sipreg_registrar_destroy(f->r);
+    f->r = NULL;
+    flaky_fx = f;
+    CHECK(sipreg_store_create(&wrapped, &flaky_ops, f->store) == 0);
+    f->store = wrapped; /* closing it closes the inner store */
+    f->cfg.store = wrapped;
+    CHECK(sipreg_registrar_create(&f->r, &f->cfg) == 0);
+    f->fail_commit = true;
+    CHECK(register_authed(f, "alice", "wonderland", "<sip:a@h>", NULL) == 0);
+    CHECK(status(f) == 500);
+    CHECK(sipreg_msg_hdr_findz(&f->rep[0].m, "Retry-After"));
+    f->fail_commit = false;
+    CHECK(register_authed(f, "alice", "wonderland", "<sip:a@h>", NULL) == 0);
+    CHECK(status(f) == 200);
+    return 0;
+}
+
+TEST(registrar_failed_commit_answers_500)
+{
+    return run_fx(body_registrar_failed_commit_answers_500, NULL);
+}
+
+static int body_registrar_no_auth_mode_and_config_errors(struct fx *f)
+{
+    char msg[2048];
+    size_t n = build_register(f, msg, sizeof msg, "sip:example.com", "carol",
+                              "<sip:carol@h>;expires=30", NULL);
+    CHECK(feed(f, msg, n) == 0 && status(f) == 200 && count_contacts(f) == 1);
+    struct sipreg_registrar *r2;
+    struct sipreg_registrar_cfg bad = f->cfg;
+    bad.ndomains = 0;
+    CHECK(sipreg_registrar_create(&r2, &bad) == SIPREG_EINVAL);
+    bad = f->cfg;
+    bad.no_auth = false;
+    bad.secret = NULL;
+    CHECK(sipreg_registrar_create(&r2, &bad) == SIPREG_EINVAL);
+    bad = f->cfg;
+    bad.unknown_domain_status = 500;
+    CHECK(sipreg_registrar_create(&r2, &bad) == SIPREG_EINVAL);
+    bad = f->cfg;
+    bad.min_expires = 100;
+    bad.max_expires = 50;
+    CHECK(sipreg_registrar_create(&r2, &bad) == SIPREG_EINVAL);
+    return 0;
+}
+
+TEST(registrar_no_auth_mode_and_config_errors)
+{
+    struct sipreg_registrar_cfg cfg = {.no_auth = true, .min_expires = 30};
+    return run_fx(body_registrar_no_auth_mode_and_config_errors, &cfg);
+}
