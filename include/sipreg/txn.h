@@ -128,7 +128,8 @@ SIPREG_API int sipreg_nist_state(const struct sipreg_nist *txn);
 
 /* A stable name for a transaction: slot and generation. A TU that answers asynchronously (after a
  * store commit) keeps the id rather than the pointer, and finds the transaction again with
- * sipreg_nist_find(), which returns NULL once it has ended (guard expiry, eviction, abandon). */
+ * sipreg_nist_find(), which returns NULL once it has ended (guard expiry, eviction, abandon).
+ * An id is never 0, so 0 can stand for "no transaction". */
 SIPREG_API uint64_t sipreg_nist_id(const struct sipreg_nist *txn);
 SIPREG_API struct sipreg_nist *sipreg_nist_find(struct sipreg_nist_table *t, uint64_t id);
 
@@ -150,6 +151,8 @@ struct sipreg_nict_cfg {
     sipreg_time t4; /* SIPREG_TXN_T4 when 0; Timer K on unreliable transports */
 };
 
+/* One transaction per request. Not thread-safe; distinct transactions may live on different
+ * threads. */
 struct sipreg_nict;
 
 /* Results of sipreg_nict_timeout() and sipreg_nict_receive(). */

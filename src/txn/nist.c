@@ -296,6 +296,7 @@ int sipreg_nist_table_create(struct sipreg_nist_table **out, const struct sipreg
     t->mask = nb - 1;
     t->timer_j = 64 * t1;
     t->max_resp = max_resp;
+    t->latest = INT64_MIN;
     for (size_t i = cap; i-- > 0;) {
         t->slots[i].idx = (uint32_t)i;
         t->slots[i].next = t->free;

@@ -568,6 +568,8 @@ TEST(nist_abandon_and_ids)
     CK_EQ(sipreg_nist_receive(t, &m.m, &src, 0, &x, NULL), SIPREG_NIST_NEW);
     uint64_t id = sipreg_nist_id(x);
     CK(sipreg_nist_find(t, id) == x);
+    CK(id != 0);
+    CK(sipreg_nist_find(t, 0) == NULL);
     CK(sipreg_nist_find(t, id + 1) == NULL);                   /* slot out of range */
     CK(sipreg_nist_find(t, id ^ ((uint64_t)1 << 32)) == NULL); /* wrong generation */
     sipreg_nist_abandon(t, x);
