@@ -83,7 +83,8 @@ SIPREG_API int sipreg_registrar_receive(struct sipreg_registrar *r, const char *
                                         int64_t wall_ms);
 
 /* Commits the store's open batch (group commit) and releases the replies waiting for it; when
- * the commit fails they are replaced by 500 responses. Call after a batch of receives. */
+ * the commit fails they are replaced by 500 responses. Call after every batch of receives: a
+ * store shared by workers stays held by this registrar's thread until then. */
 SIPREG_API int sipreg_registrar_flush(struct sipreg_registrar *r, sipreg_time now);
 
 /* Takes the next releasable reply: copies it to out (cap bytes) and its destination to *to.

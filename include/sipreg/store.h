@@ -146,6 +146,14 @@ SIPREG_API int sipreg_store_open_sqlite(struct sipreg_store **out, const char *p
 SIPREG_API int sipreg_store_create(struct sipreg_store **out, const struct sipreg_store_ops *ops,
                                    void *self);
 
+/* Makes `inner` usable from several threads (the registrar's workers), taking ownership of it.
+ * A thread that writes (apply, expire, user_put, user_del, meta_put) holds the store from that
+ * write until its own sipreg_store_commit(), so one worker's batch is committed, or rolled back,
+ * by that worker alone and its 200 OKs are never sent for another worker's lost commit. Reads
+ * from other threads wait meanwhile. A thread must commit what it wrote before it blocks on
+ * anything else. Returns 0, SIPREG_ENOMEM (inner is then closed). OUT: *out. */
+SIPREG_API int sipreg_store_open_locked(struct sipreg_store **out, struct sipreg_store *inner);
+
 /* Closes the store. Changes not yet committed are discarded by backends with transactions.
  * s may be NULL. */
 SIPREG_API void sipreg_store_close(struct sipreg_store *s);

@@ -34,8 +34,9 @@ struct sipreg_registrar {
     struct sipreg_nist_table *nist;
     struct sipreg__limiter *src_fail, *user_fail;
     struct outmsg outbox[OUTBOX_MAX];
-    size_t out_head, out_n, npending;
+    size_t out_head, out_n;
     sipreg_time next_purge;
+    bool store_dirty; /* written since the last commit */
     uint64_t tag_counter;
     uint8_t tag_key[8];
     char *arena_mem;
@@ -179,9 +180,7 @@ static int queue_reply(struct sipreg_registrar *r, const struct sipreg_buf *b,
     o->to = *to;
     o->txn_id = txn ? sipreg_nist_id(txn) : 0;
     o->pending = alt != NULL;
-    if (o->pending)
-        r->npending++;
-    else if (txn)
+    if (!o->pending && txn)
         (void)sipreg_nist_respond(r->nist, txn, o->data, o->len, now);
     return 0;
 }
@@ -649,6 +648,7 @@ static int handle_register(struct sipreg_registrar *r, struct req_ctx *q)
     int err;
     if (nops) {
         struct sipreg_store_change ch = {aor, ops, nops};
+        r->store_dirty = true;
         err = sipreg_store_apply(r->cfg.store, &ch, wall_s, &r->arena, &list);
     } else {
         err = sipreg_store_lookup(r->cfg.store, aor, wall_s, &r->arena, &list);
@@ -803,8 +803,11 @@ int sipreg_registrar_receive(struct sipreg_registrar *r, const char *buf, size_t
 
 int sipreg_registrar_flush(struct sipreg_registrar *r, sipreg_time now)
 {
-    if (!r->npending)
+    /* commit whenever the store was written, even if every write failed: a store shared by
+     * workers stays held by this one until its commit */
+    if (!r->store_dirty)
         return 0;
+    r->store_dirty = false;
     int err = sipreg_store_commit(r->cfg.store);
     for (size_t i = 0; i < r->out_n; i++) {
         struct outmsg *o = &r->outbox[(r->out_head + i) % OUTBOX_MAX];
@@ -822,7 +825,6 @@ int sipreg_registrar_flush(struct sipreg_registrar *r, sipreg_time now)
         if (txn)
             (void)sipreg_nist_respond(r->nist, txn, o->data, o->len, now);
     }
-    r->npending = 0;
     return err;
 }
 
@@ -849,8 +851,9 @@ int sipreg_registrar_timeout(struct sipreg_registrar *r, sipreg_time now, int64_
     if (now >= r->next_purge) {
         size_t purged = 0;
         int err = sipreg_store_expire(r->cfg.store, wall_ms / 1000, PURGE_ROWS, &purged);
-        if (err == 0 && purged)
-            err = sipreg_store_commit(r->cfg.store);
+        int cerr = sipreg_store_commit(r->cfg.store);
+        if (!err)
+            err = cerr;
         r->next_purge = now + PURGE_EVERY;
         return err;
     }
