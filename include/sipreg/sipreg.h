@@ -2,7 +2,11 @@
 #ifndef SIPREG_H
 #define SIPREG_H
 
+#include "sipreg/auth.h"
 #include "sipreg/core.h"
 #include "sipreg/msg.h"
+#include "sipreg/registrar.h"
+#include "sipreg/store.h"
+#include "sipreg/txn.h"
 
 #endif

@@ -1,4 +1,5 @@
 /* Registrar, RFC 3261 §10.3 (with RFC 3327 Path, RFC 3581 rport, RFC 5626 instance/reg-id). */
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -38,7 +39,7 @@ struct sipreg_registrar {
     sipreg_time next_purge;
     bool store_dirty; /* written since the last commit */
     uint64_t tag_counter;
-    uint8_t tag_key[8];
+    uint8_t tag_key[16];
     char *arena_mem;
     struct sipreg_arena arena;
     char reply[REPLY_MAX];
@@ -111,10 +112,7 @@ static struct sipreg_str make_tag(struct sipreg_registrar *r, char *buf)
 {
     /* To-tags only need to be unique per registrar; derive them from a keyed counter so they
      * reveal nothing about the load */
-    uint64_t x = sipreg__siphash24((const uint8_t[16]){r->tag_key[0], r->tag_key[1], r->tag_key[2],
-                                                       r->tag_key[3], r->tag_key[4], r->tag_key[5],
-                                                       r->tag_key[6], r->tag_key[7]},
-                                   &r->tag_counter, sizeof r->tag_counter);
+    uint64_t x = sipreg__siphash24(r->tag_key, &r->tag_counter, sizeof r->tag_counter);
     r->tag_counter++;
     static const char hex[] = "0123456789abcdef";
     for (int i = 0; i < 16; i++)
@@ -970,9 +968,10 @@ int sipreg_registrar_create(struct sipreg_registrar **out, const struct sipreg_r
                                  c->fail_cooldown);
     if (err)
         goto fail;
-    uint64_t seed = sipreg__siphash24((const uint8_t *)r->arena_mem, &r, sizeof r);
-    memcpy(r->tag_key, &seed, sizeof r->tag_key);
-    r->tag_counter = (uint64_t)(uintptr_t)r;
+    if (RAND_bytes(r->tag_key, sizeof r->tag_key) != 1) {
+        err = SIPREG_ECRYPTO;
+        goto fail;
+    }
     *out = r;
     return 0;
 fail:

@@ -2,7 +2,7 @@
 #ifndef SIPREG_REGISTRAR_INT_H
 #define SIPREG_REGISTRAR_INT_H
 
-#include "sipreg/core.h"
+#include "core/core_int.h"
 
 /* Counts failures per key (a source address or a username) in a fixed-size table, so that
  * memory stays bounded whatever the number of attackers. A key with `limit` failures within
@@ -24,7 +24,5 @@ uint32_t sipreg__limiter_failures(struct sipreg__limiter *l, const void *key, si
 int sipreg__limiter_fail(struct sipreg__limiter *l, const void *key, size_t len, sipreg_time now);
 /* Forgets the key's failures (after a success), unless it is blocked. */
 void sipreg__limiter_clear(struct sipreg__limiter *l, const void *key, size_t len, sipreg_time now);
-
-uint64_t sipreg__siphash24(const uint8_t key[16], const void *data, size_t len);
 
 #endif

@@ -3,65 +3,6 @@
 
 #include "store/store_int.h"
 
-/* ---- SipHash-2-4, written from the paper's description ---- */
-
-#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-
-static uint64_t le64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-#define SIPROUND           \
-    do {                   \
-        v0 += v1;          \
-        v1 = ROTL(v1, 13); \
-        v1 ^= v0;          \
-        v0 = ROTL(v0, 32); \
-        v2 += v3;          \
-        v3 = ROTL(v3, 16); \
-        v3 ^= v2;          \
-        v0 += v3;          \
-        v3 = ROTL(v3, 21); \
-        v3 ^= v0;          \
-        v2 += v1;          \
-        v1 = ROTL(v1, 17); \
-        v1 ^= v2;          \
-        v2 = ROTL(v2, 32); \
-    } while (0)
-
-uint64_t sipreg__siphash24(const uint8_t key[16], const void *data, size_t len)
-{
-    const uint8_t *p = data;
-    uint64_t k0 = le64(key), k1 = le64(key + 8);
-    uint64_t v0 = 0x736f6d6570736575ull ^ k0, v1 = 0x646f72616e646f6dull ^ k1;
-    uint64_t v2 = 0x6c7967656e657261ull ^ k0, v3 = 0x7465646279746573ull ^ k1;
-    size_t i, full = len - (len & 7);
-    for (i = 0; i < full; i += 8) {
-        uint64_t m = le64(p + i);
-        v3 ^= m;
-        SIPROUND;
-        SIPROUND;
-        v0 ^= m;
-    }
-    uint64_t last = (uint64_t)len << 56;
-    for (size_t j = 0; j < (len & 7); j++)
-        last |= (uint64_t)p[i + j] << (8 * j);
-    v3 ^= last;
-    SIPROUND;
-    SIPROUND;
-    v0 ^= last;
-    v2 ^= 0xff;
-    SIPROUND;
-    SIPROUND;
-    SIPROUND;
-    SIPROUND;
-    return v0 ^ v1 ^ v2 ^ v3;
-}
-
 /* ---- a chained hash table of intrusive nodes; insertion never fails ---- */
 
 struct hnode {
@@ -169,7 +110,8 @@ static uint64_t hash(const struct mem *m, struct sipreg_str s)
 
 static uint64_t user_hash(const struct mem *m, struct sipreg_str username, struct sipreg_str realm)
 {
-    return hash(m, username) ^ ROTL(hash(m, realm), 1);
+    uint64_t r = hash(m, realm);
+    return hash(m, username) ^ ((r << 1) | (r >> 63));
 }
 
 static struct maor *find_aor(const struct mem *m, uint64_t h, struct sipreg_str aor)

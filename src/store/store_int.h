@@ -2,6 +2,7 @@
 #ifndef SIPREG_STORE_INT_H
 #define SIPREG_STORE_INT_H
 
+#include "core/core_int.h"
 #include "sipreg/store.h"
 
 /* A cfg with its defaults filled in. */
@@ -39,7 +40,6 @@ int sipreg__list_alloc(struct sipreg_arena *a, size_t n, size_t nchars,
                        struct sipreg_binding_list *out, char **chars);
 
 /* SipHash-2-4 of data under a 16-byte key (Aumasson & Bernstein). */
-uint64_t sipreg__siphash24(const uint8_t key[16], const void *data, size_t len);
 
 /* Backends. */
 extern const struct sipreg_store_ops sipreg__mem_ops;

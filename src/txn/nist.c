@@ -49,64 +49,6 @@ struct sipreg_nist_table {
     struct sipreg_nist_stats st;
 };
 
-/* ---- SipHash-2-4, from the paper's description ---- */
-
-#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-
-#define SIPROUND           \
-    do {                   \
-        v0 += v1;          \
-        v1 = ROTL(v1, 13); \
-        v1 ^= v0;          \
-        v0 = ROTL(v0, 32); \
-        v2 += v3;          \
-        v3 = ROTL(v3, 16); \
-        v3 ^= v2;          \
-        v0 += v3;          \
-        v3 = ROTL(v3, 21); \
-        v3 ^= v0;          \
-        v2 += v1;          \
-        v1 = ROTL(v1, 17); \
-        v1 ^= v2;          \
-        v2 = ROTL(v2, 32); \
-    } while (0)
-
-static uint64_t load64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
-uint64_t sipreg__txn_siphash24(const uint8_t key[16], const void *data, size_t len)
-{
-    const uint8_t *p = data, *end = p + (len & ~(size_t)7);
-    uint64_t k0 = load64(key), k1 = load64(key + 8);
-    uint64_t v0 = k0 ^ 0x736f6d6570736575ull, v1 = k1 ^ 0x646f72616e646f6dull;
-    uint64_t v2 = k0 ^ 0x6c7967656e657261ull, v3 = k1 ^ 0x7465646279746573ull;
-    for (; p != end; p += 8) {
-        uint64_t m = load64(p);
-        v3 ^= m;
-        SIPROUND;
-        SIPROUND;
-        v0 ^= m;
-    }
-    uint64_t b = (uint64_t)len << 56;
-    for (size_t i = 0; i < (len & 7); i++)
-        b |= (uint64_t)p[i] << (8 * i);
-    v3 ^= b;
-    SIPROUND;
-    SIPROUND;
-    v0 ^= b;
-    v2 ^= 0xff;
-    SIPROUND;
-    SIPROUND;
-    SIPROUND;
-    SIPROUND;
-    return v0 ^ v1 ^ v2 ^ v3;
-}
-
 int sipreg__txn_timer(sipreg_time v, sipreg_time def, sipreg_time *out)
 {
     if (v < 0 || v > SIPREG_TXN_TIMER_MAX)
@@ -375,7 +317,7 @@ int sipreg_nist_receive(struct sipreg_nist_table *t, struct sipreg_msg *req,
     now = advance(t, now);
     if ((err = build_key(req, &k)) != 0)
         return err;
-    uint64_t h = sipreg__txn_siphash24(t->hash_key, kmem, k.len);
+    uint64_t h = sipreg__siphash24(t->hash_key, kmem, k.len);
     struct sipreg_nist *x = lookup(t, h, kmem, k.len);
     if (x) {
         if (txn)

@@ -2,10 +2,10 @@
 #ifndef SIPREG_TXN_INT_H
 #define SIPREG_TXN_INT_H
 
+#include "core/core_int.h"
 #include "sipreg/txn.h"
 
 /* SipHash-2-4 (Aumasson & Bernstein) of data under a 16-byte key. */
-uint64_t sipreg__txn_siphash24(const uint8_t key[16], const void *data, size_t len);
 
 /* Checks a timer value from a cfg: 0 takes `def`; negative or above SIPREG_TXN_TIMER_MAX is
  * SIPREG_EINVAL. */
