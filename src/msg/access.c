@@ -20,7 +20,7 @@ int sipreg_msg_via(struct sipreg_msg *m, const struct sipreg_via **out, struct s
     for (const struct sipreg_hdr *h = sipreg_msg_hdr_find(m, SIPREG_HDR_VIA); h;
          h = sipreg_msg_hdr_next(m, h)) {
         struct sipreg_via *v;
-        int err = sipreg_via_parse(&v, h->value, &m->lim, m->arena, why);
+        int err = sipreg__via_parse(&v, h->value, &m->lim, m->arena, why);
         if (err) {
             shift_offset(why, h, m);
             return err;
@@ -53,7 +53,7 @@ static int addr_of(struct sipreg_msg *m, enum sipreg_hdr_id id, const struct sip
     struct sipreg_addr *ad = sipreg_arena_alloc(m->arena, sizeof *ad);
     if (!ad)
         return perr(why, SIPREG_PERR_NO_MEMORY, NULL, NULL);
-    int err = sipreg_addr_parse(ad, h->value, &m->lim, m->arena, why);
+    int err = sipreg__addr_parse(ad, h->value, &m->lim, m->arena, why);
     if (err) {
         shift_offset(why, h, m);
         return err;
@@ -83,7 +83,7 @@ int sipreg_msg_ruri(struct sipreg_msg *m, const struct sipreg_uri **out, struct 
     struct sipreg_uri *u = sipreg_arena_alloc(m->arena, sizeof *u);
     if (!u)
         return perr(why, SIPREG_PERR_NO_MEMORY, NULL, NULL);
-    int err = sipreg_uri_parse(u, m->ruri, &m->lim, m->arena, why);
+    int err = sipreg__uri_parse(u, m->ruri, &m->lim, m->arena, why);
     if (err)
         return err;
     m->ruri_cache = *out = u;
@@ -97,7 +97,7 @@ int sipreg_msg_contacts(struct sipreg_msg *m, struct sipreg_contact **out, struc
     for (const struct sipreg_hdr *h = sipreg_msg_hdr_find(m, SIPREG_HDR_CONTACT); h;
          h = sipreg_msg_hdr_next(m, h)) {
         struct sipreg_contact *c;
-        int err = sipreg_contact_parse(&c, h->value, &m->lim, m->arena, why);
+        int err = sipreg__contact_parse(&c, h->value, &m->lim, m->arena, why);
         if (err) {
             shift_offset(why, h, m);
             return err;

@@ -3,12 +3,10 @@
 
 #include "msg_int.h"
 
-int sipreg_addr_parse(struct sipreg_addr *ad, struct sipreg_str s,
-                      const struct sipreg_msg_limits *limits, struct sipreg_arena *a,
-                      struct sipreg_perr *why)
+int sipreg__addr_parse(struct sipreg_addr *ad, struct sipreg_str s,
+                       const struct sipreg_msg_limits *lim, struct sipreg_arena *a,
+                       struct sipreg_perr *why)
 {
-    struct sipreg_msg_limits lim;
-    sipreg__limits(&lim, limits);
     memset(ad, 0, sizeof *ad);
     const char *p = skip_ws(s.p, s.p + s.len), *e = rskip_ws(p, s.p + s.len);
     ad->raw = mkstr(p, e);
@@ -55,22 +53,34 @@ int sipreg_addr_parse(struct sipreg_addr *ad, struct sipreg_str s,
         }
         ue = p;
     }
-    err = sipreg_uri_parse(&ad->uri, mkstr(us, ue), &lim, a, why);
+    err = sipreg__uri_parse(&ad->uri, mkstr(us, ue), lim, a, why);
     if (err) {
         if (why)
             why->offset += (size_t)(us - s.p);
         return err;
     }
-    err = sipreg__params_parse(&ad->params, p, e, ';', &lim, a, SIPREG_PERR_PARAM, s.p, why);
+    err = sipreg__params_parse(&ad->params, p, e, lim, a, SIPREG_PERR_PARAM, s.p, why);
     if (err)
         return err;
-    const struct sipreg_param *tag = sipreg_params_find(&ad->params, "tag");
-    if (tag) {
+    for (size_t i = 0; i < ad->params.n; i++) {
+        const struct sipreg_param *tag = &ad->params.v[i];
+        if (!STR_IS(tag->name, "tag"))
+            continue;
         if (!tag->value.p || tag->value.len == 0 || tag->value.p[0] == '"')
             return perr(why, SIPREG_PERR_PARAM, s.p, tag->name.p);
         ad->tag = tag->value;
+        break;
     }
     return 0;
+}
+
+int sipreg_addr_parse(struct sipreg_addr *ad, struct sipreg_str s,
+                      const struct sipreg_msg_limits *limits, struct sipreg_arena *a,
+                      struct sipreg_perr *why)
+{
+    struct sipreg_msg_limits lim;
+    sipreg__limits(&lim, limits);
+    return sipreg__addr_parse(ad, s, &lim, a, why);
 }
 
 /* q = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] ), as q * 1000. */
@@ -102,7 +112,7 @@ static int parse_one_contact(struct sipreg_contact *c, struct sipreg_str el,
     c->expires = -1;
     c->q = -1;
     c->reg_id = -1;
-    int err = sipreg_addr_parse(&c->addr, el, lim, a, why);
+    int err = sipreg__addr_parse(&c->addr, el, lim, a, why);
     if (err) {
         if (why)
             why->offset += (size_t)(el.p - base);
@@ -110,7 +120,7 @@ static int parse_one_contact(struct sipreg_contact *c, struct sipreg_str el,
     }
     for (size_t i = 0; i < c->addr.params.n; i++) {
         const struct sipreg_param *pm = &c->addr.params.v[i];
-        if (sipreg_str_caseeqz(pm->name, "expires")) {
+        if (STR_IS(pm->name, "expires")) {
             /* delta-seconds; larger than 2**32-1 is taken as 2**32-1 (RFC 3261 §20.19) */
             uint64_t v;
             if (!pm->value.p || pm->value.len == 0)
@@ -123,14 +133,14 @@ static int parse_one_contact(struct sipreg_contact *c, struct sipreg_str el,
             if (sipreg_str_to_u64(pm->value, 0xffffffffu, &v) != 0)
                 v = 0xffffffffu;
             c->expires = (int64_t)v;
-        } else if (sipreg_str_caseeqz(pm->name, "q")) {
+        } else if (STR_IS(pm->name, "q")) {
             if (!pm->value.p || parse_q(pm->value, &c->q) != 0)
                 return perr(why, SIPREG_PERR_CONTACT, base, pm->name.p);
-        } else if (sipreg_str_caseeqz(pm->name, "+sip.instance")) {
+        } else if (STR_IS(pm->name, "+sip.instance")) {
             if (!pm->value.p || pm->value.len < 2 || pm->value.p[0] != '"')
                 return perr(why, SIPREG_PERR_CONTACT, base, pm->name.p);
             c->instance = sipreg__unquote(pm->value);
-        } else if (sipreg_str_caseeqz(pm->name, "reg-id")) {
+        } else if (STR_IS(pm->name, "reg-id")) {
             uint64_t v;
             if (!pm->value.p || sipreg_str_to_u64(pm->value, 0x7fffffff, &v) != 0 || v == 0)
                 return perr(why, SIPREG_PERR_CONTACT, base, pm->name.p);
@@ -140,12 +150,10 @@ static int parse_one_contact(struct sipreg_contact *c, struct sipreg_str el,
     return 0;
 }
 
-int sipreg_contact_parse(struct sipreg_contact **out, struct sipreg_str s,
-                         const struct sipreg_msg_limits *limits, struct sipreg_arena *a,
-                         struct sipreg_perr *why)
+int sipreg__contact_parse(struct sipreg_contact **out, struct sipreg_str s,
+                          const struct sipreg_msg_limits *lim, struct sipreg_arena *a,
+                          struct sipreg_perr *why)
 {
-    struct sipreg_msg_limits lim;
-    sipreg__limits(&lim, limits);
     const char *p = s.p, *e = s.p + s.len;
     struct sipreg_contact *head = NULL, **tail = &head;
     size_t n = 0;
@@ -156,7 +164,7 @@ int sipreg_contact_parse(struct sipreg_contact **out, struct sipreg_str s,
             return perr(why, SIPREG_PERR_CONTACT, s.p, p);
         if (el.len == 0)
             return perr(why, SIPREG_PERR_CONTACT, s.p, el.p);
-        if (++n > lim.max_list)
+        if (++n > lim->max_list)
             return perr(why, SIPREG_PERR_TOO_MANY_VALUES, s.p, el.p);
         struct sipreg_contact *c = sipreg_arena_alloc(a, sizeof *c);
         if (!c)
@@ -167,7 +175,7 @@ int sipreg_contact_parse(struct sipreg_contact **out, struct sipreg_str s,
             c->expires = c->q = -1;
             c->reg_id = -1;
         } else {
-            int err = parse_one_contact(c, el, &lim, a, s.p, why);
+            int err = parse_one_contact(c, el, lim, a, s.p, why);
             if (err)
                 return err;
         }
@@ -178,4 +186,13 @@ int sipreg_contact_parse(struct sipreg_contact **out, struct sipreg_str s,
         return perr(why, SIPREG_PERR_CONTACT, s.p, p);
     *out = head;
     return 0;
+}
+
+int sipreg_contact_parse(struct sipreg_contact **out, struct sipreg_str s,
+                         const struct sipreg_msg_limits *limits, struct sipreg_arena *a,
+                         struct sipreg_perr *why)
+{
+    struct sipreg_msg_limits lim;
+    sipreg__limits(&lim, limits);
+    return sipreg__contact_parse(out, s, &lim, a, why);
 }

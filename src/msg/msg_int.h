@@ -3,6 +3,10 @@
 #ifndef SIPREG_MSG_INT_H
 #define SIPREG_MSG_INT_H
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "sipreg/msg.h"
 
 /* Character class bits (RFC 3261 §25.1). */
@@ -19,14 +23,100 @@ enum {
     CC_HEX = 1 << 9,     /* HEXDIG */
     CC_DIGIT = 1 << 10,  /* DIGIT */
     CC_SCHEME = 1 << 11, /* scheme after the first char: alphanum + - . */
+    CC_PDELIM = 1 << 12, /* ends an unquoted parameter value: ; , ? " < > SP HT CR LF */
+    CC_LIST = 1 << 13,   /* significant to the list splitter: , " < > */
+    CC_CTL = 1 << 14,    /* not allowed anywhere in a URI: controls, SP, DEL */
 };
 
 extern const uint16_t sipreg__cc[256];
+
+/* ASCII lower case of every byte (other bytes unchanged). */
+extern const unsigned char sipreg__lower[256];
 
 static inline int cc(unsigned char c, unsigned cls)
 {
     return (sipreg__cc[c] & cls) != 0;
 }
+
+/* First byte at or after p that is not of class `cls`, or e. */
+static inline const char *span(const char *p, const char *e, unsigned cls)
+{
+    while (p < e && (sipreg__cc[(unsigned char)*p] & cls))
+        p++;
+    return p;
+}
+
+/* First byte at or after p that is of class `cls`, or e. */
+static inline const char *span_not(const char *p, const char *e, unsigned cls)
+{
+    while (p < e && !(sipreg__cc[(unsigned char)*p] & cls))
+        p++;
+    return p;
+}
+
+/* First byte at or after p equal to a or b (find_any2) or to any of a..d (find_any4), or e.
+ * With SSE2 (always there on x86-64) 16 bytes are tested at a time, only while 16 bytes remain
+ * before e: the input is never read past its end. */
+#ifdef __SSE2__
+static inline const char *find_any2(const char *p, const char *e, char a, char b)
+{
+    const __m128i va = _mm_set1_epi8(a), vb = _mm_set1_epi8(b);
+    while (e - p >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+        int mask = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, va), _mm_cmpeq_epi8(x, vb)));
+        if (mask)
+            return p + __builtin_ctz((unsigned)mask);
+        p += 16;
+    }
+    while (p < e && *p != a && *p != b)
+        p++;
+    return p;
+}
+
+static inline const char *find_any4(const char *p, const char *e, char a, char b, char c, char d)
+{
+    const __m128i va = _mm_set1_epi8(a), vb = _mm_set1_epi8(b), vc = _mm_set1_epi8(c),
+                  vd = _mm_set1_epi8(d);
+    while (e - p >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, va), _mm_cmpeq_epi8(x, vb)),
+                                 _mm_or_si128(_mm_cmpeq_epi8(x, vc), _mm_cmpeq_epi8(x, vd)));
+        int mask = _mm_movemask_epi8(m);
+        if (mask)
+            return p + __builtin_ctz((unsigned)mask);
+        p += 16;
+    }
+    while (p < e && *p != a && *p != b && *p != c && *p != d)
+        p++;
+    return p;
+}
+#else
+static inline const char *find_any2(const char *p, const char *e, char a, char b)
+{
+    while (p < e && *p != a && *p != b)
+        p++;
+    return p;
+}
+
+static inline const char *find_any4(const char *p, const char *e, char a, char b, char c, char d)
+{
+    while (p < e && *p != a && *p != b && *p != c && *p != d)
+        p++;
+    return p;
+}
+#endif
+
+/* 1 when the n bytes at p equal `lit` (lower case) ignoring ASCII case. */
+static inline int caseeq_lit(const char *p, const char *lit, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (sipreg__lower[(unsigned char)p[i]] != (unsigned char)lit[i])
+            return 0;
+    return 1;
+}
+
+/* 1 when the slice is the literal `lit` (lower case, given with its length) ignoring case. */
+#define STR_IS(s, lit) ((s).len == sizeof(lit) - 1 && caseeq_lit((s).p, lit, sizeof(lit) - 1))
 
 static inline const char *skip_ws(const char *p, const char *end)
 {
@@ -74,6 +164,21 @@ static inline int perr(struct sipreg_perr *why, enum sipreg_perr_code code, cons
 /* The limits with defaults filled in. */
 void sipreg__limits(struct sipreg_msg_limits *out, const struct sipreg_msg_limits *in);
 
+/* The structured parsers, given limits already filled by sipreg__limits (the public functions
+ * fill them and call these; the message accessors pass the message's own). */
+int sipreg__uri_parse(struct sipreg_uri *u, struct sipreg_str s,
+                      const struct sipreg_msg_limits *lim, struct sipreg_arena *a,
+                      struct sipreg_perr *why);
+int sipreg__addr_parse(struct sipreg_addr *ad, struct sipreg_str s,
+                       const struct sipreg_msg_limits *lim, struct sipreg_arena *a,
+                       struct sipreg_perr *why);
+int sipreg__via_parse(struct sipreg_via **out, struct sipreg_str s,
+                      const struct sipreg_msg_limits *lim, struct sipreg_arena *a,
+                      struct sipreg_perr *why);
+int sipreg__contact_parse(struct sipreg_contact **out, struct sipreg_str s,
+                          const struct sipreg_msg_limits *lim, struct sipreg_arena *a,
+                          struct sipreg_perr *why);
+
 /* Scans a quoted-string starting at `p` (which must be '"'); returns the position after the
  * closing quote, or NULL if unterminated or holding a bare CR/LF not part of folding. */
 const char *sipreg__scan_quoted(const char *p, const char *end);
@@ -85,11 +190,39 @@ int sipreg__list_next(const char **pp, const char *end, struct sipreg_str *elem)
 
 /* Parses `;name[=value]` parameters from p to end (p at the first ';' or at end). Values may be
  * quoted strings (kept with their quotes) or runs of non-delimiters. The array comes from the
- * arena. Returns 0 / SIPREG_EPARSE / SIPREG_ENOMEM with why set; `code` is the perr code used
- * for malformed parameters. */
-int sipreg__params_parse(struct sipreg_params *ps, const char *p, const char *end, char sep,
+ * arena (none when there is no parameter). Returns 0 / SIPREG_EPARSE / SIPREG_ENOMEM with why
+ * set; `code` is the perr code used for malformed parameters. */
+int sipreg__params_parse(struct sipreg_params *ps, const char *p, const char *end,
                          const struct sipreg_msg_limits *lim, struct sipreg_arena *a,
                          enum sipreg_perr_code code, const char *base, struct sipreg_perr *why);
+
+/* Parameters are first collected on the stack, then copied to the arena once their number is
+ * known: no counting pass, one allocation. Past PARAMS_STACK they spill to an arena array sized
+ * for the limit. */
+#define PARAMS_STACK 16
+struct params_acc {
+    struct sipreg_param tmp[PARAMS_STACK];
+    struct sipreg_param *v; /* tmp, or the spill array */
+    size_t n, cap, max;
+};
+
+static inline void params_acc_init(struct params_acc *acc, size_t max)
+{
+    acc->v = acc->tmp;
+    acc->n = 0;
+    acc->cap = PARAMS_STACK;
+    acc->max = max;
+}
+
+/* A slot for one more parameter; NULL when the limit is reached (*nomem = 0) or the arena is
+ * full (*nomem = 1). */
+struct sipreg_param *sipreg__params_push(struct params_acc *acc, struct sipreg_arena *a,
+                                         int *nomem);
+/* Moves the collected parameters into `ps` (arena memory). 0 or SIPREG_ENOMEM. */
+int sipreg__params_finish(struct params_acc *acc, struct sipreg_params *ps, struct sipreg_arena *a);
+
+/* First byte at or after p that is '\r' or '\n', or e. */
+const char *sipreg__find_crlf(const char *p, const char *e);
 
 /* Removes the quotes of a quoted parameter value (no unescaping). */
 struct sipreg_str sipreg__unquote(struct sipreg_str v);

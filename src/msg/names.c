@@ -18,9 +18,12 @@ static const struct hdr_name hdr_names[] = {
 #define HDR_NAMES    (sizeof hdr_names / sizeof hdr_names[0])
 #define MAX_NAME_LEN 24
 
-/* Per length, the indexes of the names of that length; built once from the table. */
-static unsigned char by_len[MAX_NAME_LEN + 1][8];
-static unsigned char by_len_n[MAX_NAME_LEN + 1];
+/* Lookup without a hash: bucket by length and lower-case first letter, chained by `next`, and
+ * every candidate confirmed by a whole case-insensitive compare (a bucket alone never decides:
+ * "Vib" shares Via's bucket). Index + 1 of the first candidate; 0: none. */
+static unsigned char bucket[MAX_NAME_LEN + 1][26];
+static unsigned char next_of[HDR_NAMES];
+static char lname[HDR_NAMES][MAX_NAME_LEN]; /* lower-case names */
 /* Compact forms, by lower-case letter. */
 static unsigned char compact_ids[26];
 
@@ -32,9 +35,13 @@ static const unsigned char compact_of[] = {
 
 static void build_tables(void)
 {
-    for (size_t i = 0; i < HDR_NAMES; i++) {
+    for (size_t i = HDR_NAMES; i-- > 0;) {
         unsigned len = hdr_names[i].len;
-        by_len[len][by_len_n[len]++] = (unsigned char)i;
+        for (unsigned k = 0; k < len; k++)
+            lname[i][k] = (char)sipreg__lower[(unsigned char)hdr_names[i].name[k]];
+        unsigned char *b = &bucket[len][lname[i][0] - 'a'];
+        next_of[i] = *b;
+        *b = (unsigned char)(i + 1);
         if (compact_of[i])
             compact_ids[compact_of[i] - 'a'] = hdr_names[i].id;
     }
@@ -48,23 +55,16 @@ __attribute__((constructor)) static void init_tables(void)
 
 enum sipreg_hdr_id sipreg_hdr_id(struct sipreg_str name)
 {
-    if (name.len == 1) {
-        unsigned char c = lc((unsigned char)name.p[0]);
-        return (c >= 'a' && c <= 'z') ? (enum sipreg_hdr_id)compact_ids[c - 'a'] : SIPREG_HDR_OTHER;
-    }
-    if (name.len > MAX_NAME_LEN)
+    if (name.len == 0 || name.len > MAX_NAME_LEN)
         return SIPREG_HDR_OTHER;
-    unsigned char first = lc((unsigned char)name.p[0]);
-    for (unsigned i = 0; i < by_len_n[name.len]; i++) {
-        const struct hdr_name *h = &hdr_names[by_len[name.len][i]];
-        if (lc((unsigned char)h->name[0]) != first)
-            continue;
-        size_t k = 1;
-        while (k < name.len && lc((unsigned char)h->name[k]) == lc((unsigned char)name.p[k]))
-            k++;
-        if (k == name.len)
-            return (enum sipreg_hdr_id)h->id;
-    }
+    unsigned c = (unsigned)sipreg__lower[(unsigned char)name.p[0]] - 'a';
+    if (c >= 26)
+        return SIPREG_HDR_OTHER;
+    if (name.len == 1)
+        return (enum sipreg_hdr_id)compact_ids[c];
+    for (unsigned i = bucket[name.len][c]; i; i = next_of[i - 1])
+        if (caseeq_lit(name.p + 1, lname[i - 1] + 1, name.len - 1))
+            return (enum sipreg_hdr_id)hdr_names[i - 1].id;
     return SIPREG_HDR_OTHER;
 }
 
@@ -80,11 +80,14 @@ static const char *const method_names[] = {
     "NOTIFY", "PUBLISH",  "MESSAGE", "INFO", "PRACK",  "UPDATE", "REFER",
 };
 
+static const unsigned char method_len[] = {0, 8, 6, 3, 6, 3, 7, 9, 6, 7, 7, 4, 5, 6, 5};
+
 enum sipreg_method sipreg_method_id(struct sipreg_str t)
 {
     /* Methods are case-sensitive (RFC 3261 §7.1). */
     for (size_t i = 1; i < sizeof method_names / sizeof method_names[0]; i++)
-        if (t.len == strlen(method_names[i]) && memcmp(t.p, method_names[i], t.len) == 0)
+        if (t.len == method_len[i] && t.p[0] == method_names[i][0] &&
+            memcmp(t.p, method_names[i], t.len) == 0)
             return (enum sipreg_method)i;
     return SIPREG_METHOD_UNKNOWN;
 }

@@ -4,21 +4,13 @@
 #include "msg_int.h"
 
 /* Headers that may appear only once (RFC 3261 §20; a comma list is not allowed for these). */
-static int single_valued(enum sipreg_hdr_id id)
-{
-    switch (id) {
-    case SIPREG_HDR_FROM:
-    case SIPREG_HDR_TO:
-    case SIPREG_HDR_CALL_ID:
-    case SIPREG_HDR_CSEQ:
-    case SIPREG_HDR_MAX_FORWARDS:
-    case SIPREG_HDR_CONTENT_LENGTH:
-    case SIPREG_HDR_CONTENT_TYPE:
-    case SIPREG_HDR_EXPIRES:
-    case SIPREG_HDR_MIN_EXPIRES: return 1;
-    default: return 0;
-    }
-}
+static const bool single_valued[SIPREG_HDR__COUNT] = {
+    [SIPREG_HDR_FROM] = true,         [SIPREG_HDR_TO] = true,
+    [SIPREG_HDR_CALL_ID] = true,      [SIPREG_HDR_CSEQ] = true,
+    [SIPREG_HDR_MAX_FORWARDS] = true, [SIPREG_HDR_CONTENT_LENGTH] = true,
+    [SIPREG_HDR_CONTENT_TYPE] = true, [SIPREG_HDR_EXPIRES] = true,
+    [SIPREG_HDR_MIN_EXPIRES] = true,
+};
 
 /* End of the line starting at p: *eol is where the line's content ends (before CR LF or LF),
  * the return value is the start of the next line; NULL when no LF is in reach. */
@@ -249,8 +241,7 @@ int sipreg_msg_parse(struct sipreg_msg *m, const char *buf, size_t len, enum sip
             break;
         }
         const char *name = p;
-        while (p < limit_end && cc((unsigned char)*p, CC_TOKEN))
-            p++;
+        p = span(p, limit_end, CC_TOKEN);
         const char *name_end = p;
         while (p < limit_end && (*p == ' ' || *p == '\t'))
             p++;
@@ -264,18 +255,36 @@ int sipreg_msg_parse(struct sipreg_msg *m, const char *buf, size_t len, enum sip
         if (*p != ':')
             return perr(why, SIPREG_PERR_HEADER, buf, p);
         p++;
-        /* The value runs to the end of the line, plus continuation lines starting with WSP. */
-        const char *v = p;
+        /* The value runs to the end of the line, plus continuation lines starting with WSP. One
+         * scan for CR or LF finds the line's end and any bare CR (not allowed in a header line,
+         * but reported only once the line is known to be complete and within its length). */
+        const char *v = p, *bare_cr = NULL, *q = p;
         for (;;) {
-            next = line_end(p, limit_end, &eol);
-            if (!next) {
+            q = sipreg__find_crlf(q, limit_end);
+            if (q < limit_end && *q == '\r') {
+                if (q + 1 < limit_end && q[1] == '\n') {
+                    eol = q;
+                    next = q + 2;
+                } else if (q + 1 < limit_end) {
+                    if (!bare_cr)
+                        bare_cr = q;
+                    q++;
+                    continue;
+                } else {
+                    q = limit_end; /* a CR as the last byte: no LF in reach */
+                }
+            } else if (q < limit_end) {
+                eol = q;
+                next = q + 1;
+            }
+            if (q == limit_end) {
                 if (stream && limit_end == end)
                     return SIPREG_EAGAIN;
                 return perr(why, limit_end != end ? SIPREG_PERR_TOO_LARGE : SIPREG_PERR_NO_END, buf,
                             p);
             }
             if (next < limit_end && (*next == ' ' || *next == '\t')) {
-                p = next;
+                p = q = next;
                 continue;
             }
             if (next == limit_end && stream && limit_end == end)
@@ -284,12 +293,8 @@ int sipreg_msg_parse(struct sipreg_msg *m, const char *buf, size_t len, enum sip
         }
         if ((size_t)(eol - name) > lim->max_line)
             return perr(why, SIPREG_PERR_LINE_TOO_LONG, buf, name);
-        /* Bare CRs inside a header line are not allowed. */
-        for (const char *q = memchr(v, '\r', (size_t)(eol - v)); q;
-             q = memchr(q + 1, '\r', (size_t)(eol - q - 1))) {
-            if (q + 1 >= eol || q[1] != '\n')
-                return perr(why, SIPREG_PERR_HEADER, buf, q);
-        }
+        if (bare_cr)
+            return perr(why, SIPREG_PERR_HEADER, buf, bare_cr);
         if (m->nhdr == lim->max_headers)
             return perr(why, SIPREG_PERR_TOO_MANY_HEADERS, buf, name);
         struct sipreg_hdr *h = &m->hdr[m->nhdr];
@@ -300,7 +305,7 @@ int sipreg_msg_parse(struct sipreg_msg *m, const char *buf, size_t len, enum sip
         if (h->id != SIPREG_HDR_OTHER) {
             if (!m->first[h->id])
                 m->first[h->id] = (uint8_t)(m->nhdr + 1);
-            else if (single_valued(h->id))
+            else if (single_valued[h->id])
                 return perr(why, SIPREG_PERR_DUP_HEADER, buf, name);
         }
         m->nhdr++;

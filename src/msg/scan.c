@@ -1,4 +1,6 @@
 /* Character classes and the scanners shared by every structured header parser (RFC 3261 §25). */
+#include <string.h>
+
 #include "msg_int.h"
 
 #define IS_ALPHA(c) (((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z'))
@@ -16,36 +18,48 @@
      (c) == '"' || (c) == '/' || (c) == '[' || (c) == ']' || (c) == '?' || (c) == '{' ||  \
      (c) == '}')
 
-#define CLS(c)                                                                           \
-    (uint16_t)((IS_TOKEN(c) ? CC_TOKEN : 0) |                                            \
-               (((c) == ' ' || (c) == '\t' || (c) == '\r' || (c) == '\n') ? CC_WS : 0) | \
-               ((IS_ALNUM(c) || IS_MARK(c)) ? CC_UNRES : 0) |                            \
-               (((c) == '&' || (c) == '=' || (c) == '+' || (c) == '$' || (c) == ',' ||   \
-                 (c) == ';' || (c) == '?' || (c) == '/')                                 \
-                    ? CC_USER                                                            \
-                    : 0) |                                                               \
-               (((c) == '[' || (c) == ']' || (c) == '/' || (c) == ':' || (c) == '&' ||   \
-                 (c) == '+' || (c) == '$')                                               \
-                    ? CC_PARAM                                                           \
-                    : 0) |                                                               \
-               (((c) == '[' || (c) == ']' || (c) == '/' || (c) == '?' || (c) == ':' ||   \
-                 (c) == '+' || (c) == '$')                                               \
-                    ? CC_HNV                                                             \
-                    : 0) |                                                               \
-               ((IS_ALNUM(c) || (c) == '-' || (c) == '.' || (c) == '_') ? CC_HOST : 0) | \
-               ((IS_TOKEN(c) || IS_WORDX(c)) ? CC_WORD : 0) |                            \
-               ((IS_ALNUM(c) || IS_MARK(c) || (c) == '&' || (c) == '=' || (c) == '+' ||  \
-                 (c) == '$' || (c) == ',')                                               \
-                    ? CC_PASSWD                                                          \
-                    : 0) |                                                               \
-               (IS_HEX(c) ? CC_HEX : 0) | (IS_DIGIT(c) ? CC_DIGIT : 0) |                 \
-               ((IS_ALNUM(c) || (c) == '+' || (c) == '-' || (c) == '.') ? CC_SCHEME : 0))
+#define CLS(c)                                                                             \
+    (uint16_t)((IS_TOKEN(c) ? CC_TOKEN : 0) |                                              \
+               (((c) == ' ' || (c) == '\t' || (c) == '\r' || (c) == '\n') ? CC_WS : 0) |   \
+               ((IS_ALNUM(c) || IS_MARK(c)) ? CC_UNRES : 0) |                              \
+               (((c) == '&' || (c) == '=' || (c) == '+' || (c) == '$' || (c) == ',' ||     \
+                 (c) == ';' || (c) == '?' || (c) == '/')                                   \
+                    ? CC_USER                                                              \
+                    : 0) |                                                                 \
+               (((c) == '[' || (c) == ']' || (c) == '/' || (c) == ':' || (c) == '&' ||     \
+                 (c) == '+' || (c) == '$')                                                 \
+                    ? CC_PARAM                                                             \
+                    : 0) |                                                                 \
+               (((c) == '[' || (c) == ']' || (c) == '/' || (c) == '?' || (c) == ':' ||     \
+                 (c) == '+' || (c) == '$')                                                 \
+                    ? CC_HNV                                                               \
+                    : 0) |                                                                 \
+               ((IS_ALNUM(c) || (c) == '-' || (c) == '.' || (c) == '_') ? CC_HOST : 0) |   \
+               ((IS_TOKEN(c) || IS_WORDX(c)) ? CC_WORD : 0) |                              \
+               ((IS_ALNUM(c) || IS_MARK(c) || (c) == '&' || (c) == '=' || (c) == '+' ||    \
+                 (c) == '$' || (c) == ',')                                                 \
+                    ? CC_PASSWD                                                            \
+                    : 0) |                                                                 \
+               (IS_HEX(c) ? CC_HEX : 0) | (IS_DIGIT(c) ? CC_DIGIT : 0) |                   \
+               ((IS_ALNUM(c) || (c) == '+' || (c) == '-' || (c) == '.') ? CC_SCHEME : 0) | \
+               (((c) == ';' || (c) == ',' || (c) == '?' || (c) == '"' || (c) == '<' ||     \
+                 (c) == '>' || (c) == ' ' || (c) == '\t' || (c) == '\r' || (c) == '\n')    \
+                    ? CC_PDELIM                                                            \
+                    : 0) |                                                                 \
+               (((c) == ',' || (c) == '"' || (c) == '<' || (c) == '>') ? CC_LIST : 0) |    \
+               (((c) <= ' ' || (c) == 0x7f) ? CC_CTL : 0))
 
 #define R4(b)  CLS(b), CLS((b) + 1), CLS((b) + 2), CLS((b) + 3)
 #define R16(b) R4(b), R4((b) + 4), R4((b) + 8), R4((b) + 12)
 #define R64(b) R16(b), R16((b) + 16), R16((b) + 32), R16((b) + 48)
 
 const uint16_t sipreg__cc[256] = {R64(0), R64(64), R64(128), R64(192)};
+
+#undef R4
+#define LOW(c) (unsigned char)(((c) >= 'A' && (c) <= 'Z') ? (c) | 0x20 : (c))
+#define R4(b)  LOW(b), LOW((b) + 1), LOW((b) + 2), LOW((b) + 3)
+
+const unsigned char sipreg__lower[256] = {R64(0), R64(64), R64(128), R64(192)};
 
 void sipreg__limits(struct sipreg_msg_limits *out, const struct sipreg_msg_limits *in)
 {
@@ -100,7 +114,10 @@ int sipreg__list_next(const char **pp, const char *end, struct sipreg_str *elem)
     const char *p = skip_ws(*pp, end);
     const char *start = p;
     int angle = 0;
-    while (p < end) {
+    for (;;) {
+        p = find_any4(p, end, ',', '"', '<', '>');
+        if (p == end)
+            break;
         char c = *p;
         if (c == '"') {
             const char *q = sipreg__scan_quoted(p, end);
@@ -137,14 +154,41 @@ struct sipreg_str sipreg__unquote(struct sipreg_str v)
     return v;
 }
 
-/* A parameter value ends at any of these outside quotes. */
-static inline int param_delim(unsigned char c, char sep)
+struct sipreg_param *sipreg__params_push(struct params_acc *acc, struct sipreg_arena *a, int *nomem)
 {
-    return c == (unsigned char)sep || c == ',' || c == ';' || c == '?' || cc(c, CC_WS) ||
-           c == '"' || c == '<' || c == '>';
+    *nomem = 0;
+    if (acc->n == acc->max)
+        return NULL;
+    if (acc->n == acc->cap) {
+        /* spill: grow geometrically, bounded by the limit (the arena is bounded anyway) */
+        size_t cap = acc->cap * 2 < acc->max ? acc->cap * 2 : acc->max;
+        struct sipreg_param *v = sipreg_arena_alloc(a, cap * sizeof *v);
+        if (!v) {
+            *nomem = 1;
+            return NULL;
+        }
+        memcpy(v, acc->v, acc->n * sizeof *v);
+        acc->v = v;
+        acc->cap = cap;
+    }
+    return &acc->v[acc->n++];
 }
 
-int sipreg__params_parse(struct sipreg_params *ps, const char *p, const char *end, char sep,
+int sipreg__params_finish(struct params_acc *acc, struct sipreg_params *ps, struct sipreg_arena *a)
+{
+    if (acc->v == acc->tmp) {
+        struct sipreg_param *v = sipreg_arena_alloc(a, acc->n * sizeof *v);
+        if (!v)
+            return SIPREG_ENOMEM;
+        memcpy(v, acc->tmp, acc->n * sizeof *v);
+        acc->v = v;
+    }
+    ps->v = acc->v;
+    ps->n = acc->n;
+    return 0;
+}
+
+int sipreg__params_parse(struct sipreg_params *ps, const char *p, const char *end,
                          const struct sipreg_msg_limits *lim, struct sipreg_arena *a,
                          enum sipreg_perr_code code, const char *base, struct sipreg_perr *why)
 {
@@ -153,27 +197,21 @@ int sipreg__params_parse(struct sipreg_params *ps, const char *p, const char *en
     p = skip_ws(p, end);
     if (p == end)
         return 0;
-    /* Upper bound on the count (separators inside quotes overcount, harmlessly). */
-    size_t n = 0;
-    for (const char *q = p; q < end; q++)
-        n += *q == sep;
-    if (n > lim->max_params)
-        n = lim->max_params + 1; /* enough to detect the overflow below */
-    ps->v = sipreg_arena_alloc(a, n * sizeof *ps->v);
-    if (!ps->v)
-        return perr(why, SIPREG_PERR_NO_MEMORY, base, p);
+    struct params_acc acc;
+    params_acc_init(&acc, lim->max_params);
     while (p < end) {
-        if (*p != sep)
+        if (*p != ';')
             return perr(why, code, base, p);
         p = skip_ws(p + 1, end);
         const char *name = p;
-        while (p < end && cc((unsigned char)*p, CC_TOKEN))
-            p++;
+        p = span(p, end, CC_TOKEN);
         if (p == name)
             return perr(why, code, base, p);
-        if (ps->n == lim->max_params || ps->n == n)
-            return perr(why, SIPREG_PERR_TOO_MANY_PARAMS, base, name);
-        struct sipreg_param *pm = &ps->v[ps->n++];
+        int nomem;
+        struct sipreg_param *pm = sipreg__params_push(&acc, a, &nomem);
+        if (!pm)
+            return perr(why, nomem ? SIPREG_PERR_NO_MEMORY : SIPREG_PERR_TOO_MANY_PARAMS, base,
+                        name);
         pm->name = mkstr(name, p);
         pm->value = SIPREG_STR_NULL;
         p = skip_ws(p, end);
@@ -185,8 +223,7 @@ int sipreg__params_parse(struct sipreg_params *ps, const char *p, const char *en
                 if (!p)
                     return perr(why, SIPREG_PERR_QUOTE, base, v);
             } else {
-                while (p < end && !param_delim((unsigned char)*p, sep))
-                    p++;
+                p = span_not(p, end, CC_PDELIM);
                 if (p == v)
                     return perr(why, code, base, p);
             }
@@ -194,14 +231,29 @@ int sipreg__params_parse(struct sipreg_params *ps, const char *p, const char *en
             p = skip_ws(p, end);
         }
     }
+    if (sipreg__params_finish(&acc, ps, a) != 0)
+        return perr(why, SIPREG_PERR_NO_MEMORY, base, p);
     return 0;
 }
 
 const struct sipreg_param *sipreg_params_find(const struct sipreg_params *ps, const char *name)
 {
-    struct sipreg_str n = sipreg_str_z(name);
-    for (size_t i = 0; i < ps->n; i++)
-        if (sipreg_str_caseeq(ps->v[i].name, n))
+    size_t n = strlen(name);
+    for (size_t i = 0; i < ps->n; i++) {
+        const struct sipreg_str *pn = &ps->v[i].name;
+        if (pn->len != n)
+            continue;
+        size_t k = 0;
+        while (k < n &&
+               sipreg__lower[(unsigned char)pn->p[k]] == sipreg__lower[(unsigned char)name[k]])
+            k++;
+        if (k == n)
             return &ps->v[i];
+    }
     return NULL;
+}
+
+const char *sipreg__find_crlf(const char *p, const char *e)
+{
+    return find_any2(p, e, '\r', '\n');
 }

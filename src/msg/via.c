@@ -64,29 +64,29 @@ static int parse_one_via(struct sipreg_via *v, struct sipreg_str el,
         p = q;
     }
     int err;
-    err = sipreg__params_parse(&v->params, p, e, ';', lim, a, SIPREG_PERR_VIA, base, why);
+    err = sipreg__params_parse(&v->params, p, e, lim, a, SIPREG_PERR_VIA, base, why);
     if (err)
         return err;
     for (size_t i = 0; i < v->params.n; i++) {
         const struct sipreg_param *pm = &v->params.v[i];
-        if (sipreg_str_caseeqz(pm->name, "branch")) {
+        if (STR_IS(pm->name, "branch")) {
             if (!pm->value.p)
                 return perr(why, SIPREG_PERR_VIA, base, pm->name.p);
             v->branch = pm->value;
-        } else if (sipreg_str_caseeqz(pm->name, "received")) {
+        } else if (STR_IS(pm->name, "received")) {
             if (!pm->value.p)
                 return perr(why, SIPREG_PERR_VIA, base, pm->name.p);
             v->received = pm->value;
-        } else if (sipreg_str_caseeqz(pm->name, "maddr")) {
+        } else if (STR_IS(pm->name, "maddr")) {
             if (!pm->value.p)
                 return perr(why, SIPREG_PERR_VIA, base, pm->name.p);
             v->maddr = pm->value;
-        } else if (sipreg_str_caseeqz(pm->name, "rport")) {
+        } else if (STR_IS(pm->name, "rport")) {
             uint64_t n = 0;
             if (pm->value.p && (sipreg_str_to_u64(pm->value, 65535, &n) != 0 || n == 0))
                 return perr(why, SIPREG_PERR_VIA, base, pm->value.p);
             v->rport = (int)n;
-        } else if (sipreg_str_caseeqz(pm->name, "ttl")) {
+        } else if (STR_IS(pm->name, "ttl")) {
             uint64_t n;
             if (!pm->value.p || sipreg_str_to_u64(pm->value, 255, &n) != 0)
                 return perr(why, SIPREG_PERR_VIA, base, pm->name.p);
@@ -96,12 +96,10 @@ static int parse_one_via(struct sipreg_via *v, struct sipreg_str el,
     return 0;
 }
 
-int sipreg_via_parse(struct sipreg_via **out, struct sipreg_str s,
-                     const struct sipreg_msg_limits *limits, struct sipreg_arena *a,
-                     struct sipreg_perr *why)
+int sipreg__via_parse(struct sipreg_via **out, struct sipreg_str s,
+                      const struct sipreg_msg_limits *lim, struct sipreg_arena *a,
+                      struct sipreg_perr *why)
 {
-    struct sipreg_msg_limits lim;
-    sipreg__limits(&lim, limits);
     const char *p = s.p, *e = s.p + s.len;
     struct sipreg_via *head = NULL, **tail = &head;
     size_t n = 0;
@@ -110,13 +108,13 @@ int sipreg_via_parse(struct sipreg_via **out, struct sipreg_str s,
         struct sipreg_str el;
         if (sipreg__list_next(&p, e, &el) != 0 || el.len == 0)
             return perr(why, SIPREG_PERR_VIA, s.p, p);
-        if (++n > lim.max_list)
+        if (++n > lim->max_list)
             return perr(why, SIPREG_PERR_TOO_MANY_VALUES, s.p, el.p);
         struct sipreg_via *v = sipreg_arena_alloc(a, sizeof *v);
         if (!v)
             return perr(why, SIPREG_PERR_NO_MEMORY, s.p, el.p);
         memset(v, 0, sizeof *v);
-        int err = parse_one_via(v, el, &lim, a, s.p, why);
+        int err = parse_one_via(v, el, lim, a, s.p, why);
         if (err)
             return err;
         *tail = v;
@@ -126,4 +124,13 @@ int sipreg_via_parse(struct sipreg_via **out, struct sipreg_str s,
         return perr(why, SIPREG_PERR_VIA, s.p, p);
     *out = head;
     return 0;
+}
+
+int sipreg_via_parse(struct sipreg_via **out, struct sipreg_str s,
+                     const struct sipreg_msg_limits *limits, struct sipreg_arena *a,
+                     struct sipreg_perr *why)
+{
+    struct sipreg_msg_limits lim;
+    sipreg__limits(&lim, limits);
+    return sipreg__via_parse(out, s, &lim, a, why);
 }
