@@ -11,6 +11,7 @@ struct subcommand {
 };
 
 static const struct subcommand subcommands[] = {
+    {"serve", cmd_serve, "run the registrar"},
     {"parse", cmd_parse, "parse SIP messages from files and print their fields"},
 };
 

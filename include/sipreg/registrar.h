@@ -45,21 +45,23 @@ struct sipreg_registrar_cfg {
     const char *realm;                  /* digest realm: the first domain */
     struct sipreg_store *store;         /* required; not owned */
     const struct sipreg_auth_secret *secret; /* required unless no_auth; not owned */
-    bool no_auth;               /* accept every REGISTER without credentials (tests, labs) */
-    bool allow_third_party;     /* let a user register AORs other than its own */
-    int unknown_domain_status;  /* 404 (default) or 403 */
-    uint32_t min_expires;       /* 60: shorter non-zero requests get 423 */
-    uint32_t max_expires;       /* 7200: longer requests are capped */
-    uint32_t default_expires;   /* 3600: when neither Contact nor Expires says */
-    sipreg_time nonce_lifetime; /* 300000 ms */
-    uint32_t fail_limit_source; /* 20 failed authentications per source address ... */
-    uint32_t fail_limit_user;   /* 10 per user ... */
-    sipreg_time fail_window;    /* 60000 ms: ... within this window ... */
-    sipreg_time fail_cooldown;  /* 300000 ms: ... block for this long */
-    bool fail_silent;           /* blocked requests are dropped instead of answered 403 */
-    size_t txn_capacity;        /* 4096 server transactions */
-    size_t tracker_capacity;    /* 65536 nonces remembered for nc replay checks */
-    const char *server;         /* Server header: "sipreg" */
+    bool no_auth;                     /* accept every REGISTER without credentials (tests, labs) */
+    bool allow_third_party;           /* let a user register AORs other than its own */
+    int unknown_domain_status;        /* 404 (default) or 403 */
+    uint32_t min_expires;             /* 60: shorter non-zero requests get 423 */
+    uint32_t max_expires;             /* 7200: longer requests are capped */
+    uint32_t default_expires;         /* 3600: when neither Contact nor Expires says */
+    sipreg_time nonce_lifetime;       /* 300000 ms */
+    const enum sipreg_auth_alg *algs; /* offered (in order) and accepted: SHA-256, then MD5; */
+    size_t nalgs;                     /* at most 4; copied */
+    uint32_t fail_limit_source;       /* 20 failed authentications per source address ... */
+    uint32_t fail_limit_user;         /* 10 per user ... */
+    sipreg_time fail_window;          /* 60000 ms: ... within this window ... */
+    sipreg_time fail_cooldown;        /* 300000 ms: ... block for this long */
+    bool fail_silent;                 /* blocked requests are dropped instead of answered 403 */
+    size_t txn_capacity;              /* 4096 server transactions */
+    size_t tracker_capacity;          /* 65536 nonces remembered for nc replay checks */
+    const char *server;               /* Server header: "sipreg" */
     sipreg_registrar_event_fn on_event;
     void *ud;
 };

@@ -31,6 +31,7 @@ struct sipreg_registrar {
     char *realm;
     char *server;
     struct sipreg_auth_server_cfg auth;
+    enum sipreg_auth_alg algs[4];
     struct sipreg_auth_tracker *tracker;
     struct sipreg_nist_table *nist;
     struct sipreg__limiter *src_fail, *user_fail;
@@ -950,6 +951,16 @@ int sipreg_registrar_create(struct sipreg_registrar **out, const struct sipreg_r
         .secret = c->secret,
         .nonce_lifetime = c->nonce_lifetime,
     };
+    if (c->nalgs) {
+        if (c->nalgs > 4 || !c->algs) {
+            err = SIPREG_EINVAL;
+            goto fail;
+        }
+        memcpy(r->algs, c->algs, c->nalgs * sizeof *r->algs);
+        r->auth.algs = r->algs;
+        r->auth.nalgs = c->nalgs;
+    }
+    c->algs = NULL; /* the copy above is what counts */
     if (!c->no_auth) {
         err = sipreg_auth_tracker_create(&r->tracker,
                                          c->tracker_capacity ? c->tracker_capacity : 65536);

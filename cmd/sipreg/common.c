@@ -1,0 +1,89 @@
+/* Helpers shared by the sipreg subcommands. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "common.h"
+
+const char *cmd_default_db(void)
+{
+    const char *e = getenv("SIPREG_DB");
+    return e && *e ? e : "sipreg.db";
+}
+
+static int make_parent_dirs(const char *path)
+{
+    char buf[4096];
+    size_t n = strlen(path);
+    if (n >= sizeof buf)
+        return -1;
+    memcpy(buf, path, n + 1);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = 0;
+        if (mkdir(buf, 0750) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return 0;
+}
+
+int cmd_open_store(struct sipreg_store **out, const char *db, bool memory)
+{
+    struct sipreg_store_cfg cfg = {0};
+    FILE *rnd = fopen("/dev/urandom", "rb");
+    if (!rnd || fread(cfg.hash_key, 1, sizeof cfg.hash_key, rnd) != sizeof cfg.hash_key) {
+        fprintf(stderr, "sipreg: cannot read /dev/urandom\n");
+        if (rnd)
+            fclose(rnd);
+        return 1;
+    }
+    fclose(rnd);
+    int err;
+    if (memory) {
+        err = sipreg_store_open_memory(out, &cfg);
+    } else {
+        if (make_parent_dirs(db) != 0) {
+            fprintf(stderr, "sipreg: cannot create the directory of %s: %s\n", db, strerror(errno));
+            return 1;
+        }
+        err = sipreg_store_open_sqlite(out, db, &cfg);
+    }
+    if (err) {
+        fprintf(stderr, "sipreg: cannot open the store %s: %s\n", memory ? "(memory)" : db,
+                err == SIPREG_ESTORE ? "not a sipreg database, or a newer or damaged one"
+                                     : sipreg_strerror(err));
+        return 1;
+    }
+    return 0;
+}
+
+int cmd_parse_uint(const char *flag, const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    uint64_t v;
+    if (!s || sipreg_str_to_u64(sipreg_str_z(s), max, &v) != 0 || v < min) {
+        fprintf(stderr, "sipreg: %s expects a whole number from %llu to %llu, not '%s'\n", flag,
+                (unsigned long long)min, (unsigned long long)max, s ? s : "");
+        return 1;
+    }
+    *out = v;
+    return 0;
+}
+
+int64_t cmd_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t cmd_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

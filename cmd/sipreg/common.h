@@ -1,0 +1,27 @@
+/* Helpers shared by the sipreg subcommands: store opening, option values, messages. */
+#ifndef SIPREG_CMD_COMMON_H
+#define SIPREG_CMD_COMMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sipreg/sipreg.h"
+#include "sipreg/store.h"
+
+/* The database path used when --db is not given: $SIPREG_DB, else "sipreg.db" in the current
+ * directory. `serve`, `user` and `bindings` all default to the same file. */
+const char *cmd_default_db(void);
+
+/* Opens the store: SQLite at `db` (its directory is created when missing), or memory. Prints a
+ * clear error naming the path and returns non-zero on failure. */
+int cmd_open_store(struct sipreg_store **out, const char *db, bool memory);
+
+/* Parses a whole decimal number in [min, max] for option `flag`; prints an error naming the flag
+ * and returns non-zero when it is not one. */
+int cmd_parse_uint(const char *flag, const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+/* Wall-clock time in ms and monotonic time in ms. */
+int64_t cmd_wall_ms(void);
+int64_t cmd_mono_ms(void);
+
+#endif

@@ -1,0 +1,689 @@
+/* `sipreg serve`: the registrar on UDP, one worker thread per socket group, SQLite by default. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "common.h"
+#include "net/net_int.h"
+#include "sipreg/registrar.h"
+
+#define MAX_LISTEN  16
+#define MAX_DOMAINS 32
+#define MAX_WORKERS 64
+#define RX_BATCH    64
+#define RX_BUF      65536
+
+enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
+
+struct opts {
+    struct sipreg_netaddr listen[MAX_LISTEN];
+    size_t nlisten;
+    char *domains[MAX_DOMAINS];
+    size_t ndomains;
+    char *realm;
+    char *db;
+    bool memory;
+    unsigned workers;
+    enum log_level log_level;
+    struct sipreg_registrar_cfg reg; /* the registrar's numeric policy */
+    enum sipreg_auth_alg algs[4];
+    size_t nalgs;
+};
+
+static enum log_level log_level = LOG_INFO;
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void logf_(enum log_level lv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logf_(enum log_level lv, const char *fmt, ...)
+{
+    static const char *const names[] = {"error", "warn", "info", "debug"};
+    if (lv > log_level)
+        return;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    char line[2048];
+    int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s ",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     ts.tv_nsec / 1000000, names[lv]);
+    va_list ap;
+    va_start(ap, fmt);
+    if (n > 0 && (size_t)n < sizeof line)
+        vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+    va_end(ap);
+    pthread_mutex_lock(&log_mu);
+    fprintf(stderr, "%s\n", line);
+    pthread_mutex_unlock(&log_mu);
+}
+
+/* ---- options: config file, then flags ---- */
+
+static int set_listen(struct opts *o, const char *v, const char *where)
+{
+    if (o->nlisten == MAX_LISTEN) {
+        fprintf(stderr, "sipreg: %s: at most %d listen addresses\n", where, MAX_LISTEN);
+        return 1;
+    }
+    struct sipreg_netaddr *a = &o->listen[o->nlisten];
+    if (sipreg_netaddr_parse(a, v, 5060) != 0) {
+        fprintf(stderr,
+                "sipreg: %s: '%s' is not an address: use [udp:]IPv4:PORT or [udp:][IPv6]:PORT\n",
+                where, v);
+        return 1;
+    }
+    if (a->transport != SIPREG_TRANSPORT_UDP) {
+        fprintf(stderr, "sipreg: %s: '%s': only UDP listening is available in this version\n",
+                where, v);
+        return 1;
+    }
+    o->nlisten++;
+    return 0;
+}
+
+static int set_domain(struct opts *o, const char *v, const char *where)
+{
+    if (o->ndomains == MAX_DOMAINS) {
+        fprintf(stderr, "sipreg: %s: at most %d domains\n", where, MAX_DOMAINS);
+        return 1;
+    }
+    if (!*v || strpbrk(v, " \t\"<>@;:")) {
+        fprintf(stderr, "sipreg: %s: '%s' is not a domain name\n", where, v);
+        return 1;
+    }
+    o->domains[o->ndomains++] = strdup(v);
+    return 0;
+}
+
+static int set_algs(struct opts *o, const char *v, const char *where)
+{
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", v);
+    o->nalgs = 0;
+    for (char *save = NULL, *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+        enum sipreg_auth_alg alg;
+        if (sipreg_auth_alg_parse(sipreg_str_z(t), &alg) != 0 || o->nalgs == 4 ||
+            sipreg_auth_alg_base(alg) != alg) {
+            fprintf(stderr, "sipreg: %s: '%s' is not an algorithm: use MD5, SHA-256, SHA-512-256\n",
+                    where, t);
+            return 1;
+        }
+        o->algs[o->nalgs++] = alg;
+    }
+    if (!o->nalgs) {
+        fprintf(stderr, "sipreg: %s: no algorithm given\n", where);
+        return 1;
+    }
+    return 0;
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+    if (!strcasecmp(v, "yes") || !strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "on"))
+        *out = true;
+    else if (!strcasecmp(v, "no") || !strcasecmp(v, "false") || !strcmp(v, "0") ||
+             !strcasecmp(v, "off"))
+        *out = false;
+    else
+        return 1;
+    return 0;
+}
+
+/* One setting, from the config file (`where` = "FILE:LINE") or a flag (`where` = "--flag"). */
+static int apply_setting(struct opts *o, const char *key, const char *v, const char *where)
+{
+    uint64_t n;
+    bool b;
+#define UINT(k, min, max, field, scale)             \
+    if (!strcmp(key, k)) {                          \
+        if (cmd_parse_uint(where, v, min, max, &n)) \
+            return 1;                               \
+        o->field = n * (scale);                     \
+        return 0;                                   \
+    }
+    if (!strcmp(key, "listen"))
+        return set_listen(o, v, where);
+    if (!strcmp(key, "domain"))
+        return set_domain(o, v, where);
+    if (!strcmp(key, "realm")) {
+        free(o->realm);
+        o->realm = strdup(v);
+        return 0;
+    }
+    if (!strcmp(key, "db")) {
+        free(o->db);
+        o->db = strdup(v);
+        return 0;
+    }
+    if (!strcmp(key, "store")) {
+        if (strcmp(v, "memory") && strcmp(v, "sqlite")) {
+            fprintf(stderr, "sipreg: %s: store is 'sqlite' or 'memory', not '%s'\n", where, v);
+            return 1;
+        }
+        o->memory = !strcmp(v, "memory");
+        return 0;
+    }
+    UINT("workers", 1, MAX_WORKERS, workers, 1)
+    if (!strcmp(key, "log-level")) {
+        static const char *const names[] = {"error", "warn", "info", "debug"};
+        for (int i = 0; i < 4; i++)
+            if (!strcmp(v, names[i])) {
+                o->log_level = (enum log_level)i;
+                return 0;
+            }
+        fprintf(stderr, "sipreg: %s: log level is error, warn, info or debug, not '%s'\n", where,
+                v);
+        return 1;
+    }
+    UINT("min-expires", 1, 86400, reg.min_expires, 1)
+    UINT("max-expires", 1, 604800, reg.max_expires, 1)
+    UINT("default-expires", 1, 604800, reg.default_expires, 1)
+    UINT("nonce-lifetime", 10, 86400, reg.nonce_lifetime, 1000)
+    UINT("fail-limit-source", 1, 1000000, reg.fail_limit_source, 1)
+    UINT("fail-limit-user", 1, 1000000, reg.fail_limit_user, 1)
+    UINT("fail-window", 1, 86400, reg.fail_window, 1000)
+    UINT("fail-cooldown", 1, 86400, reg.fail_cooldown, 1000)
+    if (!strcmp(key, "fail-action")) {
+        if (strcmp(v, "reject") && strcmp(v, "drop")) {
+            fprintf(stderr, "sipreg: %s: fail-action is 'reject' (403) or 'drop', not '%s'\n",
+                    where, v);
+            return 1;
+        }
+        o->reg.fail_silent = !strcmp(v, "drop");
+        return 0;
+    }
+    if (!strcmp(key, "unknown-domain")) {
+        if (strcmp(v, "404") && strcmp(v, "403")) {
+            fprintf(stderr, "sipreg: %s: unknown-domain is 404 or 403, not '%s'\n", where, v);
+            return 1;
+        }
+        o->reg.unknown_domain_status = atoi(v);
+        return 0;
+    }
+    if (!strcmp(key, "algorithms"))
+        return set_algs(o, v, where);
+    if (!strcmp(key, "allow-third-party") || !strcmp(key, "no-auth")) {
+        if (parse_bool(v, &b)) {
+            fprintf(stderr, "sipreg: %s: '%s' expects yes or no, not '%s'\n", where, key, v);
+            return 1;
+        }
+        if (!strcmp(key, "no-auth"))
+            o->reg.no_auth = b;
+        else
+            o->reg.allow_third_party = b;
+        return 0;
+    }
+#undef UINT
+    fprintf(stderr, "sipreg: %s: unknown setting '%s'\n", where, key);
+    return 1;
+}
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    char *e = s + strlen(s);
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+        *--e = 0;
+    return s;
+}
+
+/* INI: `[section]` headers are accepted and ignored (names are unique across sections),
+ * `key = value` lines, `#` or `;` comments. */
+static int load_config(struct opts *o, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "sipreg: cannot read config file %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    char line[1024], where[1100];
+    int lineno = 0, rc = 0;
+    while (!rc && fgets(line, sizeof line, f)) {
+        lineno++;
+        snprintf(where, sizeof where, "%s:%d", path, lineno);
+        if (!strchr(line, '\n') && !feof(f)) {
+            fprintf(stderr, "sipreg: %s: line too long\n", where);
+            rc = 1;
+            break;
+        }
+        char *s = trim(line);
+        if (!*s || *s == '#' || *s == ';')
+            continue;
+        if (*s == '[') {
+            if (s[strlen(s) - 1] != ']') {
+                fprintf(stderr, "sipreg: %s: unterminated section header\n", where);
+                rc = 1;
+            }
+            continue;
+        }
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            fprintf(stderr, "sipreg: %s: expected 'key = value'\n", where);
+            rc = 1;
+            break;
+        }
+        *eq = 0;
+        rc = apply_setting(o, trim(s), trim(eq + 1), where);
+    }
+    fclose(f);
+    return rc;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: sipreg serve [--config FILE] [--listen [udp:]ADDR:PORT]... [--domain NAME]...\n"
+            "                    [--realm REALM] [--db PATH | --store memory] [--workers N]\n"
+            "                    [--log-level error|warn|info|debug] [--algorithms LIST]\n"
+            "                    [--min-expires S] [--max-expires S] [--default-expires S]\n"
+            "                    [--unknown-domain 404|403] [--allow-third-party]\n"
+            "                    [--fail-limit-source N] [--fail-limit-user N] [--fail-window S]\n"
+            "                    [--fail-cooldown S] [--fail-action reject|drop]\n"
+            "                    [--nonce-lifetime S] [--no-auth]\n"
+            "Flags override the config file. Defaults: --listen 127.0.0.1:5060, --db %s,\n"
+            "--workers 1, --algorithms SHA-256,MD5.\n",
+            cmd_default_db());
+}
+
+static int parse_opts(struct opts *o, int argc, char **argv)
+{
+    o->workers = 1;
+    o->log_level = LOG_INFO;
+    /* the config file first, wherever --config stands, so that flags override it */
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--config")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "sipreg: --config needs a file\n");
+                return 2;
+            }
+            if (load_config(o, argv[i + 1]))
+                return 2;
+        }
+    }
+    /* repeatable settings given as flags replace the file's */
+    bool listen_flag = false, domain_flag = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            exit(0);
+        }
+        if (strncmp(a, "--", 2) != 0) {
+            fprintf(stderr, "sipreg: unexpected argument '%s'\n", a);
+            return 2;
+        }
+        const char *key = a + 2;
+        if (!strcmp(key, "allow-third-party") || !strcmp(key, "no-auth")) {
+            if (apply_setting(o, key, "yes", a))
+                return 2;
+            continue;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "sipreg: %s needs a value\n", a);
+            return 2;
+        }
+        const char *v = argv[++i];
+        if (!strcmp(key, "config"))
+            continue;
+        if (!strcmp(key, "listen") && !listen_flag) {
+            listen_flag = true;
+            o->nlisten = 0;
+        }
+        if (!strcmp(key, "domain") && !domain_flag) {
+            domain_flag = true;
+            for (size_t k = 0; k < o->ndomains; k++)
+                free(o->domains[k]);
+            o->ndomains = 0;
+        }
+        if (apply_setting(o, key, v, a))
+            return 2;
+    }
+    if (!o->nlisten)
+        sipreg_netaddr_parse(&o->listen[o->nlisten++], "127.0.0.1:5060", 5060);
+    if (!o->ndomains) {
+        fprintf(stderr, "sipreg: no domain to serve: give --domain NAME (or domain = in the "
+                        "config file)\n");
+        return 2;
+    }
+    if (!o->db)
+        o->db = strdup(cmd_default_db());
+    if (!o->nalgs) {
+        o->algs[0] = SIPREG_AUTH_SHA256;
+        o->algs[1] = SIPREG_AUTH_MD5;
+        o->nalgs = 2;
+    }
+    return 0;
+}
+
+/* ---- workers ---- */
+
+struct worker {
+    pthread_t thread;
+    unsigned id;
+    int epfd;
+    int fds[MAX_LISTEN];
+    struct sipreg_netaddr local[MAX_LISTEN];
+    size_t nfds;
+    struct sipreg_registrar *reg;
+    uint64_t rx, tx, dropped;
+};
+
+static int stop_fd = -1;
+
+static void on_event(const struct sipreg_registrar_event *ev, void *ud)
+{
+    (void)ud;
+    char src[SIPREG_NETADDR_STRLEN] = "-";
+    if (ev->src)
+        sipreg_netaddr_format(ev->src, src, sizeof src);
+    enum log_level lv = LOG_INFO;
+    const char *what = "?";
+    switch (ev->kind) {
+    case SIPREG_REG_EV_REGISTERED: what = "registered"; break;
+    case SIPREG_REG_EV_UNREGISTERED: what = "unregistered"; break;
+    case SIPREG_REG_EV_QUERY: what = "query"; break;
+    case SIPREG_REG_EV_CHALLENGED:
+        what = "challenged";
+        lv = LOG_DEBUG;
+        break;
+    case SIPREG_REG_EV_AUTH_FAILED:
+        what = "auth-failed";
+        lv = LOG_WARN;
+        break;
+    case SIPREG_REG_EV_BLOCKED:
+        what = "blocked";
+        lv = LOG_WARN;
+        break;
+    case SIPREG_REG_EV_REJECTED: what = "rejected"; break;
+    case SIPREG_REG_EV_MALFORMED:
+        what = "malformed";
+        lv = LOG_DEBUG;
+        break;
+    }
+#define S(x) (int)(x).len, (x).p ? (x).p : "-"
+    if (ev->kind == SIPREG_REG_EV_REGISTERED)
+        logf_(lv, "%s aor=%.*s contact=%.*s expires=%lld user=%.*s src=%s", what, S(ev->aor),
+              S(ev->contact), (long long)ev->expires, S(ev->user), src);
+    else
+        logf_(lv, "%s status=%d reason=\"%s\" aor=%.*s contact=%.*s user=%.*s src=%s", what,
+              ev->status, ev->reason ? ev->reason : "", S(ev->aor), S(ev->contact), S(ev->user),
+              src);
+#undef S
+}
+
+static void send_all(struct worker *w, char *buf, size_t cap)
+{
+    size_t n;
+    struct sipreg_netaddr to;
+    int err;
+    while ((err = sipreg_registrar_pull(w->reg, buf, cap, &n, &to)) != SIPREG_ENOENT) {
+        if (err)
+            break;
+        /* reply from the socket of the destination's address family */
+        int fd = w->fds[0];
+        for (size_t i = 0; i < w->nfds; i++)
+            if (w->local[i].family == to.family) {
+                fd = w->fds[i];
+                break;
+            }
+        if (sipreg__udp_send(fd, buf, n, &to) == 0)
+            w->tx++;
+        else
+            w->dropped++;
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct sipreg__dgram dg[RX_BATCH];
+    char *mem = malloc((size_t)RX_BATCH * RX_BUF + RX_BUF);
+    if (!mem) {
+        logf_(LOG_ERROR, "worker %u: out of memory", w->id);
+        return NULL;
+    }
+    char *txbuf = mem + (size_t)RX_BATCH * RX_BUF;
+    for (int i = 0; i < RX_BATCH; i++)
+        dg[i] = (struct sipreg__dgram){mem + (size_t)i * RX_BUF, RX_BUF, 0, {0}};
+    for (;;) {
+        sipreg_time now = cmd_mono_ms();
+        sipreg_time next = sipreg_registrar_next_timeout(w->reg);
+        int timeout = next < 0      ? 1000
+                      : next <= now ? 0
+                                    : (int)(next - now > 1000 ? 1000 : next - now);
+        struct epoll_event evs[MAX_LISTEN + 1];
+        int nev = epoll_wait(w->epfd, evs, MAX_LISTEN + 1, timeout);
+        if (nev < 0 && errno != EINTR) {
+            logf_(LOG_ERROR, "worker %u: epoll_wait: %s", w->id, strerror(errno));
+            break;
+        }
+        bool stop = false;
+        for (int e = 0; e < nev; e++) {
+            int idx = (int)evs[e].data.u32;
+            if (idx == MAX_LISTEN) {
+                stop = true;
+                continue;
+            }
+            /* drain the socket in batches; flush after each batch (group commit) */
+            for (int round = 0; round < 16; round++) {
+                int got = sipreg__udp_recv(w->fds[idx], dg, RX_BATCH);
+                if (got <= 0)
+                    break;
+                now = cmd_mono_ms();
+                int64_t wall = cmd_wall_ms();
+                for (int i = 0; i < got; i++) {
+                    if (!dg[i].len)
+                        continue;
+                    w->rx++;
+                    int err = sipreg_registrar_receive(w->reg, dg[i].buf, dg[i].len, &dg[i].from,
+                                                       &w->local[idx], now, wall);
+                    if (err)
+                        logf_(LOG_ERROR, "worker %u: %s", w->id, sipreg_strerror(err));
+                }
+                int err = sipreg_registrar_flush(w->reg, now);
+                if (err)
+                    logf_(LOG_ERROR, "store commit failed (%s): answered 500",
+                          sipreg_strerror(err));
+                send_all(w, txbuf, RX_BUF);
+                if (got < RX_BATCH)
+                    break;
+            }
+        }
+        if (stop)
+            break;
+        now = cmd_mono_ms();
+        if (now >= sipreg_registrar_next_timeout(w->reg)) {
+            int err = sipreg_registrar_timeout(w->reg, now, cmd_wall_ms());
+            if (err)
+                logf_(LOG_ERROR, "worker %u: timers: %s", w->id, sipreg_strerror(err));
+            send_all(w, txbuf, RX_BUF);
+        }
+    }
+    free(mem);
+    return NULL;
+}
+
+/* The server secret for nonces, kept in the store so a restart keeps nonces valid. */
+static int load_secret(struct sipreg_store *s, struct sipreg_auth_secret *secret)
+{
+    char mem[256];
+    struct sipreg_arena a;
+    sipreg_arena_init(&a, mem, sizeof mem);
+    struct sipreg_str v;
+    int err = sipreg_store_meta_get(s, SIPREG_STR_LIT("auth.secret"), &a, &v);
+    if (err == 0 && v.len == SIPREG_AUTH_SECRET_LEN)
+        return sipreg_auth_secret_init(secret, v.p, v.len);
+    if (err != 0 && err != SIPREG_ENOENT)
+        return err;
+    err = sipreg_auth_secret_init_random(secret);
+    if (!err)
+        err = sipreg_store_meta_put(
+            s, SIPREG_STR_LIT("auth.secret"),
+            (struct sipreg_str){(const char *)secret->key, SIPREG_AUTH_SECRET_LEN});
+    if (!err)
+        err = sipreg_store_commit(s);
+    return err;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    struct opts o;
+    memset(&o, 0, sizeof o);
+    int rc = parse_opts(&o, argc, argv);
+    if (rc) {
+        if (rc == 2)
+            fprintf(stderr, "sipreg serve --help for the options\n");
+        return rc;
+    }
+    log_level = o.log_level;
+    signal(SIGPIPE, SIG_IGN);
+
+    struct sipreg_store *store = NULL;
+    if (cmd_open_store(&store, o.db, o.memory))
+        return 1;
+    struct sipreg_auth_secret secret;
+    int err = load_secret(store, &secret);
+    if (err) {
+        fprintf(stderr, "sipreg: cannot load or create the server secret: %s\n",
+                sipreg_strerror(err));
+        sipreg_store_close(store);
+        return 1;
+    }
+    if (o.workers > 1 && sipreg_store_open_locked(&store, store) != 0) {
+        fprintf(stderr, "sipreg: out of memory\n");
+        return 1;
+    }
+
+    /* block the stop signals in every thread; the main thread waits for them */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+    struct worker *workers = calloc(o.workers, sizeof *workers);
+    struct sipreg_registrar_cfg cfg = o.reg;
+    cfg.domains = (const char *const *)o.domains;
+    cfg.ndomains = o.ndomains;
+    cfg.realm = o.realm;
+    cfg.store = store;
+    cfg.secret = &secret;
+    cfg.server = "sipreg/" SIPREG_VERSION;
+    cfg.on_event = on_event;
+    cfg.algs = o.algs;
+    cfg.nalgs = o.nalgs;
+    rc = 1;
+    unsigned started = 0;
+    if (!workers || stop_fd < 0)
+        goto out;
+    /* the sockets first, so that a busy port is reported before anything runs */
+    struct sipreg_netaddr locals[MAX_LISTEN];
+    for (unsigned k = 0; k < o.workers; k++) {
+        struct worker *w = &workers[k];
+        w->id = k;
+        w->epfd = epoll_create1(EPOLL_CLOEXEC);
+        for (size_t i = 0; i < o.nlisten; i++) {
+            int fd = sipreg__udp_open(&o.listen[i], o.workers > 1);
+            if (fd < 0) {
+                char a[SIPREG_NETADDR_STRLEN];
+                sipreg_netaddr_format(&o.listen[i], a, sizeof a);
+                fprintf(stderr, "sipreg: cannot listen on %s: %s\n", a, strerror(errno));
+                goto out;
+            }
+            w->fds[w->nfds] = fd;
+            sipreg__udp_local(fd, &w->local[w->nfds]);
+            locals[i] = w->local[w->nfds];
+            struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)w->nfds};
+            epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev);
+            w->nfds++;
+        }
+        struct epoll_event ev = {.events = EPOLLIN, .data.u32 = MAX_LISTEN};
+        epoll_ctl(w->epfd, EPOLL_CTL_ADD, stop_fd, &ev);
+    }
+    cfg.local = locals;
+    cfg.nlocal = o.nlisten;
+    for (unsigned k = 0; k < o.workers; k++) {
+        err = sipreg_registrar_create(&workers[k].reg, &cfg);
+        if (err) {
+            fprintf(stderr, "sipreg: cannot start the registrar: %s\n", sipreg_strerror(err));
+            goto out;
+        }
+    }
+    {
+        char addrs[MAX_LISTEN * SIPREG_NETADDR_STRLEN] = "", a[SIPREG_NETADDR_STRLEN];
+        for (size_t i = 0; i < o.nlisten; i++) {
+            sipreg_netaddr_format(&locals[i], a, sizeof a);
+            strcat(addrs, i ? " " : "");
+            strcat(addrs, a);
+        }
+        char doms[1024] = "";
+        for (size_t i = 0; i < o.ndomains; i++) {
+            strncat(doms, i ? "," : "", sizeof doms - strlen(doms) - 1);
+            strncat(doms, o.domains[i], sizeof doms - strlen(doms) - 1);
+        }
+        char algs[64] = "";
+        for (size_t i = 0; i < o.nalgs; i++) {
+            strncat(algs, i ? "," : "", sizeof algs - strlen(algs) - 1);
+            strncat(algs, sipreg_auth_alg_name(o.algs[i]), sizeof algs - strlen(algs) - 1);
+        }
+        logf_(LOG_INFO,
+              "sipreg %s serving on %s, domains %s, realm %s, auth %s, store %s, %u worker%s",
+              SIPREG_VERSION, addrs, doms, o.realm ? o.realm : o.domains[0],
+              o.reg.no_auth ? "off" : algs, o.memory ? "memory" : o.db, o.workers,
+              o.workers > 1 ? "s" : "");
+    }
+    for (; started < o.workers; started++)
+        if (pthread_create(&workers[started].thread, NULL, worker_main, &workers[started]) != 0) {
+            fprintf(stderr, "sipreg: cannot start worker threads\n");
+            goto out;
+        }
+    int sig = 0;
+    sigwait(&set, &sig);
+    logf_(LOG_INFO, "%s received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    rc = 0;
+out:
+    if (stop_fd >= 0) {
+        uint64_t one = 1;
+        if (write(stop_fd, &one, sizeof one) < 0)
+            logf_(LOG_ERROR, "cannot wake the workers: %s", strerror(errno));
+    }
+    uint64_t rx = 0, tx = 0;
+    for (unsigned k = 0; workers && k < started; k++)
+        pthread_join(workers[k].thread, NULL);
+    for (unsigned k = 0; workers && k < o.workers; k++) {
+        struct worker *w = &workers[k];
+        if (w->reg)
+            sipreg_registrar_flush(w->reg, cmd_mono_ms());
+        sipreg_registrar_destroy(w->reg);
+        for (size_t i = 0; i < w->nfds; i++)
+            close(w->fds[i]);
+        if (w->epfd > 0)
+            close(w->epfd);
+        rx += w->rx;
+        tx += w->tx;
+    }
+    if (rc == 0)
+        logf_(LOG_INFO, "stopped: %llu datagrams in, %llu out", (unsigned long long)rx,
+              (unsigned long long)tx);
+    free(workers);
+    sipreg_store_close(store);
+    sipreg_auth_secret_fini(&secret);
+    for (size_t i = 0; i < o.ndomains; i++)
+        free(o.domains[i]);
+    free(o.realm);
+    free(o.db);
+    return rc;
+}
