@@ -340,6 +340,8 @@ struct sipreg_msg {
     struct sipreg_hdr hdr[SIPREG_MSG_HDRS_MAX];
     size_t nhdr;
     uint8_t first[SIPREG_HDR__COUNT]; /* index + 1 of the first header of each id; 0: none */
+    /* for a known header, index + 1 of the next header with the same id; 0: none */
+    uint8_t next_same[SIPREG_MSG_HDRS_MAX];
     struct sipreg_str body;
     /* parsed during sipreg_msg_parse */
     struct sipreg_cseq cseq;

@@ -80,9 +80,9 @@ static int parse_request_line(struct sipreg_msg *m, const char *p, const char *e
         q++;
     if (q == ue || *q != ':')
         return perr(why, SIPREG_PERR_REQUEST_URI, base, q);
-    for (; q < ue; q++)
-        if ((unsigned char)*q <= ' ' || *q == 0x7f)
-            return perr(why, SIPREG_PERR_REQUEST_URI, base, q);
+    q = span_not_fast(q, ue, CC_CTL);
+    if (q < ue)
+        return perr(why, SIPREG_PERR_REQUEST_URI, base, q);
     m->ruri = mkstr(u, ue);
     m->is_request = true;
     return err;
@@ -134,16 +134,15 @@ static int check_call_id(struct sipreg_str v, const char *base, struct sipreg_pe
     /* callid = word [ "@" word ] */
     if (v.len == 0)
         return perr(why, SIPREG_PERR_CALL_ID, base, v.p);
-    size_t at = 0;
-    for (size_t i = 0; i < v.len; i++) {
-        unsigned char c = (unsigned char)v.p[i];
-        if (c == '@') {
-            if (at++ || i == 0 || i + 1 == v.len)
-                return perr(why, SIPREG_PERR_CALL_ID, base, v.p + i);
-        } else if (!cc(c, CC_WORD)) {
-            return perr(why, SIPREG_PERR_CALL_ID, base, v.p + i);
-        }
+    const char *p = v.p, *e = v.p + v.len;
+    p = span_fast(p, e, CC_WORD);
+    if (p < e && *p == '@') {
+        if (p == v.p || p + 1 == e)
+            return perr(why, SIPREG_PERR_CALL_ID, base, p);
+        p = span_fast(p + 1, e, CC_WORD);
     }
+    if (p < e)
+        return perr(why, SIPREG_PERR_CALL_ID, base, p);
     return 0;
 }
 
@@ -164,6 +163,7 @@ int sipreg_msg_parse(struct sipreg_msg *m, const char *buf, size_t len, enum sip
     m->status = 0;
     m->nhdr = 0;
     memset(m->first, 0, sizeof m->first);
+    uint8_t last[SIPREG_HDR__COUNT]; /* index + 1 of the last header of each id so far */
     m->cseq = (struct sipreg_cseq){0, SIPREG_STR_NULL, SIPREG_METHOD_UNKNOWN};
     m->content_length = -1;
     m->arena = a;
@@ -241,55 +241,65 @@ int sipreg_msg_parse(struct sipreg_msg *m, const char *buf, size_t len, enum sip
             break;
         }
         const char *name = p;
-        p = span(p, limit_end, CC_TOKEN);
+        p = span_fast(p, limit_end, CC_TOKEN);
         const char *name_end = p;
-        while (p < limit_end && (*p == ' ' || *p == '\t'))
-            p++;
-        if (name_end == name)
+        if (p == limit_end || *p != ':') {
+            while (p < limit_end && (*p == ' ' || *p == '\t'))
+                p++;
+            if (name_end == name)
+                return perr(why, SIPREG_PERR_HEADER_NAME, buf, name);
+            if (p >= limit_end) {
+                if (stream && limit_end == end)
+                    return SIPREG_EAGAIN;
+                return perr(why, SIPREG_PERR_NO_END, buf, p);
+            }
+            if (*p != ':')
+                return perr(why, SIPREG_PERR_HEADER, buf, p);
+        } else if (name_end == name) {
             return perr(why, SIPREG_PERR_HEADER_NAME, buf, name);
-        if (p >= limit_end) {
-            if (stream && limit_end == end)
-                return SIPREG_EAGAIN;
-            return perr(why, SIPREG_PERR_NO_END, buf, p);
         }
-        if (*p != ':')
-            return perr(why, SIPREG_PERR_HEADER, buf, p);
         p++;
         /* The value runs to the end of the line, plus continuation lines starting with WSP. One
          * scan for CR or LF finds the line's end and any bare CR (not allowed in a header line,
          * but reported only once the line is known to be complete and within its length). */
-        const char *v = p, *bare_cr = NULL, *q = p;
-        for (;;) {
-            q = sipreg__find_crlf(q, limit_end);
-            if (q < limit_end && *q == '\r') {
-                if (q + 1 < limit_end && q[1] == '\n') {
+        const char *v = p, *bare_cr = NULL;
+        const char *q = find_any2(p, limit_end, '\r', '\n');
+        if (limit_end - q > 2 && q[0] == '\r' && q[1] == '\n' && q[2] != ' ' && q[2] != '\t') {
+            eol = q; /* the common case: CRLF, no folding, more to come */
+            next = q + 2;
+        } else {
+            for (;;) {
+                if (q < limit_end && *q == '\r') {
+                    if (q + 1 < limit_end && q[1] == '\n') {
+                        eol = q;
+                        next = q + 2;
+                    } else if (q + 1 < limit_end) {
+                        if (!bare_cr)
+                            bare_cr = q;
+                        q = find_any2(q + 1, limit_end, '\r', '\n');
+                        continue;
+                    } else {
+                        q = limit_end; /* a CR as the last byte: no LF in reach */
+                    }
+                } else if (q < limit_end) {
                     eol = q;
-                    next = q + 2;
-                } else if (q + 1 < limit_end) {
-                    if (!bare_cr)
-                        bare_cr = q;
-                    q++;
-                    continue;
-                } else {
-                    q = limit_end; /* a CR as the last byte: no LF in reach */
+                    next = q + 1;
                 }
-            } else if (q < limit_end) {
-                eol = q;
-                next = q + 1;
+                if (q == limit_end) {
+                    if (stream && limit_end == end)
+                        return SIPREG_EAGAIN;
+                    return perr(why, limit_end != end ? SIPREG_PERR_TOO_LARGE : SIPREG_PERR_NO_END,
+                                buf, p);
+                }
+                if (next < limit_end && (*next == ' ' || *next == '\t')) {
+                    p = next;
+                    q = find_any2(p, limit_end, '\r', '\n');
+                    continue;
+                }
+                if (next == limit_end && stream && limit_end == end)
+                    return SIPREG_EAGAIN; /* a continuation line may still come */
+                break;
             }
-            if (q == limit_end) {
-                if (stream && limit_end == end)
-                    return SIPREG_EAGAIN;
-                return perr(why, limit_end != end ? SIPREG_PERR_TOO_LARGE : SIPREG_PERR_NO_END, buf,
-                            p);
-            }
-            if (next < limit_end && (*next == ' ' || *next == '\t')) {
-                p = q = next;
-                continue;
-            }
-            if (next == limit_end && stream && limit_end == end)
-                return SIPREG_EAGAIN; /* a continuation line may still come */
-            break;
         }
         if ((size_t)(eol - name) > lim->max_line)
             return perr(why, SIPREG_PERR_LINE_TOO_LONG, buf, name);
@@ -302,11 +312,15 @@ int sipreg_msg_parse(struct sipreg_msg *m, const char *buf, size_t len, enum sip
         h->id = sipreg_hdr_id(h->name);
         const char *vs = skip_ws(v, eol);
         h->value = mkstr(vs, rskip_ws(vs, eol));
+        m->next_same[m->nhdr] = 0;
         if (h->id != SIPREG_HDR_OTHER) {
             if (!m->first[h->id])
                 m->first[h->id] = (uint8_t)(m->nhdr + 1);
             else if (single_valued[h->id])
                 return perr(why, SIPREG_PERR_DUP_HEADER, buf, name);
+            else
+                m->next_same[last[h->id] - 1] = (uint8_t)(m->nhdr + 1);
+            last[h->id] = (uint8_t)(m->nhdr + 1);
         }
         m->nhdr++;
         p = next;
@@ -415,6 +429,10 @@ const struct sipreg_hdr *sipreg_msg_hdr_find(const struct sipreg_msg *m, enum si
 
 const struct sipreg_hdr *sipreg_msg_hdr_next(const struct sipreg_msg *m, const struct sipreg_hdr *h)
 {
+    if (h->id != SIPREG_HDR_OTHER) {
+        size_t n = m->next_same[h - m->hdr];
+        return n ? &m->hdr[n - 1] : NULL;
+    }
     for (size_t i = (size_t)(h - m->hdr) + 1; i < m->nhdr; i++) {
         if (m->hdr[i].id != h->id)
             continue;

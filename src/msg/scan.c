@@ -204,7 +204,7 @@ int sipreg__params_parse(struct sipreg_params *ps, const char *p, const char *en
             return perr(why, code, base, p);
         p = skip_ws(p + 1, end);
         const char *name = p;
-        p = span(p, end, CC_TOKEN);
+        p = span_fast(p, end, CC_TOKEN);
         if (p == name)
             return perr(why, code, base, p);
         int nomem;
@@ -223,7 +223,7 @@ int sipreg__params_parse(struct sipreg_params *ps, const char *p, const char *en
                 if (!p)
                     return perr(why, SIPREG_PERR_QUOTE, base, v);
             } else {
-                p = span_not(p, end, CC_PDELIM);
+                p = span_not_fast(p, end, CC_PDELIM);
                 if (p == v)
                     return perr(why, code, base, p);
             }
@@ -251,9 +251,4 @@ const struct sipreg_param *sipreg_params_find(const struct sipreg_params *ps, co
             return &ps->v[i];
     }
     return NULL;
-}
-
-const char *sipreg__find_crlf(const char *p, const char *e)
-{
-    return find_any2(p, e, '\r', '\n');
 }

@@ -7,7 +7,7 @@
 static inline const char *scan_escaped(const char *p, const char *e, unsigned cls)
 {
     for (;;) {
-        p = span(p, e, cls);
+        p = span_fast(p, e, cls);
         if (p == e || *p != '%')
             return p;
         if (e - p < 3 || !cc((unsigned char)p[1], CC_HEX) || !cc((unsigned char)p[2], CC_HEX))
@@ -153,7 +153,7 @@ static int parse_sip(struct sipreg_uri *u, const char *p, const char *e,
         u->host_ipv6 = true;
         p++;
     } else {
-        p = span(p, e, CC_HOST);
+        p = span_fast(p, e, CC_HOST);
         if (p == h)
             return uri_err(why, SIPREG_PERR_URI, base, p, rest, e, NULL, NULL, 0, 0, lim);
         u->host = mkstr(h, p);
