@@ -1,0 +1,348 @@
+#!/usr/bin/env bash
+# `sipreg user ...` and `sipreg bindings` end to end: add/update/list/enable/disable/del, the three
+# import formats (and a 10,000-user bench file, timed), all-or-nothing imports, the HA1s stored
+# in the SQLite file, the bindings listing.
+# Usage: run_user_cli.sh PATH-TO-SIPREG. Needs the sqlite3 CLI and python3 (scripts/deps.sh).
+set -euo pipefail
+
+SIPREG=${1:?usage: run_user_cli.sh PATH-TO-SIPREG}
+case "$SIPREG" in /*) ;; *) SIPREG="$PWD/$SIPREG" ;; esac
+[ -x "$SIPREG" ] || { echo "run_user_cli: $SIPREG is not executable" >&2; exit 1; }
+for tool in sqlite3 python3 md5sum sha256sum; do
+	command -v "$tool" >/dev/null || { echo "run_user_cli: $tool is missing" >&2; exit 1; }
+done
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/sipreg_user_cli.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+cd "$WORK"
+unset SIPREG_DB
+DB="$WORK/users.db"
+IMPORT_LIMIT_S=20
+
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok - $1"; }
+not_ok() {
+	fail=$((fail + 1))
+	echo "not ok - $1"
+	shift
+	for l in "$@"; do echo "    $l"; done
+}
+
+# run [--in TEXT] ARGS...: runs sipreg, leaving stdout in $out, stderr in $err, status in $rc.
+run() {
+	local input=""
+	if [ "${1:-}" = --in ]; then input=$2; shift 2; fi
+	printf '%s' "$input" >"$WORK/stdin"
+	set +e
+	"$SIPREG" "$@" <"$WORK/stdin" >"$WORK/stdout" 2>"$WORK/stderr"
+	rc=$?
+	set -e
+	out=$(cat "$WORK/stdout")
+	err=$(cat "$WORK/stderr")
+}
+
+expect_rc() { # NAME WANT
+	if [ "$rc" = "$2" ]; then ok "$1"; else not_ok "$1" "exit $rc, want $2" "stdout: $out" "stderr: $err"; fi
+}
+expect_eq() { # NAME GOT WANT
+	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "got:  $(printf '%q' "$2")" "want: $(printf '%q' "$3")"; fi
+}
+expect_has() { # NAME TEXT NEEDLE
+	case "$2" in *"$3"*) ok "$1" ;; *) not_ok "$1" "$(printf '%q' "$2")" "does not contain: $3" ;; esac
+}
+expect_lacks() { # NAME TEXT NEEDLE
+	case "$2" in *"$3"*) not_ok "$1" "$(printf '%q' "$2")" "contains: $3" ;; *) ok "$1" ;; esac
+}
+
+q() { sqlite3 "$DB" "$1"; } # one SQL query on the test database
+md5() { printf '%s' "$1" | md5sum | cut -d' ' -f1; }
+sha256() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
+sha512_256() { python3 -c 'import hashlib,sys; print(hashlib.new("sha512_256", sys.argv[1].encode()).hexdigest())' "$1"; }
+ms() { date +%s%3N; }
+
+# ---- help ----
+run user --help
+expect_rc "user --help exits 0" 0
+expect_has "user --help lists the commands" "$out" "add|del|enable|disable|list|import"
+for c in add del enable disable list import; do
+	run user "$c" --help
+	expect_rc "user $c --help exits 0" 0
+	expect_has "user $c --help shows its usage" "$out" "usage: sipreg user $c"
+done
+run bindings --help
+expect_rc "bindings --help exits 0" 0
+run user
+expect_rc "user without a command is a usage error" 2
+run user frobnicate
+expect_rc "unknown user command is a usage error" 2
+expect_has "unknown user command is named" "$err" "frobnicate"
+
+# ---- add, HA1s ----
+run --in $'secret\n' user add alice --domain example.com --password-stdin --db "$DB"
+expect_rc "add alice" 0
+expect_eq "add says added" "$out" "added user alice in realm example.com"
+expect_eq "stored MD5 HA1 is H(alice:example.com:secret)" \
+	"$(q "SELECT ha1_md5 FROM users WHERE username='alice' AND realm='example.com'")" \
+	"$(md5 'alice:example.com:secret')"
+expect_eq "stored SHA-256 HA1" "$(q "SELECT ha1_sha256 FROM users WHERE username='alice'")" \
+	"$(sha256 'alice:example.com:secret')"
+expect_eq "stored SHA-512-256 HA1" "$(q "SELECT ha1_sha512_256 FROM users WHERE username='alice'")" \
+	"$(sha512_256 'alice:example.com:secret')"
+expect_eq "no password stored anywhere" "$(sqlite3 "$DB" .dump | grep -c secret || true)" "0"
+created=$(q "SELECT created_at FROM users WHERE username='alice'")
+run user list --db "$DB"
+expect_rc "list" 0
+expect_eq "list shows alice" "$out" "alice example.com md5,sha-256,sha-512-256 enabled"
+
+# a CRLF line is the same password
+run --in $'crlf-pw\r\n' user add crlf --realm example.com --password-stdin --db "$DB"
+expect_eq "--password-stdin strips CRLF" "$(q "SELECT ha1_md5 FROM users WHERE username='crlf'")" \
+	"$(md5 'crlf:example.com:crlf-pw')"
+run user del crlf --realm example.com --db "$DB"
+
+# update: new password, disabled, creation time kept, still one row
+sleep 1
+run --in $'n3w pass\n' user add alice --domain example.com --password-stdin --disabled --db "$DB"
+expect_rc "re-add alice" 0
+expect_eq "re-add says updated" "$out" "updated user alice in realm example.com (disabled)"
+expect_eq "update replaced the HA1" "$(q "SELECT ha1_md5 FROM users WHERE username='alice'")" \
+	"$(md5 'alice:example.com:n3w pass')"
+expect_eq "update kept one row" "$(q "SELECT count(*) FROM users")" "1"
+expect_eq "update kept created_at" "$(q "SELECT created_at FROM users WHERE username='alice'")" "$created"
+run user list --db "$DB"
+expect_eq "list shows alice disabled" "$out" "alice example.com md5,sha-256,sha-512-256 disabled"
+run user enable alice --domain example.com --db "$DB"
+expect_rc "enable alice" 0
+run user list --db "$DB"
+expect_eq "list shows alice enabled again" "$out" "alice example.com md5,sha-256,sha-512-256 enabled"
+run user disable alice --domain example.com --db "$DB"
+expect_eq "disable alice" "$(q "SELECT enabled FROM users WHERE username='alice'")" "0"
+expect_eq "disable kept the HA1" "$(q "SELECT ha1_md5 FROM users WHERE username='alice'")" \
+	"$(md5 'alice:example.com:n3w pass')"
+run user enable nobody --domain example.com --db "$DB"
+expect_rc "enable of an unknown user fails" 1
+expect_has "enable of an unknown user says so" "$err" "no such user"
+
+# --realm wins over --domain; the list is sorted by realm, then name
+run --in $'pw\n' user add bob --domain example.com --realm 'Other Realm' --password-stdin --db "$DB"
+expect_eq "--realm overrides --domain" "$(q "SELECT realm FROM users WHERE username='bob'")" "Other Realm"
+for u in zed:a.org amy:a.org ben:b.org; do
+	run --in $'pw\n' user add "${u%%:*}" --realm "${u#*:}" --password-stdin --db "$DB"
+done
+run user list --db "$DB"
+expect_eq "list sorted by realm then name" "$out" "bob Other Realm md5,sha-256,sha-512-256 enabled
+amy a.org md5,sha-256,sha-512-256 enabled
+zed a.org md5,sha-256,sha-512-256 enabled
+ben b.org md5,sha-256,sha-512-256 enabled
+alice example.com md5,sha-256,sha-512-256 disabled"
+run user list --realm a.org --db "$DB"
+expect_eq "list --realm filters" "$out" "amy a.org md5,sha-256,sha-512-256 enabled
+zed a.org md5,sha-256,sha-512-256 enabled"
+
+# ---- del ----
+run user del zed --realm a.org --db "$DB"
+expect_rc "del zed" 0
+expect_eq "del says deleted" "$out" "deleted user zed in realm a.org"
+expect_eq "zed is gone" "$(q "SELECT count(*) FROM users WHERE username='zed'")" "0"
+run user del zed --realm a.org --db "$DB"
+expect_rc "del of an unknown user fails" 1
+expect_has "del of an unknown user says so" "$err" "no such user"
+run user del amy --realm b.org --db "$DB"
+expect_rc "del in the wrong realm fails" 1
+expect_eq "amy still there" "$(q "SELECT count(*) FROM users WHERE username='amy'")" "1"
+
+# ---- usage and input errors ----
+n_before=$(q "SELECT count(*) FROM users")
+run --in $'pw\n' user add carol --password-stdin --db "$DB"
+expect_rc "add without a realm is a usage error" 2
+expect_has "missing realm names the flags" "$err" "--realm or --domain"
+run --in $'pw\n' user add carol --domain example.com --db "$DB"
+expect_rc "add from a non-terminal without --password-stdin is refused" 2
+expect_has "... and says use --password-stdin" "$err" "use --password-stdin"
+run --in $'\n' user add carol --domain example.com --password-stdin --db "$DB"
+expect_rc "empty password is refused" 1
+expect_has "empty password error" "$err" "empty password"
+run --in '' user add carol --domain example.com --password-stdin --db "$DB"
+expect_rc "no input at all is refused" 1
+run --in $'pw\n' user add 'car ol' --domain example.com --password-stdin --db "$DB"
+expect_rc "a NAME with a space is refused" 2
+expect_has "bad NAME is named" "$err" "bad NAME 'car ol'"
+run --in $'pw\n' user add carol --realm 'a"b' --password-stdin --db "$DB"
+expect_rc "a realm with a quote is refused" 2
+expect_has "bad realm names the flag" "$err" "--realm"
+run --in $'pw\n' user add carol --domain example.com --password-stdin --bogus --db "$DB"
+expect_rc "unknown option is a usage error" 2
+expect_has "unknown option is named" "$err" "--bogus"
+run user add --domain example.com --db "$DB"
+expect_rc "add without NAME is a usage error" 2
+expect_has "missing NAME is named" "$err" "missing NAME"
+run user list --db
+expect_rc "--db without a value is a usage error" 2
+expect_has "--db without a value names it" "$err" "--db"
+run user list --store memory --db "$DB"
+expect_rc "--store is rejected" 2
+run user list extra --db "$DB"
+expect_rc "list with an argument is a usage error" 2
+expect_eq "no user added by the failures" "$(q "SELECT count(*) FROM users")" "$n_before"
+echo "not a database at all" >"$WORK/junk.db"
+run user list --db "$WORK/junk.db"
+expect_rc "a file that is not a sipreg database is a runtime error" 1
+expect_has "... naming the file" "$err" "junk.db"
+
+# ---- the default database: $SIPREG_DB, else ./sipreg.db ----
+mkdir "$WORK/cwd"
+(cd "$WORK/cwd" && printf 'pw\n' | "$SIPREG" user add dflt --domain d.test --password-stdin >/dev/null)
+expect_eq "default db is ./sipreg.db" "$(sqlite3 "$WORK/cwd/sipreg.db" "SELECT username FROM users")" "dflt"
+SIPREG_DB="$WORK/env.db" run user list
+expect_rc "list of an empty \$SIPREG_DB" 0
+expect_eq "\$SIPREG_DB is used" "$([ -f "$WORK/env.db" ] && echo yes)" "yes"
+
+# ---- password typed at a terminal (needs script(1) for a pseudo-terminal) ----
+if command -v script >/dev/null; then
+	ttyrun() { # PW1 PW2 NAME: types PW1 and PW2 at the prompts of `user add NAME`
+		{ sleep 0.5; printf '%s\n' "$1"; sleep 0.3; printf '%s\n' "$2"; sleep 1; } |
+			script -qec "'$SIPREG' user add '$3' --domain example.com --db '$DB'; echo \"rc=\$?\"" /dev/null
+	}
+	tout=$(ttyrun 'tty secret' 'tty secret' tina | tr -d '\r')
+	expect_has "terminal prompt: added" "$tout" "added user tina in realm example.com"
+	expect_has "terminal prompt: exit 0" "$tout" "rc=0"
+	expect_eq "terminal prompt: HA1 of the typed password" \
+		"$(q "SELECT ha1_md5 FROM users WHERE username='tina'")" "$(md5 'tina:example.com:tty secret')"
+	tout=$(ttyrun 'one' 'two' tom | tr -d '\r')
+	expect_has "terminal prompt: mismatch refused" "$tout" "do not match"
+	expect_has "terminal prompt: mismatch exits 1" "$tout" "rc=1"
+	expect_eq "terminal prompt: nothing stored on mismatch" "$(q "SELECT count(*) FROM users WHERE username='tom'")" "0"
+else
+	echo "# script(1) not found: terminal prompt not tested"
+fi
+
+# ---- import: the bench's whitespace format, 10,000 users, timed ----
+IDB="$WORK/import.db"
+awk 'BEGIN { for (i = 1; i <= 10000; i++) printf "user%05d pass-user%05d\n", i, i }' >"$WORK/bench_users.txt"
+t0=$(ms)
+run user import "$WORK/bench_users.txt" --realm bench.local --db "$IDB"
+t1=$(ms)
+expect_rc "import 10000 users" 0
+expect_eq "import reports the count" "$out" "imported 10000 users (10000 new, 0 updated)"
+expect_eq "10000 rows" "$(sqlite3 "$IDB" "SELECT count(*) FROM users WHERE realm='bench.local'")" "10000"
+expect_eq "imported HA1 of user00042" \
+	"$(sqlite3 "$IDB" "SELECT ha1_md5 FROM users WHERE username='user00042'")" \
+	"$(md5 'user00042:bench.local:pass-user00042')"
+expect_eq "imported SHA-256 HA1 of user10000" \
+	"$(sqlite3 "$IDB" "SELECT ha1_sha256 FROM users WHERE username='user10000'")" \
+	"$(sha256 'user10000:bench.local:pass-user10000')"
+echo "# import of 10000 users took $((t1 - t0)) ms"
+if [ $((t1 - t0)) -lt $((IMPORT_LIMIT_S * 1000)) ]; then ok "import of 10000 users under ${IMPORT_LIMIT_S} s"
+else not_ok "import of 10000 users under ${IMPORT_LIMIT_S} s" "took $((t1 - t0)) ms"; fi
+run user import "$WORK/bench_users.txt" --domain bench.local --db "$IDB"
+expect_eq "re-import updates" "$out" "imported 10000 users (0 new, 10000 updated)"
+expect_eq "re-import keeps 10000 rows" "$(sqlite3 "$IDB" "SELECT count(*) FROM users")" "10000"
+
+# ---- import: CSV (quotes, per-line realm, BOM, CRLF) ----
+printf '\xef\xbb\xbf# name,password[,realm]\r\ncsv1,pw1\r\n "csv2" , "p,w ""2"" " , other.org\r\n\r\ncsv3,pw3,\r\n' >"$WORK/users.csv"
+run user import "$WORK/users.csv" --domain example.com --db "$DB"
+expect_rc "import CSV" 0
+expect_eq "CSV count" "$out" "imported 3 users (3 new, 0 updated)"
+expect_eq "CSV plain line" "$(q "SELECT ha1_md5 FROM users WHERE username='csv1' AND realm='example.com'")" \
+	"$(md5 'csv1:example.com:pw1')"
+expect_eq "CSV quoted fields, realm from the third field" \
+	"$(q "SELECT ha1_md5 FROM users WHERE username='csv2' AND realm='other.org'")" \
+	"$(md5 'csv2:other.org:p,w "2" ')"
+expect_eq "CSV empty third field takes --domain" "$(q "SELECT realm FROM users WHERE username='csv3'")" "example.com"
+
+# ---- import: Apache htdigest (MD5 only; the line's realm wins) ----
+ha=$(md5 'web:Web Realm:webpw')
+printf 'web:Web Realm:%s\nweb2:example.com:%s\n' "${ha^^}" "$(md5 'web2:example.com:x')" >"$WORK/htdigest"
+run user import "$WORK/htdigest" --realm ignored.example --db "$DB"
+expect_rc "import htdigest" 0
+expect_eq "htdigest HA1 stored as is, lower-cased" \
+	"$(q "SELECT ha1_md5 FROM users WHERE username='web' AND realm='Web Realm'")" "$ha"
+expect_eq "htdigest: only MD5" "$(q "SELECT ha1_sha256 IS NULL AND ha1_sha512_256 IS NULL FROM users WHERE username='web'")" "1"
+expect_eq "htdigest: the flag's realm is not used" "$(q "SELECT count(*) FROM users WHERE realm='ignored.example'")" "0"
+run user list --realm 'Web Realm' --db "$DB"
+expect_eq "list shows md5 only" "$out" "web Web Realm md5 enabled"
+run user import "$WORK/htdigest" --db "$DB"
+expect_rc "htdigest needs no realm flag" 0
+
+# ---- import: malformed files import nothing ----
+n_before=$(q "SELECT count(*) FROM users")
+printf 'good1 pw\n# fine\nbad line here\ngood2,pw\n' >"$WORK/bad1.txt"
+run user import "$WORK/bad1.txt" --domain example.com --db "$DB"
+expect_rc "malformed line fails the import" 1
+expect_has "error names FILE:LINE" "$err" "bad1.txt:3:"
+expect_has "error says nothing imported" "$err" "nothing imported"
+printf 'h1:r:%s\nh2:r:nothex\nc1,\n"open,pw\nctl,pw,re\001alm\n' "$ha" >"$WORK/bad2.txt"
+run user import "$WORK/bad2.txt" --domain example.com --db "$DB"
+expect_rc "bad htdigest and CSV lines fail" 1
+expect_has "bad HA1 reported" "$err" "bad2.txt:2: the HA1 is not 32 hex digits"
+expect_has "empty CSV password reported" "$err" "bad2.txt:3: empty password"
+expect_has "unterminated quote reported" "$err" "bad2.txt:4: unterminated quoted field"
+expect_has "control character shown escaped" "$err" "bad2.txt:5: bad realm 're\\x01alm'"
+printf 'dup pw1\nother pw\ndup pw2\n' >"$WORK/dup.txt"
+run user import "$WORK/dup.txt" --domain example.com --db "$DB"
+expect_rc "duplicate user fails" 1
+expect_has "duplicate reported with both lines" "$err" "dup.txt:3: user 'dup' in realm 'example.com' is also on line 1"
+printf 'norealm pw\n' >"$WORK/norealm.txt"
+run user import "$WORK/norealm.txt" --db "$DB"
+expect_rc "a line without a realm and no flag fails" 1
+expect_has "no realm reported" "$err" "norealm.txt:1: no realm"
+run user import "$WORK/does-not-exist" --domain example.com --db "$DB"
+expect_rc "missing file is a runtime error" 1
+expect_has "missing file is named" "$err" "does-not-exist"
+expect_eq "failed imports wrote nothing" "$(q "SELECT count(*) FROM users")" "$n_before"
+run --in $'stdin1 pw\n' user import - --domain example.com --db "$DB"
+expect_eq "import - reads stdin" "$out" "imported 1 users (1 new, 0 updated)"
+
+# ---- bindings ----
+HEADER="AOR  CONTACT  EXPIRES  Q  SOURCE  USER-AGENT  INSTANCE"
+EDB="$WORK/empty.db"
+run bindings --db "$EDB"
+expect_rc "bindings on an empty db" 0
+expect_eq "bindings on an empty db prints just the header" "$out" "$HEADER"
+run bindings --json --db "$EDB"
+expect_eq "bindings --json on an empty db" "$out" "[]"
+run bindings alice@example.com --db "$EDB"
+expect_eq "bindings AOR on an empty db prints the header" "$out" "$HEADER"
+run bindings not-an-aor --db "$EDB"
+expect_rc "bindings with a bad AOR is a usage error" 2
+expect_has "bad AOR is named" "$err" "not-an-aor"
+run bindings --frob --db "$EDB"
+expect_rc "bindings unknown option" 2
+
+# rows as the registrar writes them (key "sip:user@host", host lower-cased)
+now=$(date +%s)
+sqlite3 "$EDB" "INSERT INTO bindings(aor, key, contact, expires_at, q, call_id, cseq, source,
+	transport, path, instance, reg_id, user_agent, registered_at, updated_at) VALUES
+	('sip:alice@example.com', 'k1', 'sip:alice@192.0.2.4:5060', $((now + 600)), 500, 'c1', 1,
+	 'udp:192.0.2.4:5060', 'udp', '', NULL, -1, 'Phone' || char(27) || '[2J', $now, $now),
+	('sip:alice@example.com', 'k2', 'sip:alice@192.0.2.5', $((now + 900)), -1, 'c2', 1,
+	 'udp:192.0.2.5:5060', 'udp', '', '<urn:uuid:00000000-0000-0000-0000-000000000001>', 1,
+	 NULL, $((now + 1)), $now),
+	('sip:bob@example.com', 'k3', 'sip:bob@192.0.2.6', $((now - 10)), -1, 'c3', 1,
+	 'udp:192.0.2.6:5060', 'udp', '', NULL, -1, NULL, $now, $now)"
+run bindings --db "$EDB"
+expect_rc "bindings lists" 0
+expect_eq "bindings: header and the two unexpired rows" "$(printf '%s\n' "$out" | wc -l)" "3"
+expect_has "bindings: the contact" "$out" "sip:alice@192.0.2.4:5060"
+expect_has "bindings: q" "$out" "0.500"
+expect_has "bindings: the instance" "$out" "<urn:uuid:00000000-0000-0000-0000-000000000001>"
+expect_has "bindings: control characters escaped" "$out" 'Phone\x1b[2J'
+expect_lacks "bindings: no raw escape byte" "$out" $'\e'
+expect_lacks "bindings: expired binding hidden" "$out" "sip:bob@192.0.2.6"
+left=$(printf '%s\n' "$out" | awk '$2 == "sip:alice@192.0.2.4:5060" { print $3 }')
+if [ -n "$left" ] && [ "$left" -le 600 ] && [ "$left" -ge 590 ]; then ok "bindings: seconds left ($left)"
+else not_ok "bindings: seconds left" "got '$left', want 590..600"; fi
+run bindings 'SIP:alice@EXAMPLE.com:5060' --db "$EDB"
+expect_eq "bindings AOR: scheme and host case normalised, port dropped" "$(printf '%s\n' "$out" | wc -l)" "3"
+run bindings alice@example.com --json --db "$EDB"
+expect_has "bindings --json: contact" "$out" '"contact": "sip:alice@192.0.2.4:5060"'
+expect_has "bindings --json: escaped user agent" "$out" '"user_agent": "Phone\u001b[2J"'
+expect_has "bindings --json: q" "$out" '"q": 0.500'
+if printf '%s' "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert len(d) == 2, d'; then
+	ok "bindings --json parses as JSON with two entries"
+else not_ok "bindings --json parses as JSON with two entries" "$out"; fi
+run bindings bob@example.com --db "$EDB"
+expect_eq "bindings of an AOR with only expired bindings" "$out" "$HEADER"
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
