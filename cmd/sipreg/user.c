@@ -417,6 +417,7 @@ out:
     sipreg_store_close(s);
     OPENSSL_cleanse(pw, sizeof pw);
     OPENSSL_cleanse(&h, sizeof h);
+    OPENSSL_cleanse(mem, sizeof mem); /* the old HA1s */
     return rc;
 }
 
