@@ -81,7 +81,10 @@ void sipreg__limits(struct sipreg_msg_limits *out, const struct sipreg_msg_limit
 const char *sipreg__scan_quoted(const char *p, const char *end)
 {
     p++; /* opening quote */
-    while (p < end) {
+    for (;;) {
+        p = find_any4(p, end, '"', '\\', '\r', '\n');
+        if (p == end)
+            break;
         unsigned char c = (unsigned char)*p;
         if (c == '"')
             return p + 1;

@@ -13,16 +13,24 @@ static int parse_one_via(struct sipreg_via *v, struct sipreg_str el,
     v->rport = -1;
     v->ttl = -1;
     /* sent-protocol = protocol-name SLASH protocol-version SLASH transport, LWS around SLASH */
-    for (int i = 0; i < 3; i++) {
+    int part = 0;
+    if (e - p >= 8 && memcmp(p, "SIP/2.0/", 8) == 0) {
+        /* what nearly every Via starts with: the generic loop below would read the same */
+        v->proto_name = mkstr(p, p + 3);
+        v->proto_version = mkstr(p + 4, p + 7);
+        p += 8;
+        part = 2;
+    }
+    for (; part < 3; part++) {
         p = skip_ws(p, e);
         const char *t = p;
         while (p < e && cc((unsigned char)*p, CC_TOKEN))
             p++;
         if (p == t)
             return perr(why, SIPREG_PERR_VIA, base, p);
-        *parts[i] = mkstr(t, p);
+        *parts[part] = mkstr(t, p);
         p = skip_ws(p, e);
-        if (i < 2) {
+        if (part < 2) {
             if (p == e || *p != '/')
                 return perr(why, SIPREG_PERR_VIA, base, p);
             p++;
@@ -41,8 +49,7 @@ static int parse_one_via(struct sipreg_via *v, struct sipreg_str el,
         v->host = mkstr(hs, p++);
         v->host_ipv6 = true;
     } else {
-        while (p < e && cc((unsigned char)*p, CC_HOST))
-            p++;
+        p = span_fast(p, e, CC_HOST);
         if (p == hs)
             return perr(why, SIPREG_PERR_VIA, base, p);
         v->host = mkstr(hs, p);
