@@ -12,6 +12,8 @@ struct subcommand {
 
 static const struct subcommand subcommands[] = {
     {"serve", cmd_serve, "run the registrar"},
+    {"user", cmd_user, "manage credentials: add, del, list, import"},
+    {"bindings", cmd_bindings, "list current bindings"},
     {"parse", cmd_parse, "parse SIP messages from files and print their fields"},
 };
 
