@@ -1,5 +1,6 @@
 # sipreg: `make run` (the main job) and `make test` (every test). Both install what they need.
 SHELL := /bin/bash
+MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc)
 SHARED ?= $(abspath ../shared)
 CMAKE_COMMON := -DSIPREG_SHARED_DIR=$(SHARED)

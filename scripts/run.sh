@@ -26,10 +26,13 @@ Demo account
 
 Register with
   sipreg:   $bin register sip:demo@$domain --registrar sip:127.0.0.1:5060 --password-file $pwfile
-  sipsak:   sipsak -U -C sip:demo@127.0.0.1:5070 -s sip:demo@$domain -a $pw -vv
+  sipsak:   sipsak -U -C sip:demo@127.0.0.1:5070 -s sip:demo@$domain -u demo -a $pw -x 3600 -vv
   baresip:  add to ~/.baresip/accounts:  <sip:demo@$domain>;auth_pass=$pw;regint=3600
   linphone: linphonec, then: register sip:demo@$domain sip:127.0.0.1:5060 $pw
 List bindings: $bin bindings --db $db
 
 TXT
-exec "$bin" serve --listen 127.0.0.1:5060 --domain "$domain" --db "$db"
+# MD5 is offered first for the demo: some clients (sipsak, SIPp, older phones) answer only the
+# first challenge, and give up on SHA-256 instead of using the next one. Clients that pick the
+# strongest challenge still use SHA-256. The server's own default is SHA-256 first.
+exec "$bin" serve --listen 127.0.0.1:5060 --domain "$domain" --db "$db" --algorithms MD5,SHA-256
