@@ -145,9 +145,12 @@ static int apply_setting(struct opts *o, const char *key, const char *v, const c
 {
     uint64_t n;
     bool b;
+    char label[1300];
+    /* a flag names itself; a file line also names the setting */
+    snprintf(label, sizeof label, where[0] == '-' ? "%s" : "%s: %s", where, key);
 #define UINT(k, min, max, field, scale)             \
     if (!strcmp(key, k)) {                          \
-        if (cmd_parse_uint(where, v, min, max, &n)) \
+        if (cmd_parse_uint(label, v, min, max, &n)) \
             return 1;                               \
         o->field = n * (scale);                     \
         return 0;                                   \

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# sipreg serve's configuration: errors name the file and line or the flag; flags override the
+# file; the documented example file is valid.
+set -euo pipefail
+bin=${1:?usage: run_serve_config.sh /path/to/sipreg}
+top=$(cd "$(dirname "$0")/../.." && pwd)
+work=$(mktemp -d)
+pid=
+cleanup() {
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+pass=0 fail=0
+check() { # name, then a command that must succeed
+  local name=$1; shift
+  if "$@"; then pass=$((pass + 1)); echo "ok   $name"; else fail=$((fail + 1)); echo "FAIL $name"; fi
+}
+# expect_error NAME EXIT PATTERN -- ARGS...: sipreg serve ARGS exits EXIT, stderr matches PATTERN
+expect_error() {
+  local name=$1 code=$2 pattern=$3; shift 4
+  local rc=0
+  "$bin" serve "$@" >"$work/out" 2>"$work/err" || rc=$?
+  if [ "$rc" = "$code" ] && grep -qE -- "$pattern" "$work/err"; then
+    pass=$((pass + 1)); echo "ok   $name"
+  else
+    fail=$((fail + 1)); echo "FAIL $name: exit $rc, stderr:"; sed 's/^/     /' "$work/err"
+  fi
+}
+port() { echo $((20000 + RANDOM % 20000)); }
+
+cfg=$work/bad.conf
+printf '[server]\nlisten = 127.0.0.1:5060\n\nbogus = 1\n' > "$cfg"
+expect_error "unknown setting names file:line" 2 "bad.conf:4: unknown setting 'bogus'" -- --config "$cfg"
+printf 'domain = example.com\nworkers = many\n' > "$cfg"
+expect_error "bad number names file:line" 2 "bad.conf:2: workers expects a whole number from 1 to 64, not .many." -- --config "$cfg"
+printf 'domain = example.com\nthis line has no equals sign\n' > "$cfg"
+expect_error "missing '=' names file:line" 2 "bad.conf:2: expected 'key = value'" -- --config "$cfg"
+printf 'domain = example.com\n[registrar\n' > "$cfg"
+expect_error "bad section names file:line" 2 "bad.conf:2: unterminated section" -- --config "$cfg"
+printf 'domain = example.com\nlisten = 999.1.1.1:5060\n' > "$cfg"
+expect_error "bad address names file:line" 2 "bad.conf:2: '999.1.1.1:5060' is not an address" -- --config "$cfg"
+printf 'domain = example.com\nalgorithms = SHA-1\n' > "$cfg"
+expect_error "bad algorithm names file:line" 2 "bad.conf:2: 'SHA-1' is not an algorithm" -- --config "$cfg"
+expect_error "missing config file" 2 "cannot read config file $work/nope.conf" -- --config "$work/nope.conf"
+expect_error "unknown flag named" 2 "--frobnicate: unknown setting" -- --domain example.com --frobnicate 1
+expect_error "bad flag value named" 2 "--workers expects a whole number" -- --domain example.com --workers 0
+expect_error "flag without value" 2 "--realm needs a value" -- --domain example.com --realm
+expect_error "tcp not offered" 2 "only UDP listening" -- --domain example.com --listen tcp:127.0.0.1:5060
+expect_error "no domain" 2 "no domain to serve" -- --listen 127.0.0.1:5060
+expect_error "bad log level" 2 "log level is error, warn, info or debug" -- --domain x --log-level loud
+
+# the documented example is valid; flags override it (listen, db)
+p=$(port)
+sed "s|^db = .*|db = $work/never.db|" "$top/docs/sipreg.conf.example" > "$work/example.conf"
+"$bin" serve --config "$work/example.conf" --listen "127.0.0.1:$p" --db "$work/flag.db" \
+  >"$work/serve.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do grep -q "serving on" "$work/serve.log" && break; sleep 0.05; done
+check "example config starts the server" grep -q "serving on udp:127.0.0.1:$p, domains example.com, realm example.com, auth SHA-256,MD5, store $work/flag.db" "$work/serve.log"
+check "flag --db overrides the file" test -f "$work/flag.db" -a ! -e "$work/never.db"
+kill -TERM "$pid"
+rc=0; wait "$pid" || rc=$?
+pid=
+check "SIGTERM stops cleanly with exit 0" test "$rc" = 0
+check "stop is logged" grep -q "SIGTERM received, stopping" "$work/serve.log"
+
+# a port in use is reported, not ignored
+p=$(port)
+python3 -c "import socket,time,sys; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(('127.0.0.1',$p)); sys.stdout.write('bound\n'); sys.stdout.flush(); time.sleep(5)" > "$work/holder" &
+holder=$!
+for _ in $(seq 1 100); do grep -q bound "$work/holder" && break; sleep 0.05; done
+expect_error "busy port reported" 1 "cannot listen on udp:127.0.0.1:$p" -- --domain example.com --listen "127.0.0.1:$p" --db "$work/busy.db"
+kill "$holder" 2>/dev/null || true
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
