@@ -73,5 +73,33 @@ for _ in $(seq 1 100); do grep -q bound "$work/holder" && break; sleep 0.05; don
 expect_error "busy port reported" 1 "cannot listen on udp:127.0.0.1:$p" -- --domain example.com --listen "127.0.0.1:$p" --db "$work/busy.db"
 kill "$holder" 2>/dev/null || true
 
+# IPv6 and IPv4 at once: each family is answered from its own socket, received/rport set
+p=$(port)
+"$bin" serve --listen "[::1]:$p" --listen "127.0.0.1:$p" --domain example.com --store memory \
+  --no-auth >"$work/dual.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do grep -q "serving on" "$work/dual.log" && break; sleep 0.05; done
+check "dual-stack listening logged" grep -q "serving on udp:\[::1\]:$p udp:127.0.0.1:$p" "$work/dual.log"
+check "REGISTER over IPv6 and IPv4" python3 - "$p" <<'PY'
+import socket, sys
+port = int(sys.argv[1])
+for fam, host in ((socket.AF_INET6, "::1"), (socket.AF_INET, "127.0.0.1")):
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.bind((host, 0))
+    s.settimeout(3)
+    me = s.getsockname()[1]
+    h = "[::1]" if fam == socket.AF_INET6 else host
+    msg = ("REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP %s:%d;branch=z9hG4bK%d;rport\r\n"
+           "From: <sip:bob@example.com>;tag=1\r\nTo: <sip:bob@example.com>\r\nCall-ID: c%d\r\n"
+           "CSeq: 1 REGISTER\r\nContact: <sip:bob@%s:%d>\r\nContent-Length: 0\r\n\r\n"
+           % (h, me, me, me, h, me))
+    s.sendto(msg.encode(), (host, port))
+    r = s.recv(4096).decode()
+    assert r.startswith("SIP/2.0 200 OK\r\n"), r
+    assert ";received=%s;rport=%d" % (host, me) in r, r
+    assert "<sip:bob@%s:%d>;expires=3600" % (h, me) in r, r
+PY
+kill -TERM "$pid"; wait "$pid" || true; pid=
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
