@@ -201,6 +201,32 @@ static void build_and_reparse(struct sipreg_msg *req, const uint8_t *data, size_
     free(copy);
 }
 
+static int ended(const char *buf, const struct sipreg_msg *m)
+{
+    const char *b = m->body.p;
+    if (!b || b - buf < 2 || b[-1] != '\n')
+        return 0;
+    return b[-2] == '\n' || (b - buf >= 3 && b[-2] == '\r' && b[-3] == '\n');
+}
+
+static void check_trailing(const char *buf, size_t size, const struct sipreg_msg *m)
+{
+    static char mem[4096];
+    static const char junk[] = "\r\nINVITE sip:x SIP/2.0\r\n";
+    char *more = malloc(size + sizeof junk - 1);
+    FUZZ_CHECK(more != NULL);
+    memcpy(more, buf, size);
+    memcpy(more + size, junk, sizeof junk - 1);
+    struct sipreg_arena a;
+    sipreg_arena_init(&a, mem, sizeof mem);
+    struct sipreg_msg m2;
+    struct sipreg_perr why;
+    FUZZ_CHECK(sipreg_msg_parse(&m2, more, size + sizeof junk - 1, SIPREG_MSG_DATAGRAM, NULL, &a,
+                                &why) == 0);
+    FUZZ_CHECK(m2.len == m->len && m2.nhdr == m->nhdr && m2.body.len == m->body.len);
+    free(more);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static char big[64 * 1024], small[1024];
@@ -226,6 +252,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(sipreg_msg_parse(&m2, buf, size, SIPREG_MSG_DATAGRAM, NULL, &sa, &why) == 0);
         FUZZ_CHECK(m2.len == m.len);
         access_all(&m2, data, size);
+        /* with Content-Length and the empty line, bytes after the message change nothing (a
+         * datagram that ends without the empty line is complete only because it ends) */
+        if (m.content_length >= 0 && ended(buf, &m))
+            check_trailing(buf, size, &m);
     } else {
         fuzz_perr_ok(err, &why, size);
     }
