@@ -3,11 +3,22 @@
 
 #include "msg_int.h"
 
+/* A rejection before the URI was read: the URI is left empty rather than undefined. */
+static int addr_fail(struct sipreg_addr *ad, struct sipreg_perr *why, enum sipreg_perr_code code,
+                     const char *base, const char *at)
+{
+    memset(&ad->uri, 0, sizeof ad->uri);
+    return perr(why, code, base, at);
+}
+
 int sipreg__addr_parse(struct sipreg_addr *ad, struct sipreg_str s,
                        const struct sipreg_msg_limits *lim, struct sipreg_arena *a,
                        struct sipreg_perr *why)
 {
-    memset(ad, 0, sizeof *ad);
+    /* every field is set here or by the URI parser (no memset of the large struct twice) */
+    ad->display = ad->tag = SIPREG_STR_NULL;
+    ad->angle = false;
+    ad->params = (struct sipreg_params){NULL, 0};
     const char *p = skip_ws(s.p, s.p + s.len), *e = rskip_ws(p, s.p + s.len);
     ad->raw = mkstr(p, e);
     const char *us, *ue;
@@ -16,20 +27,19 @@ int sipreg__addr_parse(struct sipreg_addr *ad, struct sipreg_str s,
         /* quoted display name, then LAQUOT */
         const char *q = sipreg__scan_quoted(p, e);
         if (!q)
-            return perr(why, SIPREG_PERR_QUOTE, s.p, p);
+            return addr_fail(ad, why, SIPREG_PERR_QUOTE, s.p, p);
         ad->display = mkstr(p + 1, q - 1);
         p = skip_ws(q, e);
         if (p == e || *p != '<')
-            return perr(why, SIPREG_PERR_ADDR, s.p, p);
+            return addr_fail(ad, why, SIPREG_PERR_ADDR, s.p, p);
     } else {
         /* either *(token LWS) LAQUOT, or an addr-spec */
         const char *lt = memchr(p, '<', (size_t)(e - p));
         if (lt) {
             const char *d = p;
-            while (d < lt && (cc((unsigned char)*d, CC_TOKEN) || cc((unsigned char)*d, CC_WS)))
-                d++;
+            d = span_fast(d, lt, CC_TOKEN | CC_WS);
             if (d != lt)
-                return perr(why, SIPREG_PERR_ADDR, s.p, d);
+                return addr_fail(ad, why, SIPREG_PERR_ADDR, s.p, d);
             if (lt > p)
                 ad->display = mkstr(p, rskip_ws(p, lt));
             p = lt;
@@ -39,7 +49,7 @@ int sipreg__addr_parse(struct sipreg_addr *ad, struct sipreg_str s,
         us = p + 1;
         ue = memchr(us, '>', (size_t)(e - us));
         if (!ue)
-            return perr(why, SIPREG_PERR_ADDR, s.p, p);
+            return addr_fail(ad, why, SIPREG_PERR_ADDR, s.p, p);
         p = ue + 1;
         ad->angle = true;
     } else {
@@ -48,7 +58,7 @@ int sipreg__addr_parse(struct sipreg_addr *ad, struct sipreg_str s,
         us = p;
         while (p < e && *p != ';' && !cc((unsigned char)*p, CC_WS)) {
             if (*p == ',' || *p == '?' || *p == '"' || *p == '<' || *p == '>')
-                return perr(why, SIPREG_PERR_ADDR, s.p, p);
+                return addr_fail(ad, why, SIPREG_PERR_ADDR, s.p, p);
             p++;
         }
         ue = p;
@@ -169,8 +179,11 @@ int sipreg__contact_parse(struct sipreg_contact **out, struct sipreg_str s,
         struct sipreg_contact *c = sipreg_arena_alloc(a, sizeof *c);
         if (!c)
             return perr(why, SIPREG_PERR_NO_MEMORY, s.p, el.p);
-        memset(c, 0, sizeof *c);
+        c->star = false;
+        c->instance = SIPREG_STR_NULL;
+        c->next = NULL;
         if (el.len == 1 && el.p[0] == '*') {
+            memset(&c->addr, 0, sizeof c->addr);
             c->star = true;
             c->expires = c->q = -1;
             c->reg_id = -1;

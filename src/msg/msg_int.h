@@ -7,6 +7,8 @@
 #include <emmintrin.h>
 #endif
 
+#include <string.h>
+
 #include "sipreg/msg.h"
 
 /* Character class bits (RFC 3261 §25.1). */
@@ -179,6 +181,63 @@ static inline struct sipreg_str trim(struct sipreg_str s)
 static inline unsigned char lc(unsigned char c)
 {
     return (c >= 'A' && c <= 'Z') ? (unsigned char)(c | 0x20) : c;
+}
+
+/* Header-name lookup tables (names.c). */
+#define SIPREG__HDR_NAME_MAX 24
+extern unsigned char sipreg__hdr_bucket[SIPREG__HDR_NAME_MAX + 1][26]; /* first id; 0: none */
+extern unsigned char sipreg__hdr_chain[SIPREG_HDR__COUNT];             /* next id in bucket */
+extern uint64_t sipreg__hdr_key[SIPREG_HDR__COUNT][3], sipreg__hdr_fold[SIPREG_HDR__COUNT][3];
+extern unsigned char sipreg__hdr_compact[26]; /* id of each compact form */
+
+static inline uint64_t load_le(const char *p, size_t n)
+{
+    uint64_t v = 0;
+    memcpy(&v, p, n); /* n is a constant at each call: one load */
+    return v;
+}
+
+/* Words covering all n bytes at p (1 <= n <= 24) without reading outside them: overlapping
+ * loads from both ends, as memcpy implementations do. */
+static inline void hdr_words(const char *p, size_t n, uint64_t w[3])
+{
+    if (n >= 8) {
+        w[0] = load_le(p, 8);
+        w[1] = load_le(p + n - 8, 8);
+        w[2] = n > 16 ? load_le(p + 8, 8) : 0;
+    } else if (n >= 4) {
+        w[0] = load_le(p, 4);
+        w[1] = load_le(p + n - 4, 4);
+        w[2] = 0;
+    } else {
+        w[0] = (uint64_t)(unsigned char)p[0] | (uint64_t)(unsigned char)p[n / 2] << 8 |
+               (uint64_t)(unsigned char)p[n - 1] << 16;
+        w[1] = w[2] = 0;
+    }
+}
+
+/* Header id of the name at p (n bytes): bucket by length and first letter, then the whole name
+ * compared as words, with the case bit folded on letters only (exact, case-insensitive). */
+static inline enum sipreg_hdr_id hdr_lookup(const char *p, size_t n)
+{
+    if (n == 0 || n > SIPREG__HDR_NAME_MAX)
+        return SIPREG_HDR_OTHER;
+    unsigned c = (unsigned)sipreg__lower[(unsigned char)p[0]] - 'a';
+    if (c >= 26)
+        return SIPREG_HDR_OTHER;
+    if (n == 1)
+        return (enum sipreg_hdr_id)sipreg__hdr_compact[c];
+    unsigned id = sipreg__hdr_bucket[n][c];
+    if (!id)
+        return SIPREG_HDR_OTHER;
+    uint64_t w[3];
+    hdr_words(p, n, w);
+    for (; id; id = sipreg__hdr_chain[id]) {
+        const uint64_t *k = sipreg__hdr_key[id], *f = sipreg__hdr_fold[id];
+        if ((((w[0] | f[0]) ^ k[0]) | ((w[1] | f[1]) ^ k[1]) | ((w[2] | f[2]) ^ k[2])) == 0)
+            return (enum sipreg_hdr_id)id;
+    }
+    return SIPREG_HDR_OTHER;
 }
 
 /* Sets why (when non-NULL) and returns SIPREG_EPARSE. `base` is the start of the parsed buffer

@@ -15,19 +15,15 @@ static const struct hdr_name hdr_names[] = {
 #undef XX
 };
 
-#define HDR_NAMES    (sizeof hdr_names / sizeof hdr_names[0])
-#define MAX_NAME_LEN 24
+#define HDR_NAMES (sizeof hdr_names / sizeof hdr_names[0])
 
-/* Lookup without a hash: bucket by length and lower-case first letter, chained by `next`, and
- * every candidate confirmed by a whole case-insensitive compare (a bucket alone never decides:
- * "Vib" shares Via's bucket). Index + 1 of the first candidate; 0: none. */
-static unsigned char bucket[MAX_NAME_LEN + 1][26];
-static unsigned char next_of[HDR_NAMES];
-/* Each name as three words of its bytes (see name_words): lower case, and the bits to set in the
- * input before comparing (0x20 on letters, so that only their case is ignored). */
-static uint64_t key[HDR_NAMES][3], fold[HDR_NAMES][3];
-/* Compact forms, by lower-case letter. */
-static unsigned char compact_ids[26];
+/* Lookup without a hash: bucket by length and lower-case first letter, chained, and every
+ * candidate confirmed by a whole case-insensitive compare (a bucket alone never decides: "Vib"
+ * shares Via's bucket). Built once from the table; read by hdr_lookup() in msg_int.h. */
+unsigned char sipreg__hdr_bucket[SIPREG__HDR_NAME_MAX + 1][26];
+unsigned char sipreg__hdr_chain[SIPREG_HDR__COUNT];
+uint64_t sipreg__hdr_key[SIPREG_HDR__COUNT][3], sipreg__hdr_fold[SIPREG_HDR__COUNT][3];
+unsigned char sipreg__hdr_compact[26];
 
 static const unsigned char compact_of[] = {
 #define XX(id, name, compact) (unsigned char)(compact),
@@ -35,49 +31,23 @@ static const unsigned char compact_of[] = {
 #undef XX
 };
 
-static inline uint64_t ld(const char *p, size_t n)
-{
-    uint64_t v = 0;
-    memcpy(&v, p, n); /* n is a constant at each call: one load */
-    return v;
-}
-
-/* Words covering all n bytes at p (1 <= n <= 24), without reading outside them: overlapping
- * loads from both ends, as memcpy implementations do. */
-static inline void name_words(const char *p, size_t n, uint64_t w[3])
-{
-    if (n >= 8) {
-        w[0] = ld(p, 8);
-        w[1] = ld(p + n - 8, 8);
-        w[2] = n > 16 ? ld(p + 8, 8) : 0;
-    } else if (n >= 4) {
-        w[0] = ld(p, 4);
-        w[1] = ld(p + n - 4, 4);
-        w[2] = 0;
-    } else {
-        w[0] = (uint64_t)(unsigned char)p[0] | (uint64_t)(unsigned char)p[n / 2] << 8 |
-               (uint64_t)(unsigned char)p[n - 1] << 16;
-        w[1] = w[2] = 0;
-    }
-}
-
 static void build_tables(void)
 {
     for (size_t i = HDR_NAMES; i-- > 0;) {
-        unsigned len = hdr_names[i].len;
-        char lname[MAX_NAME_LEN], mask[MAX_NAME_LEN];
+        unsigned len = hdr_names[i].len, id = hdr_names[i].id;
+        char lname[SIPREG__HDR_NAME_MAX], mask[SIPREG__HDR_NAME_MAX];
         for (unsigned k = 0; k < len; k++) {
-            unsigned char c = (unsigned char)hdr_names[i].name[k];
-            lname[k] = (char)sipreg__lower[c];
-            mask[k] = (char)(sipreg__lower[c] >= 'a' && sipreg__lower[c] <= 'z' ? 0x20 : 0);
+            unsigned char c = sipreg__lower[(unsigned char)hdr_names[i].name[k]];
+            lname[k] = (char)c;
+            mask[k] = (char)(c >= 'a' && c <= 'z' ? 0x20 : 0);
         }
-        name_words(lname, len, key[i]);
-        name_words(mask, len, fold[i]);
-        unsigned char *b = &bucket[len][lname[0] - 'a'];
-        next_of[i] = *b;
-        *b = (unsigned char)(i + 1);
+        hdr_words(lname, len, sipreg__hdr_key[id]);
+        hdr_words(mask, len, sipreg__hdr_fold[id]);
+        unsigned char *b = &sipreg__hdr_bucket[len][lname[0] - 'a'];
+        sipreg__hdr_chain[id] = *b;
+        *b = (unsigned char)id;
         if (compact_of[i])
-            compact_ids[compact_of[i] - 'a'] = hdr_names[i].id;
+            sipreg__hdr_compact[compact_of[i] - 'a'] = (unsigned char)id;
     }
 }
 
@@ -89,25 +59,7 @@ __attribute__((constructor)) static void init_tables(void)
 
 enum sipreg_hdr_id sipreg_hdr_id(struct sipreg_str name)
 {
-    if (name.len == 0 || name.len > MAX_NAME_LEN)
-        return SIPREG_HDR_OTHER;
-    unsigned c = (unsigned)sipreg__lower[(unsigned char)name.p[0]] - 'a';
-    if (c >= 26)
-        return SIPREG_HDR_OTHER;
-    if (name.len == 1)
-        return (enum sipreg_hdr_id)compact_ids[c];
-    unsigned i = bucket[name.len][c];
-    if (!i)
-        return SIPREG_HDR_OTHER;
-    uint64_t w[3];
-    name_words(name.p, name.len, w);
-    for (; i; i = next_of[i - 1]) {
-        const uint64_t *k = key[i - 1], *f = fold[i - 1];
-        if (((w[0] | f[0]) ^ k[0]) == 0 && ((w[1] | f[1]) ^ k[1]) == 0 &&
-            ((w[2] | f[2]) ^ k[2]) == 0)
-            return (enum sipreg_hdr_id)hdr_names[i - 1].id;
-    }
-    return SIPREG_HDR_OTHER;
+    return hdr_lookup(name.p, name.len);
 }
 
 const char *sipreg_hdr_name(enum sipreg_hdr_id id)

@@ -309,7 +309,7 @@ int sipreg_msg_parse(struct sipreg_msg *m, const char *buf, size_t len, enum sip
             return perr(why, SIPREG_PERR_TOO_MANY_HEADERS, buf, name);
         struct sipreg_hdr *h = &m->hdr[m->nhdr];
         h->name = mkstr(name, name_end);
-        h->id = sipreg_hdr_id(h->name);
+        h->id = hdr_lookup(name, (size_t)(name_end - name));
         const char *vs = skip_ws(v, eol);
         h->value = mkstr(vs, rskip_ws(vs, eol));
         m->next_same[m->nhdr] = 0;
