@@ -197,6 +197,14 @@ static int apply_setting(struct opts *o, const char *key, const char *v, const c
     UINT("fail-limit-user", 1, 1000000, reg.fail_limit_user, 1)
     UINT("fail-window", 1, 86400, reg.fail_window, 1000)
     UINT("fail-cooldown", 1, 86400, reg.fail_cooldown, 1000)
+    UINT("reply-burst", 1, 1000000, reg.reply_burst, 1)
+    if (!strcmp(key, "reply-rate")) {
+        if (cmd_parse_uint(label, v, 0, 1000000, &n))
+            return 1;
+        o->reg.reply_rate = (uint32_t)n;
+        o->reg.reply_unlimited = n == 0;
+        return 0;
+    }
     if (!strcmp(key, "fail-action")) {
         if (strcmp(v, "reject") && strcmp(v, "drop")) {
             fprintf(stderr, "sipreg: %s: fail-action is 'reject' (403) or 'drop', not '%s'\n",
@@ -294,7 +302,8 @@ static void usage(FILE *f)
             "                    [--unknown-domain 404|403] [--allow-third-party]\n"
             "                    [--fail-limit-source N] [--fail-limit-user N] [--fail-window S]\n"
             "                    [--fail-cooldown S] [--fail-action reject|drop]\n"
-            "                    [--nonce-lifetime S] [--no-auth]\n"
+            "                    [--nonce-lifetime S] [--reply-rate N] [--reply-burst N]\n"
+            "                    [--no-auth]\n"
             "Flags override the config file. Defaults: --listen 127.0.0.1:5060, --db %s,\n"
             "--workers 1, --algorithms SHA-256,MD5.\n",
             cmd_default_db());
@@ -413,6 +422,10 @@ static void on_event(const struct sipreg_registrar_event *ev, void *ud)
     case SIPREG_REG_EV_MALFORMED:
         what = "malformed";
         lv = LOG_DEBUG;
+        break;
+    case SIPREG_REG_EV_THROTTLED:
+        what = "throttled";
+        lv = LOG_WARN;
         break;
     }
 #define S(x) (int)(x).len, (x).p ? (x).p : "-"

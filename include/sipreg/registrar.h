@@ -21,6 +21,7 @@ enum sipreg_registrar_event_kind {
     SIPREG_REG_EV_BLOCKED,        /* a source or user reached its failure limit */
     SIPREG_REG_EV_REJECTED,       /* any other error response */
     SIPREG_REG_EV_MALFORMED,      /* a datagram that could not be parsed (answered or dropped) */
+    SIPREG_REG_EV_THROTTLED, /* a reply to an unauthenticated source was dropped: over budget */
 };
 
 struct sipreg_registrar_event {
@@ -60,8 +61,11 @@ struct sipreg_registrar_cfg {
     sipreg_time fail_cooldown;        /* 300000 ms: ... block for this long */
     bool fail_silent;                 /* blocked requests are dropped instead of answered 403 */
     size_t txn_capacity;              /* 4096 server transactions */
-    size_t tracker_capacity;          /* 65536 nonces remembered for nc replay checks */
-    const char *server;               /* Server header: "sipreg" */
+    uint32_t reply_rate;     /* 100 replies/s per source to unauthenticated requests (anti- */
+    uint32_t reply_burst;    /* 200 amplification); a 200 after authentication is not counted */
+    bool reply_unlimited;    /* no cap (e.g. behind an edge proxy that is the only source) */
+    size_t tracker_capacity; /* 65536 nonces remembered for nc replay checks */
+    const char *server;      /* Server header: "sipreg" */
     sipreg_registrar_event_fn on_event;
     void *ud;
 };

@@ -35,6 +35,8 @@ struct sipreg_registrar {
     struct sipreg_auth_tracker *tracker;
     struct sipreg_nist_table *nist;
     struct sipreg__limiter *src_fail, *user_fail;
+    struct sipreg__buckets *replies; /* NULL: unlimited */
+    uint64_t throttled;
     struct outmsg outbox[OUTBOX_MAX];
     size_t out_head, out_n;
     sipreg_time next_purge;
@@ -193,7 +195,29 @@ struct req_ctx {
     sipreg_time now;
     int64_t wall_ms;
     const struct sipreg_via *via;
+    bool authed;  /* the request carried valid credentials */
+    bool metered; /* a reply token was already taken for this request */
 };
+
+/* Whether a reply to q's source may be sent. Only answers to authenticated requests go
+ * unmetered: anything else could be drawn by a spoofed source address, and is capped per
+ * address so that the registrar is useless as an amplifier. */
+static int may_reply(struct sipreg_registrar *r, struct req_ctx *q)
+{
+    if (q->authed || q->metered || !r->replies)
+        return 1;
+    char ip[SIPREG_NETADDR_STRLEN];
+    size_t n = sipreg_netaddr_ip(q->src, ip, sizeof ip);
+    if (sipreg__buckets_take(r->replies, ip, n, q->now)) {
+        q->metered = true;
+        return 1;
+    }
+    /* one event per 1000 drops: the log must not become the amplifier */
+    if (r->throttled++ % 1000 == 0)
+        emit(r, SIPREG_REG_EV_THROTTLED, 0, "reply budget of this source exhausted",
+             SIPREG_STR_NULL, SIPREG_STR_NULL, SIPREG_STR_NULL, -1, q->src);
+    return 0;
+}
 
 static int begin_reply(struct sipreg_registrar *r, struct req_ctx *q, struct sipreg_buf *b,
                        char *mem, size_t cap, int status, const char *reason)
@@ -217,6 +241,8 @@ static int begin_reply(struct sipreg_registrar *r, struct req_ctx *q, struct sip
 static int reply_simple(struct sipreg_registrar *r, struct req_ctx *q, int status,
                         const char *reason, const char *extra)
 {
+    if (!may_reply(r, q))
+        return SIPREG_EBUSY;
     struct sipreg_buf b;
     int err = begin_reply(r, q, &b, r->reply, sizeof r->reply, status, reason);
     if (err)
@@ -241,6 +267,8 @@ static int reply_error(struct sipreg_registrar *r, struct req_ctx *q, int status
 
 static int reply_challenge(struct sipreg_registrar *r, struct req_ctx *q, bool stale)
 {
+    if (!may_reply(r, q))
+        return SIPREG_EBUSY;
     struct sipreg_buf b;
     int err = begin_reply(r, q, &b, r->reply, sizeof r->reply, 401, NULL);
     if (err)
@@ -439,6 +467,7 @@ static int authenticate(struct sipreg_registrar *r, struct req_ctx *q, struct si
     int err = sipreg_auth_verify(&r->auth, &cred, &areq, ha1, q->wall_ms, r->tracker, &why);
     if (err == 0) {
         sipreg__limiter_clear(r->src_fail, ip, iplen, q->now);
+        q->authed = true;
         return 1;
     }
     if (err == SIPREG_ESTALE) {
@@ -642,6 +671,11 @@ static int handle_register(struct sipreg_registrar *r, struct req_ctx *q)
         }
     }
 
+    /* without authentication (no_auth mode) the reply is metered: decide before changing
+     * anything, so that a dropped reply never leaves a change behind */
+    if (!may_reply(r, q))
+        return SIPREG_EBUSY;
+
     /* step 7: apply (ordering checks in the store), or look up for a query */
     struct sipreg_binding_list list;
     int err;
@@ -723,7 +757,7 @@ int sipreg_registrar_receive(struct sipreg_registrar *r, const char *buf, size_t
     struct sipreg_msg m;
     struct sipreg_perr why;
     sipreg_arena_reset(&r->arena);
-    struct req_ctx q = {&m, src, NULL, now, wall_ms, NULL};
+    struct req_ctx q = {.m = &m, .src = src, .now = now, .wall_ms = wall_ms};
     int err = sipreg_msg_parse(&m, buf, len,
                                src->transport == SIPREG_TRANSPORT_UDP ? SIPREG_MSG_DATAGRAM
                                                                       : SIPREG_MSG_STREAM,
@@ -754,6 +788,9 @@ int sipreg_registrar_receive(struct sipreg_registrar *r, const char *buf, size_t
     if (match == SIPREG_NIST_ABSORB)
         return 0;
     if (match == SIPREG_NIST_REPLAY) {
+        /* anyone can resend a captured request to draw its cached response again */
+        if (!may_reply(r, &q))
+            return 0;
         struct outmsg *o = outbox_push(r);
         if (!o)
             return 0;
@@ -887,6 +924,7 @@ void sipreg_registrar_destroy(struct sipreg_registrar *r)
     sipreg_nist_table_destroy(r->nist);
     sipreg__limiter_destroy(r->src_fail);
     sipreg__limiter_destroy(r->user_fail);
+    sipreg__buckets_destroy(r->replies);
     sipreg_free(r->arena_mem);
     sipreg_free(r);
 }
@@ -979,6 +1017,12 @@ int sipreg_registrar_create(struct sipreg_registrar **out, const struct sipreg_r
                                  c->fail_cooldown);
     if (err)
         goto fail;
+    if (!c->reply_unlimited) {
+        err = sipreg__buckets_create(&r->replies, 16384, c->reply_rate ? c->reply_rate : 100,
+                                     c->reply_burst ? c->reply_burst : 200);
+        if (err)
+            goto fail;
+    }
     if (RAND_bytes(r->tag_key, sizeof r->tag_key) != 1) {
         err = SIPREG_ECRYPTO;
         goto fail;

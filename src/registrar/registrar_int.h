@@ -25,4 +25,16 @@ int sipreg__limiter_fail(struct sipreg__limiter *l, const void *key, size_t len,
 /* Forgets the key's failures (after a success), unless it is blocked. */
 void sipreg__limiter_clear(struct sipreg__limiter *l, const void *key, size_t len, sipreg_time now);
 
+/* A token bucket per key (a source address) in a fixed-size table: `rate` tokens per second up to
+ * `burst`. Caps what the registrar sends to sources that have not authenticated, so that it
+ * cannot be used to amplify spoofed traffic. A table entry is reused when its bucket is full
+ * (idle) or, failing that, the least recently used one in the probe window is. */
+struct sipreg__buckets;
+
+int sipreg__buckets_create(struct sipreg__buckets **out, size_t capacity, uint32_t rate,
+                           uint32_t burst);
+void sipreg__buckets_destroy(struct sipreg__buckets *b);
+/* Takes one token for the key; 1 when there was one, 0 when the key is over its rate. */
+int sipreg__buckets_take(struct sipreg__buckets *b, const void *key, size_t len, sipreg_time now);
+
 #endif
