@@ -443,7 +443,6 @@ static int authenticate(struct sipreg_registrar *r, struct req_ctx *q, struct si
     char ha1buf[SIPREG_AUTH_HEX_MAX];
     struct sipreg_str ha1 = SIPREG_STR_NULL;
     struct sipreg_user u;
-    size_t mark = r->arena.used;
     if (cred.username.p && cred.username.len > 0 &&
         sipreg_store_user_get(r->cfg.store, cred.username, sipreg_str_z(r->realm), &r->arena, &u) ==
             0 &&
@@ -455,7 +454,6 @@ static int authenticate(struct sipreg_registrar *r, struct req_ctx *q, struct si
         default: break;
         }
     }
-    (void)mark;
     if (!ha1.p || ha1.len != sipreg_auth_alg_hexlen(alg)) {
         if (sipreg_auth_dummy_ha1(r->cfg.secret, alg_ok ? alg : SIPREG_AUTH_MD5, cred.username,
                                   sipreg_str_z(r->realm), ha1buf) != 0)
