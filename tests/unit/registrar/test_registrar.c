@@ -779,15 +779,16 @@ TEST(registrar_no_auth_mode_and_config_errors)
 
 static int body_registrar_reply_budget_caps_unauthenticated_replies(struct fx *f)
 {
-    const char *opt = "OPTIONS sip:example.com SIP/2.0\r\n"
-                      "Via: SIP/2.0/UDP 192.0.2.4:5062;branch=z9hG4bKo%d\r\n"
-                      "From: <sip:x@example.com>;tag=1\r\nTo: <sip:example.com>\r\n"
-                      "Call-ID: o%d\r\nCSeq: 1 OPTIONS\r\n\r\n";
+#define OPT                                                        \
+    "OPTIONS sip:example.com SIP/2.0\r\n"                          \
+    "Via: SIP/2.0/UDP 192.0.2.4:5062;branch=z9hG4bKo%d\r\n"        \
+    "From: <sip:x@example.com>;tag=1\r\nTo: <sip:example.com>\r\n" \
+    "Call-ID: o%d\r\nCSeq: 1 OPTIONS\r\n\r\n"
     char msg[512];
     int answered = 0;
     /* a burst of 3, then nothing within the same instant */
     for (int i = 0; i < 6; i++) {
-        int n = snprintf(msg, sizeof msg, opt, i, i);
+        int n = snprintf(msg, sizeof msg, OPT, i, i);
         CHECK(feed(f, msg, (size_t)n) == 0);
         answered += (int)f->nrep;
     }
@@ -795,12 +796,12 @@ static int body_registrar_reply_budget_caps_unauthenticated_replies(struct fx *f
     CHECK(f->events[SIPREG_REG_EV_THROTTLED] == 1); /* logged once, not per drop */
     /* a dropped request was not remembered: its retransmission is answered once refilled */
     f->now += 1000; /* rate 1/s: one more token */
-    int n = snprintf(msg, sizeof msg, opt, 5, 5);
+    int n = snprintf(msg, sizeof msg, OPT, 5, 5);
     CHECK(feed(f, msg, (size_t)n) == 0 && f->nrep == 1 && status(f) == 200);
     CHECK(feed(f, msg, (size_t)n) == 0 && f->nrep == 0); /* the replay is metered too */
     /* another source has its own budget */
     sipreg_netaddr_parse(&f->src, "198.51.100.7:5060", 5060);
-    n = snprintf(msg, sizeof msg, opt, 9, 9);
+    n = snprintf(msg, sizeof msg, OPT, 9, 9);
     CHECK(feed(f, msg, (size_t)n) == 0 && f->nrep == 1);
     /* an authenticated REGISTER is answered even with the budget spent: spend it first */
     sipreg_netaddr_parse(&f->src, "192.0.2.4:5062", 5060);
@@ -809,6 +810,8 @@ static int body_registrar_reply_budget_caps_unauthenticated_replies(struct fx *f
     CHECK(status(f) == 200);
     return 0;
 }
+
+#undef OPT
 
 TEST(registrar_reply_budget_caps_unauthenticated_replies)
 {
