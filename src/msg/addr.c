@@ -168,6 +168,36 @@ int sipreg__contact_parse(struct sipreg_contact **out, struct sipreg_str s,
     struct sipreg_contact *head = NULL, **tail = &head;
     size_t n = 0;
     *out = NULL;
+    /* A value without a comma is one element: parse it without splitting the list first. A
+     * rejection is derived again by the general path below, so that it is the same as ever
+     * (list-level errors before element errors, arena use included). */
+    struct sipreg_str t = trim(s);
+    if (t.len && !memchr(t.p, ',', t.len)) {
+        size_t mark = a->used;
+        struct sipreg_contact *c = sipreg_arena_alloc(a, sizeof *c);
+        if (c) {
+            c->star = false;
+            c->instance = SIPREG_STR_NULL;
+            c->next = NULL;
+            if (t.len == 1 && t.p[0] == '*') {
+                memset(&c->addr, 0, sizeof c->addr);
+                c->star = true;
+                c->expires = c->q = -1;
+                c->reg_id = -1;
+                *out = c;
+                return 0;
+            }
+            /* a '"' inside an opaque URI (<name:a"b>) would open a quoted string for the list
+             * splitter: only the general path gives that value's verdict */
+            const struct sipreg_uri *u = &c->addr.uri;
+            if (parse_one_contact(c, t, lim, a, s.p, NULL) == 0 &&
+                !(u->scheme == SIPREG_URI_OTHER && memchr(u->opaque.p, '"', u->opaque.len))) {
+                *out = c;
+                return 0;
+            }
+        }
+        a->used = mark; /* a bump arena: forget what the attempt took */
+    }
     while (skip_ws(p, e) < e) {
         struct sipreg_str el;
         if (sipreg__list_next(&p, e, &el) != 0)

@@ -111,6 +111,22 @@ int sipreg__via_parse(struct sipreg_via **out, struct sipreg_str s,
     struct sipreg_via *head = NULL, **tail = &head;
     size_t n = 0;
     *out = NULL;
+    /* A value without a comma (nearly every Via) is one element: parse it without splitting the
+     * list first. A rejection is derived again by the general path below, so that it is the
+     * same as ever (list-level errors before element errors, arena use included). */
+    struct sipreg_str t = trim(s);
+    if (t.len && !memchr(t.p, ',', t.len)) {
+        size_t mark = a->used;
+        struct sipreg_via *v = sipreg_arena_alloc(a, sizeof *v);
+        if (v) {
+            memset(v, 0, sizeof *v);
+            if (parse_one_via(v, t, lim, a, s.p, NULL) == 0) {
+                *out = v;
+                return 0;
+            }
+        }
+        a->used = mark; /* a bump arena: forget what the attempt took */
+    }
     while (skip_ws(p, e) < e) {
         struct sipreg_str el;
         if (sipreg__list_next(&p, e, &el) != 0 || el.len == 0)
