@@ -39,4 +39,29 @@ int sipreg__udp_recv(int fd, struct sipreg__dgram *v, size_t n);
 /* Sends one datagram; 0, or SIPREG_EAGAIN when the socket buffer is full, SIPREG_EIO otherwise. */
 int sipreg__udp_send(int fd, const void *buf, size_t len, const struct sipreg_netaddr *to);
 
+/* ---- TCP and the client driver's helpers (tcp.c) ---- */
+
+/* Starts a non-blocking TCP connection to `to`. Returns the fd (connecting or connected), or a
+ * negative SIPREG_E*. */
+int sipreg__tcp_connect(const struct sipreg_netaddr *to);
+/* For a socket started by sipreg__tcp_connect(): 0 once connected, SIPREG_EAGAIN while still
+ * connecting, SIPREG_EIO when the connection failed. */
+int sipreg__tcp_connected(int fd);
+/* Sends without blocking: bytes written (0 when the socket buffer is full), or SIPREG_EIO. */
+long sipreg__tcp_send(int fd, const void *buf, size_t len);
+/* Reads without blocking: bytes read (> 0), 0 when nothing is waiting, SIPREG_EIO on an error or
+ * when the peer closed. */
+long sipreg__tcp_recv(int fd, void *buf, size_t cap);
+/* The local address of any socket, with `transport` set. */
+int sipreg__sock_local(int fd, uint8_t transport, struct sipreg_netaddr *out);
+/* Resolves `host` with the system resolver (getaddrinfo; blocking): up to `cap` IPv4/IPv6
+ * addresses in the resolver's order, each with `port` and `transport`. The count, or
+ * SIPREG_ENOENT. */
+int sipreg__resolve(const char *host, uint16_t port, uint8_t transport, struct sipreg_netaddr *out,
+                    size_t cap);
+/* The source address the system would use to reach `to` (port 0), without sending anything. */
+int sipreg__route_source(const struct sipreg_netaddr *to, struct sipreg_netaddr *out);
+/* Monotonic clock in ms. */
+int64_t sipreg__mono_ms(void);
+
 #endif
