@@ -330,7 +330,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
-            exit(0);
+            return -1;
         }
         if (strncmp(a, "--", 2) != 0) {
             fprintf(stderr, "sipreg: unexpected argument '%s'\n", a);
@@ -377,6 +377,16 @@ static int parse_opts(struct opts *o, int argc, char **argv)
         o->nalgs = 2;
     }
     return 0;
+}
+
+static void opts_free(struct opts *o)
+{
+    for (size_t i = 0; i < o->ndomains; i++)
+        free(o->domains[i]);
+    o->ndomains = 0;
+    free(o->realm);
+    free(o->db);
+    o->realm = o->db = NULL;
 }
 
 /* ---- workers ---- */
@@ -559,26 +569,33 @@ int cmd_serve(int argc, char **argv)
     memset(&o, 0, sizeof o);
     int rc = parse_opts(&o, argc, argv);
     if (rc) {
-        if (rc == 2)
+        if (rc < 0)
+            rc = 0; /* --help */
+        else if (rc == 2)
             fprintf(stderr, "sipreg serve --help for the options\n");
+        opts_free(&o);
         return rc;
     }
     log_level = o.log_level;
     signal(SIGPIPE, SIG_IGN);
 
     struct sipreg_store *store = NULL;
-    if (cmd_open_store(&store, o.db, o.memory))
+    if (cmd_open_store(&store, o.db, o.memory)) {
+        opts_free(&o);
         return 1;
+    }
     struct sipreg_auth_secret secret;
     int err = load_secret(store, &secret);
     if (err) {
         fprintf(stderr, "sipreg: cannot load or create the server secret: %s\n",
                 sipreg_strerror(err));
         sipreg_store_close(store);
+        opts_free(&o);
         return 1;
     }
     if (o.workers > 1 && sipreg_store_open_locked(&store, store) != 0) {
         fprintf(stderr, "sipreg: out of memory\n");
+        opts_free(&o);
         return 1;
     }
 
@@ -697,9 +714,6 @@ out:
     free(workers);
     sipreg_store_close(store);
     sipreg_auth_secret_fini(&secret);
-    for (size_t i = 0; i < o.ndomains; i++)
-        free(o.domains[i]);
-    free(o.realm);
-    free(o.db);
+    opts_free(&o);
     return rc;
 }
