@@ -14,6 +14,7 @@ static const struct subcommand subcommands[] = {
     {"serve", cmd_serve, "run the registrar"},
     {"user", cmd_user, "manage credentials: add, del, list, import"},
     {"bindings", cmd_bindings, "list current bindings"},
+    {"register", cmd_register, "register an account and keep it registered"},
     {"parse", cmd_parse, "parse SIP messages from files and print their fields"},
 };
 
