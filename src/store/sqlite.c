@@ -614,7 +614,7 @@ static int query_int(sqlite3 *db, const char *text, int64_t *v)
  * SQLite, a SQLite database of something else, or a newer schema than ours. */
 static int schema_version(sqlite3 *db, int *version)
 {
-    int64_t app, ver, objects;
+    int64_t app = 0, ver = 0, objects = 0; /* gcc -O3 cannot see query_int set them */
     int err;
     /* The first read of the header: a file that is not SQLite fails here (SQLITE_NOTADB). */
     if ((err = query_int(db, "PRAGMA application_id", &app)) ||
