@@ -224,7 +224,7 @@ static void expect_param(struct check *c, const char *what, const struct sipreg_
         fail(c, "expected %s parameter %s got none", what, name);
         return;
     }
-    char label[96];
+    char label[512];
     snprintf(label, sizeof label, "%s parameter %s value", what, name);
     expect_str(c, label, p->value, value ? value : ABSENT);
 }
@@ -236,7 +236,7 @@ static void expect_hdr(struct check *c, struct sipreg_msg *m, const char *name, 
         fail(c, "expected header %s got none", name);
         return;
     }
-    char label[96];
+    char label[512];
     snprintf(label, sizeof label, "header %s value", name);
     expect_str(c, label, h->value, value);
 }
