@@ -145,6 +145,11 @@ SIPREG_API sipreg_time sipreg_client_next_timeout(const struct sipreg_client *c)
 SIPREG_API int sipreg_client_pull(struct sipreg_client *c, char *out, size_t cap, size_t *n,
                                   struct sipreg_netaddr *to, struct sipreg_netaddr *local);
 
+/* A stream connection the driver should close: a transaction over it went unanswered, so it may
+ * be half-open (a crashed peer, a NAT that forgot it). Returns 1 and sets *remote while there are
+ * such requests (each once), 0 otherwise. The next message to that address opens a new one. */
+SIPREG_API int sipreg_client_pull_reset(struct sipreg_client *c, struct sipreg_netaddr *remote);
+
 /* A stream connection to `remote` failed or closed: transactions on it fail at once (the next
  * address is tried), and registrations bound through it re-register after 1-5 s (random). */
 SIPREG_API void sipreg_client_transport_lost(struct sipreg_client *c, sipreg_time now,

@@ -87,6 +87,8 @@ struct sipreg_client {
     size_t qlen;
     struct sipreg_netaddr locals[4]; /* by transport (UDP, TCP) and family (4, 6) */
     bool local_set[4];
+    struct sipreg_netaddr resets[TARGETS_MAX]; /* connections to close (pull_reset) */
+    size_t nresets;
     struct sipreg_msg m;   /* the message being received */
     struct sipreg_arena a; /* the message keeps a pointer to it */
     char arena[32768];     /* its structured values */

@@ -323,6 +323,12 @@ static int conn_read(struct sipreg_client_io *io, struct conn *k)
 
 static int send_out(struct sipreg_client_io *io)
 {
+    struct sipreg_netaddr dead;
+    while (sipreg_client_pull_reset(io->c, &dead)) {
+        struct conn *k = conn_find(io, &dead);
+        if (k)
+            conn_close(io, (size_t)(k - io->conns));
+    }
     for (;;) {
         size_t n;
         struct sipreg_netaddr to, local;

@@ -705,6 +705,27 @@ static void final_response(struct sipreg_reg *r, struct sipreg_msg *m, sipreg_ti
     fail(r, now, st, m->reason, SIPREG_EINVAL, ra);
 }
 
+/* Asks the driver to drop the connection to `a` (see sipreg_client_pull_reset). */
+static void want_reset(struct sipreg_client *c, const struct sipreg_netaddr *a)
+{
+    if (a->transport == SIPREG_TRANSPORT_UDP)
+        return;
+    for (size_t i = 0; i < c->nresets; i++)
+        if (sipreg_netaddr_eq(&c->resets[i], a))
+            return;
+    if (c->nresets < TARGETS_MAX)
+        c->resets[c->nresets++] = *a;
+}
+
+int sipreg_client_pull_reset(struct sipreg_client *c, struct sipreg_netaddr *remote)
+{
+    if (!c->nresets)
+        return 0;
+    *remote = c->resets[0];
+    memmove(c->resets, c->resets + 1, --c->nresets * sizeof c->resets[0]);
+    return 1;
+}
+
 /* The transaction ended without a final response: Timer F, or its connection was lost. */
 static void txn_failed(struct sipreg_reg *r, sipreg_time now, enum purpose p, int error)
 {
@@ -821,8 +842,11 @@ static int reg_timeout(struct sipreg_reg *r, sipreg_time now)
             sipreg_nict_destroy(r->txn);
             r->txn = NULL;
             r->purpose = P_NONE;
-            if (k == SIPREG_NICT_TIMEOUT)
+            if (k == SIPREG_NICT_TIMEOUT) {
+                /* silence on a connection: it may be half-open, so do not reuse it */
+                want_reset(c, &r->txn_target);
                 txn_failed(r, now, p, SIPREG_ETIMEDOUT);
+            }
         }
     }
     if (r->ka_txn) {

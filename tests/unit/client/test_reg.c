@@ -499,6 +499,8 @@ static int t_timeout(struct fx *f)
     ASSERT_EQ(e->error, SIPREG_ETIMEDOUT);
     ASSERT_STR(S(e->reason), "no response");
     ASSERT(e->next >= 32000 + 2500 && e->next <= 32000 + 5000);
+    struct sipreg_netaddr dead; /* no connection to reset on UDP */
+    ASSERT_EQ(sipreg_client_pull_reset(f->c, &dead), 0);
     /* next failures: 10 s, 20 s, ... capped at 300 s (each drawn in [d/2, d]) */
     sipreg_time caps[] = {10000, 20000, 40000, 80000, 160000, 300000, 300000};
     for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++) {
@@ -962,10 +964,23 @@ static int t_given(struct fx *f)
     ASSERT_STR(fx_hdr(f, "Contact"), "<sip:bob@198.51.100.1:5070>");
     ASSERT(strstr(fx_hdr(f, "Via").p, "SIP/2.0/TCP 192.0.2.10:40001;rport;branch="));
     ASSERT_ABSENT(fx_hdr(f, "User-Agent"));
-    /* TCP: no retransmission; a lost connection fails the transaction at once */
+    /* TCP: no retransmission; silence until Timer F asks the driver to drop the connection */
+    struct sipreg_netaddr dead;
+    ASSERT_EQ(sipreg_client_pull_reset(f->c, &dead), 0);
     ASSERT_EQ(fx_at(f, 5000), 0);
     ASSERT_EQ(fx_pull(f), 0);
-    sipreg_client_transport_lost(f->c, 5000, &t);
+    ASSERT_EQ(fx_at(f, 32000), 0);
+    EXPECT_STATE(f, SIPREG_REG_ERROR);
+    ASSERT_EQ(fx_last(f)->error, SIPREG_ETIMEDOUT);
+    ASSERT_EQ(sipreg_client_pull_reset(f->c, &dead), 1);
+    ASSERT(sipreg_netaddr_eq(&dead, &t));
+    ASSERT_EQ(sipreg_client_pull_reset(f->c, &dead), 0);
+    /* a lost connection fails the transaction at once */
+    ASSERT_EQ(fx_at(f, fx_last(f)->next), 0);
+    ASSERT_EQ(fx_pull(f), 1);
+    sipreg_time lost_at = f->clk.now + 100;
+    f->clk.now = lost_at;
+    sipreg_client_transport_lost(f->c, lost_at, &t);
     EXPECT_STATE(f, SIPREG_REG_ERROR);
     ASSERT_EQ(fx_last(f)->error, SIPREG_EIO);
     ASSERT_STR(S(fx_last(f)->reason), "connection lost");
