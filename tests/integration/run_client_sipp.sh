@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `sipreg register` against SIPp UAS scenarios (sipp/uas_*.xml) on loopback: digest 401 with
 # SHA-256 and MD5 offered, a refused password, a stale nonce, 423 Min-Expires, 503 Retry-After,
-# lost responses (Timer E, Timer F, retry), a changed granted expiry, TCP; and flag errors.
+# lost responses (Timer E, Timer F, retry), a changed granted expiry, TCP, IPv6 (::1); and flag
+# errors.
 # Usage: run_client_sipp.sh PATH-TO-SIPREG. Needs sipp (package sip-tester) and python3.
 set -euo pipefail
 
@@ -39,15 +40,18 @@ check() { # NAME COMMAND...: ok when the command succeeds
 has() { grep -qE -- "$2" "$1"; } # FILE REGEX
 show() { echo "    --- $1"; sed 's/^/    /' "$1" 2>/dev/null | tail -20; }
 
-free_port() { # a UDP+TCP port free on 127.0.0.1 now
-	python3 - <<'EOF'
-import socket
+IP=127.0.0.1
+free_port() { # a UDP+TCP port free on $IP now
+	python3 - "$IP" <<'EOF'
+import socket, sys
+ip = sys.argv[1]
+fam = socket.AF_INET6 if ":" in ip else socket.AF_INET
 while True:
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 0))
+    u = socket.socket(fam, socket.SOCK_DGRAM); u.bind((ip, 0))
     p = u.getsockname()[1]
-    t = socket.socket(); t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    t = socket.socket(fam); t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        t.bind(("127.0.0.1", p)); print(p); break
+        t.bind((ip, p)); print(p); break
     except OSError:
         pass
 EOF
@@ -57,14 +61,15 @@ EOF
 wait_bound() {
 	local i
 	for i in $(seq 50); do
-		if python3 - "$1" "$2" <<'EOF'; then return 0; fi
+		if python3 - "$1" "$2" "$IP" <<'EOF'; then return 0; fi
 import socket, sys
-port, proto = int(sys.argv[1]), sys.argv[2]
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM if proto == "udp" else socket.SOCK_STREAM)
+port, proto, ip = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+fam = socket.AF_INET6 if ":" in ip else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_DGRAM if proto == "udp" else socket.SOCK_STREAM)
 try:
     if proto == "udp":
-        s.bind(("127.0.0.1", port)); sys.exit(1)
-    s.connect(("127.0.0.1", port)); sys.exit(0)
+        s.bind((ip, port)); sys.exit(1)
+    s.connect((ip, port)); sys.exit(0)
 except OSError:
     sys.exit(0 if proto == "udp" else 1)
 EOF
@@ -78,7 +83,7 @@ sipp_start() {
 	local name=$1 proto=${2:-udp} t=u1
 	[ "$proto" = tcp ] && t=t1
 	PORT=$(free_port)
-	timeout 60 sipp -sf "$SC/uas_$name.xml" -i 127.0.0.1 -p "$PORT" -t "$t" -m 1 -nostdin \
+	timeout 60 sipp -sf "$SC/uas_$name.xml" -i "$IP" -p "$PORT" -t "$t" -m 1 -nostdin \
 		-trace_err -error_file "$WORK/$name.err" -trace_msg -message_file "$WORK/$name.msg" \
 		>"$WORK/$name.sipp" 2>&1 &
 	SIPP_PID=$!
@@ -93,13 +98,14 @@ sipp_wait() { # waits for sipp (at most 20 s more); its exit status in $src
 	wait "$SIPP_PID" || src=$?
 }
 
-# reg_once NAME ARGS...: sipreg register --once against $PORT, password "secret"; $rc, $WORK/NAME.out
+hostpart() { case "$IP" in *:*) echo "[$IP]" ;; *) echo "$IP" ;; esac; }
+# reg_once NAME ARGS...: sipreg register --once against $IP:$PORT, password "secret"; $rc, $WORK/NAME.out
 reg_once() {
 	local name=$1
 	shift
 	set +e
 	printf 'secret\n' | timeout 60 "$SIPREG" register sip:alice@example.com \
-		--registrar "sip:127.0.0.1:$PORT" --password-stdin --once "$@" >"$WORK/$name.out" 2>&1
+		--registrar "sip:$(hostpart):$PORT" --password-stdin --once "$@" >"$WORK/$name.out" 2>&1
 	rc=$?
 	set -e
 }
@@ -108,7 +114,7 @@ reg_bg() {
 	local name=$1
 	shift
 	printf 'secret\n' >"$WORK/pw"
-	timeout 120 "$SIPREG" register sip:alice@example.com --registrar "sip:127.0.0.1:$PORT" \
+	timeout 120 "$SIPREG" register sip:alice@example.com --registrar "sip:$(hostpart):$PORT" \
 		--password-file "$WORK/pw" "$@" >"$WORK/$name.out" 2>&1 &
 	REG_PID=$!
 	PIDS+=("$REG_PID")
@@ -176,6 +182,21 @@ check "tcp: exit 0" test "$rc" = 0 || show "$WORK/auth_tcp.out"
 check "tcp: registered with a transport=tcp contact" has "$WORK/auth_tcp.out" 'registered 200 .*transport=tcp'
 sipp_wait
 check "tcp: SIPp scenario passed" test "$src" = 0
+
+# ---- IPv6 (loopback ::1), UDP and TCP ----
+IP=::1
+sipp_start auth
+reg_once auth6 --expires 60
+check "ipv6: exit 0" test "$rc" = 0 || show "$WORK/auth6.out"
+check "ipv6: registered with an IPv6 contact" has "$WORK/auth6.out" 'registered 200 .*contact=<sip:alice@\[::1\]:[0-9]+>'
+sipp_wait
+check "ipv6: SIPp scenario passed" test "$src" = 0
+sipp_start auth tcp
+reg_once auth6_tcp --expires 60 --transport tcp
+check "ipv6 tcp: exit 0" test "$rc" = 0 || show "$WORK/auth6_tcp.out"
+sipp_wait
+check "ipv6 tcp: SIPp scenario passed" test "$src" = 0
+IP=127.0.0.1
 
 # ---- a refused password ----
 sipp_start auth_fail
