@@ -3,6 +3,7 @@
 #define SIPREG_H
 
 #include "sipreg/auth.h"
+#include "sipreg/client.h"
 #include "sipreg/core.h"
 #include "sipreg/msg.h"
 #include "sipreg/registrar.h"
