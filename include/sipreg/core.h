@@ -88,6 +88,10 @@ SIPREG_API void sipreg_arena_init(struct sipreg_arena *a, void *mem, size_t cap)
 SIPREG_API void *sipreg_arena_alloc(struct sipreg_arena *a, size_t n);
 /* Forgets every allocation; the memory is reused by the next ones. */
 SIPREG_API void sipreg_arena_reset(struct sipreg_arena *a);
+/* The arena's current fill, to be given to sipreg_arena_rewind() later. */
+SIPREG_API size_t sipreg_arena_mark(const struct sipreg_arena *a);
+/* Forgets every allocation made since `mark` (from sipreg_arena_mark() on this arena). */
+SIPREG_API void sipreg_arena_rewind(struct sipreg_arena *a, size_t mark);
 
 /* An output buffer over caller memory that never overruns: once an append does not fit, the
  * buffer is marked overflowed, later appends are ignored, and sipreg_buf_ok() returns false. */

@@ -30,3 +30,14 @@ void sipreg_arena_reset(struct sipreg_arena *a)
 {
     a->used = 0;
 }
+
+size_t sipreg_arena_mark(const struct sipreg_arena *a)
+{
+    return a->used;
+}
+
+void sipreg_arena_rewind(struct sipreg_arena *a, size_t mark)
+{
+    if (mark < a->used)
+        a->used = mark;
+}

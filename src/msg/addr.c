@@ -173,7 +173,7 @@ int sipreg__contact_parse(struct sipreg_contact **out, struct sipreg_str s,
      * (list-level errors before element errors, arena use included). */
     struct sipreg_str t = trim(s);
     if (t.len && !memchr(t.p, ',', t.len)) {
-        size_t mark = a->used;
+        size_t mark = sipreg_arena_mark(a);
         struct sipreg_contact *c = sipreg_arena_alloc(a, sizeof *c);
         if (c) {
             c->star = false;
@@ -196,7 +196,7 @@ int sipreg__contact_parse(struct sipreg_contact **out, struct sipreg_str s,
                 return 0;
             }
         }
-        a->used = mark; /* a bump arena: forget what the attempt took */
+        sipreg_arena_rewind(a, mark); /* forget what the attempt took */
     }
     while (skip_ws(p, e) < e) {
         struct sipreg_str el;

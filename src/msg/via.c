@@ -116,7 +116,7 @@ int sipreg__via_parse(struct sipreg_via **out, struct sipreg_str s,
      * same as ever (list-level errors before element errors, arena use included). */
     struct sipreg_str t = trim(s);
     if (t.len && !memchr(t.p, ',', t.len)) {
-        size_t mark = a->used;
+        size_t mark = sipreg_arena_mark(a);
         struct sipreg_via *v = sipreg_arena_alloc(a, sizeof *v);
         if (v) {
             memset(v, 0, sizeof *v);
@@ -125,7 +125,7 @@ int sipreg__via_parse(struct sipreg_via **out, struct sipreg_str s,
                 return 0;
             }
         }
-        a->used = mark; /* a bump arena: forget what the attempt took */
+        sipreg_arena_rewind(a, mark); /* forget what the attempt took */
     }
     while (skip_ws(p, e) < e) {
         struct sipreg_str el;

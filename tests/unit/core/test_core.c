@@ -33,6 +33,33 @@ TEST(core_arena)
     return 0;
 }
 
+TEST(core_arena_mark_rewind)
+{
+    char mem[256];
+    struct sipreg_arena a;
+    sipreg_arena_init(&a, mem, sizeof mem);
+    char *p = sipreg_arena_alloc(&a, 10);
+    ASSERT(p != NULL);
+    size_t mark = sipreg_arena_mark(&a);
+    ASSERT_EQ(mark, a.used);
+    char *q = sipreg_arena_alloc(&a, 100);
+    char *r = sipreg_arena_alloc(&a, 100);
+    ASSERT(q && r);
+    ASSERT(sipreg_arena_alloc(&a, 100) == NULL); /* full */
+    sipreg_arena_rewind(&a, mark);
+    ASSERT_EQ(sipreg_arena_mark(&a), mark);
+    /* the space taken after the mark is handed out again, the one before it is kept */
+    ASSERT(sipreg_arena_alloc(&a, 100) == q);
+    ASSERT(sipreg_arena_alloc(&a, 100) == r);
+    /* a mark beyond the current fill never grows the arena */
+    size_t used = sipreg_arena_mark(&a);
+    sipreg_arena_rewind(&a, used + 50);
+    ASSERT_EQ(sipreg_arena_mark(&a), used);
+    sipreg_arena_rewind(&a, 0);
+    ASSERT(sipreg_arena_alloc(&a, 10) == p);
+    return 0;
+}
+
 TEST(core_buf)
 {
     char mem[16];
