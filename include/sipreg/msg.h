@@ -20,7 +20,9 @@ struct sipreg_msg_limits {
     size_t max_line;    /* one header field including folded lines: 8192 */
     size_t max_params;  /* parameters in one header value or URI: 32 */
     size_t max_uri;     /* one URI: 2048 */
-    size_t max_list;    /* elements of one comma-separated list (Via, Contact...): 32 */
+    /* elements of one header field's comma-separated list (Via, Contact...): 32. A message's
+     * Via or Contact values together are thus at most max_headers * max_list. */
+    size_t max_list;
 };
 
 /* ---- parse errors: code, status to answer with, reason phrase ---- */
@@ -324,7 +326,8 @@ enum sipreg_msg_mode {
 struct sipreg_msg {
     const char *buf; /* the parsed buffer: offsets in sipreg_perr are relative to it */
     bool is_request;
-    size_t len;     /* bytes of this message (start line to end of body) */
+    size_t len;     /* bytes of this message from the start of `buf` to the end of the body,
+                     * leading CRLFs (`skipped`) included */
     size_t skipped; /* leading CRLFs skipped before the start line */
     /* True once the whole header section was indexed, even when a later check failed: the
      * headers can then be used to answer the request with the error's status. */

@@ -16,7 +16,6 @@ int sipreg_msg_via(struct sipreg_msg *m, const struct sipreg_via **out, struct s
         return 0;
     }
     struct sipreg_via *head = NULL, **tail = &head;
-    size_t total = 0;
     for (const struct sipreg_hdr *h = sipreg_msg_hdr_find(m, SIPREG_HDR_VIA); h;
          h = sipreg_msg_hdr_next(m, h)) {
         struct sipreg_via *v;
@@ -25,12 +24,11 @@ int sipreg_msg_via(struct sipreg_msg *m, const struct sipreg_via **out, struct s
             shift_offset(why, h, m);
             return err;
         }
+        /* max_list bounds each field's list (the element parser checks it), so the total is at
+         * most max_headers * max_list */
         *tail = v;
-        for (; v; v = v->next) {
-            if (++total > m->lim.max_list)
-                return perr(why, SIPREG_PERR_TOO_MANY_VALUES, NULL, NULL);
+        for (; v; v = v->next)
             tail = &v->next;
-        }
     }
     if (!head)
         return perr(why, SIPREG_PERR_MISSING_VIA, NULL, NULL);
@@ -84,8 +82,11 @@ int sipreg_msg_ruri(struct sipreg_msg *m, const struct sipreg_uri **out, struct 
     if (!u)
         return perr(why, SIPREG_PERR_NO_MEMORY, NULL, NULL);
     int err = sipreg__uri_parse(u, m->ruri, &m->lim, m->arena, why);
-    if (err)
+    if (err) {
+        if (why)
+            why->offset += (size_t)(m->ruri.p - m->buf); /* a buffer offset, like the others */
         return err;
+    }
     m->ruri_cache = *out = u;
     return 0;
 }
@@ -93,7 +94,6 @@ int sipreg_msg_ruri(struct sipreg_msg *m, const struct sipreg_uri **out, struct 
 int sipreg_msg_contacts(struct sipreg_msg *m, struct sipreg_contact **out, struct sipreg_perr *why)
 {
     struct sipreg_contact *head = NULL, **tail = &head;
-    size_t total = 0;
     for (const struct sipreg_hdr *h = sipreg_msg_hdr_find(m, SIPREG_HDR_CONTACT); h;
          h = sipreg_msg_hdr_next(m, h)) {
         struct sipreg_contact *c;
@@ -102,12 +102,9 @@ int sipreg_msg_contacts(struct sipreg_msg *m, struct sipreg_contact **out, struc
             shift_offset(why, h, m);
             return err;
         }
-        *tail = c;
-        for (; c; c = c->next) {
-            if (++total > m->lim.max_list)
-                return perr(why, SIPREG_PERR_TOO_MANY_VALUES, NULL, NULL);
+        *tail = c; /* as for Via: at most max_headers * max_list in all */
+        for (; c; c = c->next)
             tail = &c->next;
-        }
     }
     *out = head;
     return 0;

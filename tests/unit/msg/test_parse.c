@@ -250,3 +250,75 @@ TEST(msg_names)
     ASSERT_EQ(sipreg_perr_status(SIPREG_PERR_VERSION), 505);
     return 0;
 }
+
+/* max_list bounds one header field's list, not the values of all fields together. */
+TEST(msg_parse_list_limit_per_field)
+{
+    struct sipreg_msg m;
+    struct sipreg_arena a;
+    struct sipreg_perr why;
+    struct sipreg_msg_limits lim = {.max_list = 2};
+    const char *ok = "REGISTER sip:example.com SIP/2.0\r\n"
+                     "Via: SIP/2.0/UDP h1;branch=z9hG4bK1, SIP/2.0/UDP h2;branch=z9hG4bK2\r\n"
+                     "From: <sip:a@example.com>;tag=1\r\nTo: <sip:a@example.com>\r\n"
+                     "v: SIP/2.0/UDP h3;branch=z9hG4bK3\r\nVia: SIP/2.0/UDP h4\r\n"
+                     "Contact: <sip:a@c1>, <sip:a@c2>\r\nm: <sip:a@c3>\r\nContact: <sip:a@c4>\r\n"
+                     "Call-ID: 1@h\r\nCSeq: 1 REGISTER\r\n\r\n";
+    sipreg_arena_init(&a, mem, sizeof mem);
+    ASSERT_EQ(sipreg_msg_parse(&m, GUARD_Z(ok), strlen(ok), SIPREG_MSG_DATAGRAM, &lim, &a, &why),
+              0);
+    const struct sipreg_via *v;
+    ASSERT_EQ(sipreg_msg_via(&m, &v, &why), 0);
+    const char *hosts[] = {"h1", "h2", "h3", "h4"};
+    for (size_t i = 0; i < 4; i++, v = v->next) {
+        ASSERT(v);
+        ASSERT_STR(v->host, hosts[i]);
+    }
+    ASSERT(!v);
+    struct sipreg_contact *c;
+    ASSERT_EQ(sipreg_msg_contacts(&m, &c, &why), 0);
+    const char *chosts[] = {"c1", "c2", "c3", "c4"};
+    for (size_t i = 0; i < 4; i++, c = c->next) {
+        ASSERT(c);
+        ASSERT_STR(c->addr.uri.host, chosts[i]);
+    }
+    ASSERT(!c);
+
+    /* three values in one field: rejected, offset at the third value in the buffer */
+    const char *bad = "REGISTER sip:example.com SIP/2.0\r\n"
+                      "Via: SIP/2.0/UDP h1\r\n"
+                      "Via: SIP/2.0/UDP h2, SIP/2.0/UDP h3, SIP/2.0/UDP h4\r\n"
+                      "From: <sip:a@example.com>;tag=1\r\nTo: <sip:a@example.com>\r\n"
+                      "Contact: <sip:a@c1>\r\nContact: <sip:a@c2>,<sip:a@c3>,<sip:a@c4>\r\n"
+                      "Call-ID: 1@h\r\nCSeq: 1 REGISTER\r\n\r\n";
+    const char *g = GUARD_Z(bad);
+    sipreg_arena_init(&a, mem, sizeof mem);
+    ASSERT_EQ(sipreg_msg_parse(&m, g, strlen(bad), SIPREG_MSG_DATAGRAM, &lim, &a, &why), 0);
+    ASSERT_EQ(sipreg_msg_via(&m, &v, &why), SIPREG_EPARSE);
+    ASSERT_EQ(why.code, SIPREG_PERR_TOO_MANY_VALUES);
+    ASSERT_EQ(why.offset, (size_t)(strstr(bad, "SIP/2.0/UDP h4") - bad));
+    ASSERT_EQ(sipreg_msg_contacts(&m, &c, &why), SIPREG_EPARSE);
+    ASSERT_EQ(why.code, SIPREG_PERR_TOO_MANY_VALUES);
+    ASSERT_EQ(why.offset, (size_t)(strstr(bad, "<sip:a@c4>") - bad));
+    return 0;
+}
+
+/* The Request-URI's rejection offsets are buffer offsets, like every other accessor's. */
+TEST(msg_parse_ruri_offset)
+{
+    struct sipreg_msg m;
+    struct sipreg_arena a;
+    struct sipreg_perr why;
+    const char *z = "\r\nOPTIONS sip:a@[::1 SIP/2.0\r\n" REQ_HDRS "CSeq: 1 OPTIONS\r\n\r\n";
+    ASSERT_EQ(parse_z(&m, z, &a, mem, sizeof mem, &why), 0);
+    const struct sipreg_uri *u;
+    ASSERT_EQ(sipreg_msg_ruri(&m, &u, &why), SIPREG_EPARSE);
+    ASSERT_EQ(why.code, SIPREG_PERR_URI);
+    ASSERT_EQ(why.offset, 2 + 18);
+    const char *ok = "OPTIONS sip:a@[::1];x=1 SIP/2.0\r\n" REQ_HDRS "CSeq: 1 OPTIONS\r\n\r\n";
+    ASSERT_EQ(parse_z(&m, ok, &a, mem, sizeof mem, &why), 0);
+    ASSERT_EQ(sipreg_msg_ruri(&m, &u, &why), 0);
+    ASSERT_STR(u->host, "::1");
+    ASSERT(u->host_ipv6);
+    return 0;
+}
