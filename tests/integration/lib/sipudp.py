@@ -147,9 +147,23 @@ class Client:
                 if r.status >= 200:
                     return r
 
-    def request(self, data, timeout=3.0):
-        self.send(data)
-        return self.recv_for(branch_of(data).decode(), timeout)
+    def request(self, data, timeout=4.0):
+        """Sends `data` and returns its final response (None after `timeout` s), retransmitting
+        as RFC 3261 Timer E does over UDP: after 0.5 s, then 1, 2, 4 s."""
+        branch = branch_of(data).decode()
+        end = time.monotonic() + timeout
+        interval = 0.5
+        while True:
+            self.send(data)
+            left = end - time.monotonic()
+            if left <= 0:
+                return None
+            r = self.recv_for(branch, min(interval, left))
+            if r is not None:
+                return r
+            if time.monotonic() >= end:
+                return None
+            interval = min(interval * 2, 4.0)
 
     def register_auth(self, user, password, domain, call_id, cseq=1, alg="MD5", expires=600,
                       contact=True, to_user=None):
