@@ -2,6 +2,7 @@
 # set to the sipreg binary): a temporary directory, checks that count and print one line each,
 # free loopback ports, and `sipreg serve` started in the background and stopped by the EXIT trap.
 work=$(mktemp -d)
+export PYTHONDONTWRITEBYTECODE=1 # no __pycache__ beside the helpers in the source tree
 pass=0
 fail=0
 srv_pid=
