@@ -68,9 +68,12 @@ int sipreg_msg_build_response(struct sipreg_buf *b, struct sipreg_msg *req, int 
     int err = sipreg_msg_via(req, &top, NULL);
     if (err)
         return err;
+    /* A To that does not parse is copied as it is, without a tag: the answer (a 400, say) must
+     * still reach the client, which matches it by branch and CSeq. */
     err = sipreg_msg_to(req, &to, NULL);
-    if (err)
+    if (err == SIPREG_ENOMEM)
         return err;
+    bool add_tag = err == 0 && !to->tag.p && to_tag.p && status != 100;
     sipreg_buf_addz(b, "SIP/2.0 ");
     sipreg_buf_addu(b, (uint64_t)status);
     sipreg_buf_addc(b, ' ');
@@ -98,7 +101,7 @@ int sipreg_msg_build_response(struct sipreg_buf *b, struct sipreg_msg *req, int 
     add_hdr_raw(b, "From", from_h->value);
     sipreg_buf_addz(b, "To: ");
     sipreg_buf_adds(b, to_h->value);
-    if (!to->tag.p && to_tag.p && status != 100) {
+    if (add_tag) {
         sipreg_buf_addz(b, ";tag=");
         sipreg_buf_adds(b, to_tag);
     }

@@ -74,15 +74,26 @@ static const char *const method_names[] = {
     "NOTIFY", "PUBLISH",  "MESSAGE", "INFO", "PRACK",  "UPDATE", "REFER",
 };
 
-static const unsigned char method_len[] = {0, 8, 6, 3, 6, 3, 7, 9, 6, 7, 7, 4, 5, 6, 5};
-
 enum sipreg_method sipreg_method_id(struct sipreg_str t)
 {
-    /* Methods are case-sensitive (RFC 3261 §7.1). */
-    for (size_t i = 1; i < sizeof method_names / sizeof method_names[0]; i++)
-        if (t.len == method_len[i] && t.p[0] == method_names[i][0] &&
-            memcmp(t.p, method_names[i], t.len) == 0)
-            return (enum sipreg_method)i;
+    /* Methods are case-sensitive (RFC 3261 §7.1): by length, then one whole compare. */
+    static const unsigned char by_len[10][4] = {
+        [3] = {SIPREG_METHOD_ACK, SIPREG_METHOD_BYE},
+        [4] = {SIPREG_METHOD_INFO},
+        [5] = {SIPREG_METHOD_PRACK, SIPREG_METHOD_REFER},
+        [6] = {SIPREG_METHOD_INVITE, SIPREG_METHOD_CANCEL, SIPREG_METHOD_NOTIFY,
+               SIPREG_METHOD_UPDATE},
+        [7] = {SIPREG_METHOD_OPTIONS, SIPREG_METHOD_PUBLISH, SIPREG_METHOD_MESSAGE},
+        [8] = {SIPREG_METHOD_REGISTER},
+        [9] = {SIPREG_METHOD_SUBSCRIBE},
+    };
+    if (t.len >= sizeof by_len / sizeof by_len[0])
+        return SIPREG_METHOD_UNKNOWN;
+    for (size_t i = 0; i < 4 && by_len[t.len][i]; i++) {
+        unsigned id = by_len[t.len][i];
+        if (t.p[0] == method_names[id][0] && memcmp(t.p, method_names[id], t.len) == 0)
+            return (enum sipreg_method)id;
+    }
     return SIPREG_METHOD_UNKNOWN;
 }
 
