@@ -153,16 +153,17 @@ static inline int caseeq_lit(const char *p, const char *lit, size_t n)
 /* 1 when the slice is the literal `lit` (lower case, given with its length) ignoring case. */
 #define STR_IS(s, lit) ((s).len == sizeof(lit) - 1 && caseeq_lit((s).p, lit, sizeof(lit) - 1))
 
+/* Whitespace is SP HT CR LF, all at most ' ': the table is only consulted for those bytes. */
 static inline const char *skip_ws(const char *p, const char *end)
 {
-    while (p < end && cc((unsigned char)*p, CC_WS))
+    while (p < end && (unsigned char)*p <= ' ' && cc((unsigned char)*p, CC_WS))
         p++;
     return p;
 }
 
 static inline const char *rskip_ws(const char *start, const char *end)
 {
-    while (end > start && cc((unsigned char)end[-1], CC_WS))
+    while (end > start && (unsigned char)end[-1] <= ' ' && cc((unsigned char)end[-1], CC_WS))
         end--;
     return end;
 }
