@@ -409,7 +409,8 @@ SIPREG_API int sipreg_msg_contacts(struct sipreg_msg *m, struct sipreg_contact *
  * order (the top one with `received`/`rport` set as RFC 3581 says when `received` is not absent
  * / `rport` >= 0), From, To (with `to_tag` added when the request's To has none and `to_tag` is
  * not absent), Call-ID and CSeq copied. Append further headers with sipreg_buf_* and finish with
- * sipreg_msg_build_end(). `reason` absent means the standard phrase for the status. */
+ * sipreg_msg_build_end(). `reason` absent means the standard phrase for the status. A To that does
+ * not parse is copied without adding a tag, so that a 400 can still be sent. */
 SIPREG_API int sipreg_msg_build_response(struct sipreg_buf *b, struct sipreg_msg *req, int status,
                                          struct sipreg_str reason, struct sipreg_str to_tag,
                                          struct sipreg_str received, int rport);

@@ -549,9 +549,9 @@ static int handle_register(struct sipreg_registrar *r, struct req_ctx *q)
         return reply_error(r, q, 420, NULL, extra, none, none);
     }
 
-    /* step 3: the address-of-record, from To */
-    const struct sipreg_addr *to;
-    if (sipreg_msg_to(m, &to, &why) != 0)
+    /* step 3: the address-of-record, from To; From must be well-formed too */
+    const struct sipreg_addr *to, *from;
+    if (sipreg_msg_to(m, &to, &why) != 0 || sipreg_msg_from(m, &from, &why) != 0)
         return reply_error(r, q, 400, sipreg_perr_reason(why.code), NULL, none, none);
     if (to->uri.scheme != SIPREG_URI_SIP && to->uri.scheme != SIPREG_URI_SIPS)
         return reply_error(r, q, 400, "To Is Not a SIP Address-of-Record", NULL, none, none);
@@ -687,7 +687,8 @@ static int handle_register(struct sipreg_registrar *r, struct req_ctx *q)
     switch (err) {
     case 0: break;
     case SIPREG_EORDER:
-        return reply_error(r, q, 500, "Out-of-Order CSeq", "Retry-After: 1\r\n", aor, user);
+        /* (no "CSeq" in the phrase: some clients look for the first "CSeq" in a response) */
+        return reply_error(r, q, 500, "Out of Order Request", "Retry-After: 1\r\n", aor, user);
     case SIPREG_ELIMIT: return reply_error(r, q, 403, "Too Many Contacts", NULL, aor, user);
     case SIPREG_EINVAL: return reply_error(r, q, 400, "Invalid Contact", NULL, aor, user);
     default:

@@ -537,6 +537,18 @@ static int body_registrar_other_methods_and_malformed(struct fx *f)
                       "Call-ID: v1\r\nCSeq: 1 OPTIONS\r\n\r\n";
     CHECK(feed(f, ver, strlen(ver)) == 0 && status(f) == 505);
     CHECK(f->events[SIPREG_REG_EV_MALFORMED] == 3);
+    /* a malformed To or From still gets its 400 (the To is echoed as it is, without a tag) */
+    const char *badto = "REGISTER sip:example.com SIP/2.0\r\n"
+                        "Via: SIP/2.0/UDP 192.0.2.4;branch=z9hG4bKt1\r\n"
+                        "From: <sip:x@example.com>;tag=1\r\nTo: <sip:x@example.com\r\n"
+                        "Call-ID: t1\r\nCSeq: 1 REGISTER\r\n\r\n";
+    CHECK(feed(f, badto, strlen(badto)) == 0 && status(f) == 400);
+    CHECK(hdr_text(f, "To", t, sizeof t) && strcmp(t, "<sip:x@example.com") == 0);
+    const char *badfrom = "REGISTER sip:example.com SIP/2.0\r\n"
+                          "Via: SIP/2.0/UDP 192.0.2.4;branch=z9hG4bKf1\r\n"
+                          "From: <sip:x@example.com;tag=1\r\nTo: <sip:x@example.com>\r\n"
+                          "Call-ID: f1\r\nCSeq: 1 REGISTER\r\n\r\n";
+    CHECK(feed(f, badfrom, strlen(badfrom)) == 0 && status(f) == 400);
     return 0;
 }
 
