@@ -4,30 +4,20 @@
 set -euo pipefail
 bin=${1:?usage: run_serve_config.sh /path/to/sipreg}
 top=$(cd "$(dirname "$0")/../.." && pwd)
-work=$(mktemp -d)
-pid=
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-pass=0 fail=0
-check() { # name, then a command that must succeed
-  local name=$1; shift
-  if "$@"; then pass=$((pass + 1)); echo "ok   $name"; else fail=$((fail + 1)); echo "FAIL $name"; fi
-}
+. "$(dirname "$0")/lib/serve_common.sh"
 # expect_error NAME EXIT PATTERN -- ARGS...: sipreg serve ARGS exits EXIT, stderr matches PATTERN
 expect_error() {
   local name=$1 code=$2 pattern=$3; shift 4
   local rc=0
   "$bin" serve "$@" >"$work/out" 2>"$work/err" || rc=$?
   if [ "$rc" = "$code" ] && grep -qE -- "$pattern" "$work/err"; then
-    pass=$((pass + 1)); echo "ok   $name"
+    ok "$name"
   else
-    fail=$((fail + 1)); echo "FAIL $name: exit $rc, stderr:"; sed 's/^/     /' "$work/err"
+    mapfile -t lines <"$work/err"
+    bad "$name: exit $rc, stderr:" "${lines[@]}"
   fi
 }
-port() { echo $((20000 + RANDOM % 20000)); }
+
 
 cfg=$work/bad.conf
 printf '[server]\nlisten = 127.0.0.1:5060\n\nbogus = 1\n' > "$cfg"
@@ -51,36 +41,29 @@ expect_error "no domain" 2 "no domain to serve" -- --listen 127.0.0.1:5060
 expect_error "bad log level" 2 "log level is error, warn, info or debug" -- --domain x --log-level loud
 
 # the documented example is valid; flags override it (listen, db)
-p=$(port)
+free_port sport
 sed "s|^db = .*|db = $work/never.db|" "$top/docs/sipreg.conf.example" > "$work/example.conf"
-"$bin" serve --config "$work/example.conf" --listen "127.0.0.1:$p" --db "$work/flag.db" \
-  >"$work/serve.log" 2>&1 &
-pid=$!
-for _ in $(seq 1 100); do grep -q "serving on" "$work/serve.log" && break; sleep 0.05; done
-check "example config starts the server" grep -q "serving on udp:127.0.0.1:$p, domains example.com, realm example.com, auth SHA-256,MD5, store $work/flag.db" "$work/serve.log"
+check "example config starts the server" start_server "$work/serve.log" \
+  --config "$work/example.conf" --listen "127.0.0.1:$sport" --db "$work/flag.db"
+check "settings as logged" grep -q "serving on udp:127.0.0.1:$sport, domains example.com, realm example.com, auth SHA-256,MD5, store $work/flag.db" "$work/serve.log"
 check "flag --db overrides the file" test -f "$work/flag.db" -a ! -e "$work/never.db"
-kill -TERM "$pid"
-rc=0; wait "$pid" || rc=$?
-pid=
-check "SIGTERM stops cleanly with exit 0" test "$rc" = 0
+stop_server
+check "SIGTERM stops cleanly with exit 0" test "$srv_rc" = 0
 check "stop is logged" grep -q "SIGTERM received, stopping" "$work/serve.log"
 
 # a port in use is reported, not ignored
-p=$(port)
-python3 -c "import socket,time,sys; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(('127.0.0.1',$p)); sys.stdout.write('bound\n'); sys.stdout.flush(); time.sleep(5)" > "$work/holder" &
-holder=$!
+free_port sport
+python3 -c "import socket,time,sys; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(('127.0.0.1',$sport)); sys.stdout.write('bound\n'); sys.stdout.flush(); time.sleep(5)" > "$work/holder" &
+helper_pids+=("$!")
 for _ in $(seq 1 100); do grep -q bound "$work/holder" && break; sleep 0.05; done
-expect_error "busy port reported" 1 "cannot listen on udp:127.0.0.1:$p" -- --domain example.com --listen "127.0.0.1:$p" --db "$work/busy.db"
-kill "$holder" 2>/dev/null || true
+expect_error "busy port reported" 1 "cannot listen on udp:127.0.0.1:$sport" -- --domain example.com --listen "127.0.0.1:$sport" --db "$work/busy.db"
 
 # IPv6 and IPv4 at once: each family is answered from its own socket, received/rport set
-p=$(port)
-"$bin" serve --listen "[::1]:$p" --listen "127.0.0.1:$p" --domain example.com --store memory \
-  --no-auth >"$work/dual.log" 2>&1 &
-pid=$!
-for _ in $(seq 1 100); do grep -q "serving on" "$work/dual.log" && break; sleep 0.05; done
-check "dual-stack listening logged" grep -q "serving on udp:\[::1\]:$p udp:127.0.0.1:$p" "$work/dual.log"
-check "REGISTER over IPv6 and IPv4" python3 - "$p" <<'PY'
+free_port sport
+check "dual-stack server started" start_server "$work/dual.log" --listen "[::1]:$sport" \
+  --listen "127.0.0.1:$sport" --domain example.com --store memory --no-auth
+check "dual-stack listening logged" grep -q "serving on udp:\[::1\]:$sport udp:127.0.0.1:$sport" "$work/dual.log"
+check "REGISTER over IPv6 and IPv4" python3 - "$sport" <<'PY'
 import socket, sys
 port = int(sys.argv[1])
 for fam, host in ((socket.AF_INET6, "::1"), (socket.AF_INET, "127.0.0.1")):
@@ -99,7 +82,6 @@ for fam, host in ((socket.AF_INET6, "::1"), (socket.AF_INET, "127.0.0.1")):
     assert ";received=%s;rport=%d" % (host, me) in r, r
     assert "<sip:bob@%s:%d>;expires=3600" % (h, me) in r, r
 PY
-kill -TERM "$pid"; wait "$pid" || true; pid=
-
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+stop_server
+check "no sanitizer report" sanitizer_clean "$work/dual.log"
+finish
