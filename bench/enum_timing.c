@@ -104,7 +104,7 @@ int main(int argc, char **argv)
             double t1 = now_ns();
             size_t got;
             struct sipreg_netaddr to;
-            while (sipreg_registrar_pull(r, out, sizeof out, &got, &to) == 0) {
+            while (sipreg_registrar_pull(r, out, sizeof out, &got, &to, NULL) == 0) {
                 if (strncmp(out, "SIP/2.0 401 ", 12) != 0) {
                     fprintf(stderr, "unexpected answer: %.40s\n", out);
                     return 1;

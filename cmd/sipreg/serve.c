@@ -404,6 +404,29 @@ struct worker {
 
 static int stop_fd = -1;
 
+/* A peer-supplied field for a log line: printable ASCII as is, anything else as \xHH (a folded
+ * username must not forge log lines), cut at 200 bytes. */
+static const char *esc(struct sipreg_str s, char *out, size_t cap)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    if (!s.p)
+        return "-";
+    for (size_t i = 0; i < s.len && i < 200 && o + 5 < cap; i++) {
+        unsigned char c = (unsigned char)s.p[i];
+        if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"') {
+            out[o++] = (char)c;
+        } else {
+            out[o++] = '\\';
+            out[o++] = 'x';
+            out[o++] = hex[c >> 4];
+            out[o++] = hex[c & 15];
+        }
+    }
+    out[o] = 0;
+    return out;
+}
+
 static void on_event(const struct sipreg_registrar_event *ev, void *ud)
 {
     (void)ud;
@@ -438,32 +461,40 @@ static void on_event(const struct sipreg_registrar_event *ev, void *ud)
         lv = LOG_WARN;
         break;
     }
-#define S(x) (int)(x).len, (x).p ? (x).p : "-"
+    char aor[1024], contact[1024], user[1024];
+    esc(ev->aor, aor, sizeof aor);
+    esc(ev->contact, contact, sizeof contact);
+    esc(ev->user, user, sizeof user);
     if (ev->kind == SIPREG_REG_EV_REGISTERED)
-        logf_(lv, "%s aor=%.*s contact=%.*s expires=%lld user=%.*s src=%s", what, S(ev->aor),
-              S(ev->contact), (long long)ev->expires, S(ev->user), src);
+        logf_(lv, "%s aor=%s contact=%s expires=%lld user=%s src=%s", what, ev->aor.p ? aor : "-",
+              ev->contact.p ? contact : "-", (long long)ev->expires, ev->user.p ? user : "-", src);
     else
-        logf_(lv, "%s status=%d reason=\"%s\" aor=%.*s contact=%.*s user=%.*s src=%s", what,
-              ev->status, ev->reason ? ev->reason : "", S(ev->aor), S(ev->contact), S(ev->user),
-              src);
-#undef S
+        logf_(lv, "%s status=%d reason=\"%s\" aor=%s contact=%s user=%s src=%s", what, ev->status,
+              ev->reason ? ev->reason : "", ev->aor.p ? aor : "-", ev->contact.p ? contact : "-",
+              ev->user.p ? user : "-", src);
 }
 
 static void send_all(struct worker *w, char *buf, size_t cap)
 {
     size_t n;
-    struct sipreg_netaddr to;
+    struct sipreg_netaddr to, local;
     int err;
-    while ((err = sipreg_registrar_pull(w->reg, buf, cap, &n, &to)) != SIPREG_ENOENT) {
+    while ((err = sipreg_registrar_pull(w->reg, buf, cap, &n, &to, &local)) != SIPREG_ENOENT) {
         if (err)
             break;
-        /* reply from the socket of the destination's address family */
-        int fd = w->fds[0];
-        for (size_t i = 0; i < w->nfds; i++)
-            if (w->local[i].family == to.family) {
+        /* from the socket the request came in on (RFC 3581 §4: NATs expect the reply from the
+         * address they sent to), else one of the destination's family */
+        int fd = -1;
+        for (size_t i = 0; i < w->nfds && fd < 0; i++)
+            if (sipreg_netaddr_eq(&w->local[i], &local))
                 fd = w->fds[i];
-                break;
-            }
+        for (size_t i = 0; i < w->nfds && fd < 0; i++)
+            if (w->local[i].family == to.family)
+                fd = w->fds[i];
+        if (fd < 0) {
+            w->dropped++;
+            continue;
+        }
         if (sipreg__udp_send(fd, buf, n, &to) == 0)
             w->tx++;
         else
@@ -608,7 +639,15 @@ int cmd_serve(int argc, char **argv)
     stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 
     struct worker *workers = calloc(o.workers, sizeof *workers);
+    struct sipreg_auth_tracker *tracker = NULL;
+    if (!o.reg.no_auth && sipreg_auth_tracker_create(&tracker, 65536 * o.workers) != 0) {
+        fprintf(stderr, "sipreg: out of memory\n");
+        sipreg_store_close(store);
+        opts_free(&o);
+        return 1;
+    }
     struct sipreg_registrar_cfg cfg = o.reg;
+    cfg.tracker = tracker; /* one for all workers: a nonce's nc must not replay per worker */
     cfg.domains = (const char *const *)o.domains;
     cfg.ndomains = o.ndomains;
     cfg.realm = o.realm;
@@ -713,6 +752,7 @@ out:
               (unsigned long long)tx);
     free(workers);
     sipreg_store_close(store);
+    sipreg_auth_tracker_destroy(tracker);
     sipreg_auth_secret_fini(&secret);
     opts_free(&o);
     return rc;

@@ -65,7 +65,10 @@ struct sipreg_registrar_cfg {
     uint32_t reply_burst;    /* 200 amplification); a 200 after authentication is not counted */
     bool reply_unlimited;    /* no cap (e.g. behind an edge proxy that is the only source) */
     size_t tracker_capacity; /* 65536 nonces remembered for nc replay checks */
-    const char *server;      /* Server header: "sipreg" */
+    struct sipreg_auth_tracker *tracker; /* shared nc replay tracker (thread-safe; not owned):
+                                          * workers must share one, or a nonce replays once per
+                                          * worker. NULL: the registrar makes its own */
+    const char *server;                  /* Server header: "sipreg" */
     sipreg_registrar_event_fn on_event;
     void *ud;
 };
@@ -93,12 +96,17 @@ SIPREG_API int sipreg_registrar_receive(struct sipreg_registrar *r, const char *
  * store shared by workers stays held by this registrar's thread until then. */
 SIPREG_API int sipreg_registrar_flush(struct sipreg_registrar *r, sipreg_time now);
 
-/* Takes the next releasable reply: copies it to out (cap bytes) and its destination to *to.
+/* Takes the next releasable reply: copies it to out (cap bytes; 65535 always suffices), its
+ * destination to *to and, when `local` is not NULL, the address its request came in on (given
+ * to sipreg_registrar_receive; zeroed when none was), from which it must leave (RFC 3581 §4).
  * 0, SIPREG_ENOENT when none is ready, SIPREG_ENOSPC when cap is too small (the reply is kept). */
 SIPREG_API int sipreg_registrar_pull(struct sipreg_registrar *r, char *out, size_t cap,
-                                     size_t *n /* OUT */, struct sipreg_netaddr *to /* OUT */);
+                                     size_t *n /* OUT */, struct sipreg_netaddr *to /* OUT */,
+                                     struct sipreg_netaddr *local /* OUT */);
 
-/* Runs timers: transaction expiry, purge of expired bindings (bounded work), rate-limit decay. */
+/* Runs timers: transaction expiry, purge of expired bindings (bounded work), rate-limit decay.
+ * It commits the store: call it after sipreg_registrar_flush(), never between a receive and
+ * the flush of its batch. */
 SIPREG_API int sipreg_registrar_timeout(struct sipreg_registrar *r, sipreg_time now,
                                         int64_t wall_ms);
 /* When sipreg_registrar_timeout() should run next (monotonic ms). */

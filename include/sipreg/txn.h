@@ -131,6 +131,9 @@ SIPREG_API int sipreg_nist_state(const struct sipreg_nist *txn);
  * sipreg_nist_find(), which returns NULL once it has ended (guard expiry, eviction, abandon).
  * An id is never 0, so 0 can stand for "no transaction". */
 SIPREG_API uint64_t sipreg_nist_id(const struct sipreg_nist *txn);
+/* The address the transaction's request first came from. A cached response should be resent
+ * only there: anyone can replay a captured request from a spoofed address. */
+SIPREG_API const struct sipreg_netaddr *sipreg_nist_source(const struct sipreg_nist *txn);
 SIPREG_API struct sipreg_nist *sipreg_nist_find(struct sipreg_nist_table *t, uint64_t id);
 
 /* The earliest time sipreg_nist_timeout() has work to do, or -1 when the table is empty. */

@@ -42,7 +42,7 @@ int sipreg_str_to_u64(struct sipreg_str s, uint64_t max, uint64_t *out)
         unsigned d = (unsigned)(unsigned char)s.p[i] - '0';
         if (d > 9)
             return SIPREG_EPARSE;
-        if (v > (max - d) / 10)
+        if (d > max || v > (max - d) / 10)
             return SIPREG_EPARSE;
         v = v * 10 + d;
     }

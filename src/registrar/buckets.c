@@ -97,3 +97,17 @@ int sipreg__buckets_take(struct sipreg__buckets *b, const void *key, size_t len,
     e->milli_tokens -= 1000;
     return 1;
 }
+
+int sipreg__buckets_peek(struct sipreg__buckets *b, const void *key, size_t len, sipreg_time now)
+{
+    uint64_t h = sipreg__siphash24(b->key, key, len);
+    h = h ? h : 1;
+    for (size_t i = 0; i < PROBE; i++) {
+        struct bucket *c = &b->v[(h + i) & b->mask];
+        if (c->h == h) {
+            refill(b, c, now);
+            return c->milli_tokens >= 1000;
+        }
+    }
+    return 1;
+}

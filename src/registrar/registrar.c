@@ -8,16 +8,24 @@
 #include "sipreg/registrar.h"
 #include "sipreg/txn.h"
 
-#define ARENA_SIZE  (64 * 1024)
-#define REPLY_MAX   8192
-#define OUTBOX_MAX  1024
-#define PURGE_EVERY 1000 /* ms between purges of expired bindings */
-#define PURGE_ROWS  256
+#define ARENA_SIZE   (64 * 1024)
+#define REPLY_MAX    65000 /* a UDP datagram; what a 200 may list is bounded below to fit */
+#define ALT_MAX      8192
+/* Bounds checked before any change is written, so that the 200 listing every binding, or the
+ * 500 replacing it, can always be built afterwards: the headers a response copies from the
+ * request, a Contact URI and an instance, times the store's bindings per AOR (32). */
+#define COPIED_MAX   4096
+#define CONTACT_MAX  1024
+#define INSTANCE_MAX 256
+#define OUTBOX_MAX   1024
+#define PURGE_EVERY  1000 /* ms between purges of expired bindings */
+#define PURGE_ROWS   256
 
 struct outmsg {
     char *data;
     size_t len;
-    char *alt; /* the 500 sent instead when the commit fails */
+    struct sipreg_netaddr local; /* the address the request came in on: the reply leaves there */
+    char *alt;                   /* the 500 sent instead when the commit fails */
     size_t alt_len;
     struct sipreg_netaddr to;
     uint64_t txn_id; /* 0: none; the transaction may end before the flush, so keep its id */
@@ -34,7 +42,9 @@ struct sipreg_registrar {
     enum sipreg_auth_alg algs[4];
     struct sipreg_auth_tracker *tracker;
     struct sipreg_nist_table *nist;
-    struct sipreg__limiter *src_fail, *user_fail;
+    struct sipreg__limiter *src_fail, *user_fail, *pair_fail; /* pair: user and source */
+    bool own_tracker;
+    sipreg_time now;                 /* of the datagram being processed */
     struct sipreg__buckets *replies; /* NULL: unlimited */
     uint64_t throttled;
     struct outmsg outbox[OUTBOX_MAX];
@@ -46,7 +56,7 @@ struct sipreg_registrar {
     char *arena_mem;
     struct sipreg_arena arena;
     char reply[REPLY_MAX];
-    char alt[1024];
+    char alt[ALT_MAX];
 };
 
 /* ---- helpers ---- */
@@ -66,6 +76,16 @@ static void emit(struct sipreg_registrar *r, enum sipreg_registrar_event_kind ki
 {
     if (!r->cfg.on_event)
         return;
+    /* rejections of a source that is over its reply budget are not logged one by one (the
+     * throttled event says it): a spoofed flood must not become a log flood */
+    if (src && r->replies &&
+        (kind == SIPREG_REG_EV_REJECTED || kind == SIPREG_REG_EV_AUTH_FAILED ||
+         kind == SIPREG_REG_EV_CHALLENGED || kind == SIPREG_REG_EV_MALFORMED)) {
+        char ip[SIPREG_NETADDR_STRLEN];
+        size_t n = sipreg_netaddr_ip(src, ip, sizeof ip);
+        if (!sipreg__buckets_peek(r->replies, ip, n, r->now))
+            return;
+    }
     struct sipreg_registrar_event ev = {kind, status, reason, aor, contact, user, expires, src};
     r->cfg.on_event(&ev, r->cfg.ud);
 }
@@ -160,7 +180,7 @@ static void outmsg_free(struct outmsg *o)
  * at flush when `alt` is given: then the reply waits for the commit). */
 static int queue_reply(struct sipreg_registrar *r, const struct sipreg_buf *b,
                        const struct sipreg_buf *alt, const struct sipreg_netaddr *to,
-                       struct sipreg_nist *txn, sipreg_time now)
+                       const struct sipreg_netaddr *local, struct sipreg_nist *txn, sipreg_time now)
 {
     struct outmsg *o = outbox_push(r);
     if (!o)
@@ -179,6 +199,8 @@ static int queue_reply(struct sipreg_registrar *r, const struct sipreg_buf *b,
         o->alt_len = alt->len;
     }
     o->to = *to;
+    if (local)
+        o->local = *local;
     o->txn_id = txn ? sipreg_nist_id(txn) : 0;
     o->pending = alt != NULL;
     if (!o->pending && txn)
@@ -195,8 +217,9 @@ struct req_ctx {
     sipreg_time now;
     int64_t wall_ms;
     const struct sipreg_via *via;
-    bool authed;  /* the request carried valid credentials */
-    bool metered; /* a reply token was already taken for this request */
+    const struct sipreg_netaddr *local; /* where it came in; may be NULL */
+    bool authed;                        /* the request carried valid credentials */
+    bool metered;                       /* a reply token was already taken for this request */
 };
 
 /* Whether a reply to q's source may be sent. Only answers to authenticated requests go
@@ -253,7 +276,7 @@ static int reply_simple(struct sipreg_registrar *r, struct req_ctx *q, int statu
         return SIPREG_ENOSPC;
     struct sipreg_netaddr to;
     reply_dest(&to, q->via, q->src);
-    return queue_reply(r, &b, NULL, &to, q->txn, q->now);
+    return queue_reply(r, &b, NULL, &to, q->local, q->txn, q->now);
 }
 
 static int reply_error(struct sipreg_registrar *r, struct req_ctx *q, int status,
@@ -280,7 +303,7 @@ static int reply_challenge(struct sipreg_registrar *r, struct req_ctx *q, bool s
         return SIPREG_ENOSPC;
     struct sipreg_netaddr to;
     reply_dest(&to, q->via, q->src);
-    return queue_reply(r, &b, NULL, &to, q->txn, q->now);
+    return queue_reply(r, &b, NULL, &to, q->local, q->txn, q->now);
 }
 
 /* ---- binding keys ---- */
@@ -342,8 +365,9 @@ int sipreg_registrar_binding_key(const struct sipreg_contact *c, struct sipreg_b
 /* ---- REGISTER ---- */
 
 struct require_ctx {
-    char list[256];
+    char list[256]; /* for the Unsupported header; may be cut short */
     size_t n;
+    bool unsupported;
 };
 
 static int check_require(struct sipreg_str tok, void *ud)
@@ -351,6 +375,7 @@ static int check_require(struct sipreg_str tok, void *ud)
     struct require_ctx *c = ud;
     if (sipreg_str_caseeqz(tok, "path"))
         return 0;
+    c->unsupported = true;
     /* collect what we do not support for the Unsupported header */
     if (c->n + tok.len + 2 < sizeof c->list) {
         if (c->n) {
@@ -421,11 +446,19 @@ static int authenticate(struct sipreg_registrar *r, struct req_ctx *q, struct si
         return reply_challenge(r, q, false);
     }
     *user = cred.username;
-    /* a user under attack is only refused to sources that have failed recently, so that its
+    /* a user under attack is only refused to sources that failed for that user, so that its
      * owner, from a clean address, still gets in */
+    char pair[320];
+    size_t pairlen = 0;
+    if (cred.username.p && cred.username.len + iplen + 1 <= sizeof pair) {
+        memcpy(pair, cred.username.p, cred.username.len);
+        pair[cred.username.len] = 0;
+        memcpy(pair + cred.username.len + 1, ip, iplen);
+        pairlen = cred.username.len + 1 + iplen;
+    }
     if (cred.username.p &&
         sipreg__limiter_blocked(r->user_fail, cred.username.p, cred.username.len, q->now) &&
-        sipreg__limiter_failures(r->src_fail, ip, iplen, q->now) > 0) {
+        (!pairlen || sipreg__limiter_failures(r->pair_fail, pair, pairlen, q->now) > 0)) {
         emit(r, SIPREG_REG_EV_REJECTED, r->cfg.fail_silent ? 0 : 403,
              "user blocked after repeated authentication failures", aor, SIPREG_STR_NULL,
              cred.username, -1, q->src);
@@ -464,7 +497,8 @@ static int authenticate(struct sipreg_registrar *r, struct req_ctx *q, struct si
     enum sipreg_auth_reason why = SIPREG_AUTH_REASON_OK;
     int err = sipreg_auth_verify(&r->auth, &cred, &areq, ha1, q->wall_ms, r->tracker, &why);
     if (err == 0) {
-        sipreg__limiter_clear(r->src_fail, ip, iplen, q->now);
+        /* failures are not forgiven by a success: a subscriber could otherwise interleave its
+         * own logins with guesses at someone else's password */
         q->authed = true;
         return 1;
     }
@@ -478,6 +512,8 @@ static int authenticate(struct sipreg_registrar *r, struct req_ctx *q, struct si
     int blocked = sipreg__limiter_fail(r->src_fail, ip, iplen, q->now);
     if (cred.username.p)
         blocked |= sipreg__limiter_fail(r->user_fail, cred.username.p, cred.username.len, q->now);
+    if (pairlen)
+        (void)sipreg__limiter_fail(r->pair_fail, pair, pairlen, q->now);
     emit(r, SIPREG_REG_EV_AUTH_FAILED, 401, sipreg_auth_reason_text(why), aor, SIPREG_STR_NULL,
          cred.username, -1, q->src);
     if (blocked)
@@ -543,7 +579,7 @@ static int handle_register(struct sipreg_registrar *r, struct req_ctx *q)
          h = sipreg_msg_hdr_next(m, h))
         if (sipreg_token_list_foreach(h->value, check_require, &rq, &why) != 0)
             return reply_error(r, q, 400, sipreg_perr_reason(why.code), NULL, none, none);
-    if (rq.n) {
+    if (rq.unsupported) {
         char extra[300];
         snprintf(extra, sizeof extra, "Unsupported: %.*s\r\n", (int)rq.n, rq.list);
         return reply_error(r, q, 420, NULL, extra, none, none);
@@ -623,9 +659,24 @@ static int handle_register(struct sipreg_registrar *r, struct req_ctx *q)
         path = (struct sipreg_str){pathbuf, pb.len};
     }
 
+    /* what a response copies from the request is bounded before anything is written, so that
+     * the answer to a change can always be built (see COPIED_MAX) */
+    size_t copied = 0;
+    for (size_t i = 0; i < m->nhdr; i++) {
+        enum sipreg_hdr_id id = m->hdr[i].id;
+        if (id == SIPREG_HDR_VIA || id == SIPREG_HDR_FROM || id == SIPREG_HDR_TO ||
+            id == SIPREG_HDR_CALL_ID || id == SIPREG_HDR_CSEQ)
+            copied += m->hdr[i].value.len + 16;
+    }
+    if (copied > COPIED_MAX)
+        return reply_error(r, q, 513, "Message Too Large", NULL, aor, user);
+
     int star = 0;
-    for (struct sipreg_contact *c = contacts; c; c = c->next)
+    for (struct sipreg_contact *c = contacts; c; c = c->next) {
         star |= c->star;
+        if (!c->star && (c->addr.uri.raw.len > CONTACT_MAX || c->instance.len > INSTANCE_MAX))
+            return reply_error(r, q, 400, "Contact Too Long", NULL, aor, user);
+    }
     if (star) {
         /* Contact: * only alone and only with Expires: 0 */
         if (contacts->next || hdr_expires != 0)
@@ -673,6 +724,18 @@ static int handle_register(struct sipreg_registrar *r, struct req_ctx *q)
      * anything, so that a dropped reply never leaves a change behind */
     if (!may_reply(r, q))
         return SIPREG_EBUSY;
+    /* the 500 that replaces the 200 if the commit fails, built before the change is made */
+    struct sipreg_buf alt;
+    if (nops) {
+        int aerr =
+            begin_reply(r, q, &alt, r->alt, sizeof r->alt, 500, "Location Service Unavailable");
+        if (aerr == 0) {
+            sipreg_buf_addz(&alt, "Retry-After: 5\r\n");
+            aerr = sipreg_msg_build_end(&alt, NULL, 0);
+        }
+        if (aerr)
+            return aerr;
+    }
 
     /* step 7: apply (ordering checks in the store), or look up for a query */
     struct sipreg_binding_list list;
@@ -697,35 +760,35 @@ static int handle_register(struct sipreg_registrar *r, struct req_ctx *q)
     }
 
     /* step 8: 200 OK listing every current binding */
-    struct sipreg_buf b, alt;
-    err = begin_reply(r, q, &b, r->reply, sizeof r->reply, 200, NULL);
-    if (err)
-        return err;
-    for (size_t i = 0; i < list.n; i++)
-        add_binding_contact(&b, &list.v[i], wall_s);
-    add_date(&b, q->wall_ms);
-    if (path.p) {
-        sipreg_buf_addz(&b, "Path: ");
-        sipreg_buf_adds(&b, path);
-        sipreg_buf_addz(&b, "\r\nSupported: path\r\n");
-    }
-    if (sipreg_msg_build_end(&b, NULL, 0) != 0) {
-        /* too many bindings to list in one datagram: refuse rather than truncate */
-        return reply_error(r, q, 500, "Response Too Large", NULL, aor, user);
-    }
     struct sipreg_netaddr dst;
     reply_dest(&dst, q->via, q->src);
+    struct sipreg_buf b;
+    err = begin_reply(r, q, &b, r->reply, sizeof r->reply, 200, NULL);
+    if (err == 0) {
+        for (size_t i = 0; i < list.n; i++)
+            add_binding_contact(&b, &list.v[i], wall_s);
+        add_date(&b, q->wall_ms);
+        if (path.p) {
+            sipreg_buf_addz(&b, "Path: ");
+            sipreg_buf_adds(&b, path);
+            sipreg_buf_addz(&b, "\r\nSupported: path\r\n");
+        }
+        err = sipreg_msg_build_end(&b, NULL, 0);
+    }
+    if (err) {
+        /* not for changes made under the bounds above, but bindings stored before those bounds
+         * may be larger: a change then stays, answered by the prebuilt 500 (after its commit) */
+        if (nops) {
+            emit(r, SIPREG_REG_EV_REJECTED, 500, "response too large", aor, SIPREG_STR_NULL, user,
+                 -1, q->src);
+            return queue_reply(r, &alt, &alt, &dst, q->local, q->txn, q->now);
+        }
+        return reply_error(r, q, 500, "Response Too Large", NULL, aor, user);
+    }
     if (!nops) {
         emit(r, SIPREG_REG_EV_QUERY, 200, "query", aor, SIPREG_STR_NULL, user, -1, q->src);
-        return queue_reply(r, &b, NULL, &dst, q->txn, q->now);
+        return queue_reply(r, &b, NULL, &dst, q->local, q->txn, q->now);
     }
-    err = begin_reply(r, q, &alt, r->alt, sizeof r->alt, 500, "Location Service Unavailable");
-    if (err == 0) {
-        sipreg_buf_addz(&alt, "Retry-After: 5\r\n");
-        err = sipreg_msg_build_end(&alt, NULL, 0);
-    }
-    if (err)
-        return err;
     for (size_t i = 0; i < nops; i++) {
         const struct sipreg_store_op *op = &ops[i];
         if (op->kind == SIPREG_STORE_UPSERT)
@@ -736,7 +799,7 @@ static int handle_register(struct sipreg_registrar *r, struct req_ctx *q)
                  op->kind == SIPREG_STORE_REMOVE_ALL ? "all bindings removed" : "unregistered", aor,
                  op->b.contact, user, 0, q->src);
     }
-    return queue_reply(r, &b, &alt, &dst, q->txn, q->now);
+    return queue_reply(r, &b, &alt, &dst, q->local, q->txn, q->now);
 }
 
 static int handle_options(struct sipreg_registrar *r, struct req_ctx *q)
@@ -752,11 +815,11 @@ int sipreg_registrar_receive(struct sipreg_registrar *r, const char *buf, size_t
                              const struct sipreg_netaddr *src, const struct sipreg_netaddr *local,
                              sipreg_time now, int64_t wall_ms)
 {
-    (void)local;
     struct sipreg_msg m;
     struct sipreg_perr why;
     sipreg_arena_reset(&r->arena);
-    struct req_ctx q = {.m = &m, .src = src, .now = now, .wall_ms = wall_ms};
+    struct req_ctx q = {.m = &m, .src = src, .local = local, .now = now, .wall_ms = wall_ms};
+    r->now = now;
     int err = sipreg_msg_parse(&m, buf, len,
                                src->transport == SIPREG_TRANSPORT_UDP ? SIPREG_MSG_DATAGRAM
                                                                       : SIPREG_MSG_STREAM,
@@ -787,8 +850,9 @@ int sipreg_registrar_receive(struct sipreg_registrar *r, const char *buf, size_t
     if (match == SIPREG_NIST_ABSORB)
         return 0;
     if (match == SIPREG_NIST_REPLAY) {
-        /* anyone can resend a captured request to draw its cached response again */
-        if (!may_reply(r, &q))
+        /* the cached response goes back only to where the request first came from: anyone can
+         * resend a captured request from a spoofed address to draw it again */
+        if (!sipreg_netaddr_eq(src, sipreg_nist_source(q.txn)) || !may_reply(r, &q))
             return 0;
         struct outmsg *o = outbox_push(r);
         if (!o)
@@ -801,6 +865,8 @@ int sipreg_registrar_receive(struct sipreg_registrar *r, const char *buf, size_t
         memcpy(o->data, cached.p, cached.len);
         o->len = cached.len;
         reply_dest(&o->to, q.via, src);
+        if (local)
+            o->local = *local;
         return 0;
     }
     if (match == SIPREG_ENOMEM)
@@ -864,7 +930,7 @@ int sipreg_registrar_flush(struct sipreg_registrar *r, sipreg_time now)
 }
 
 int sipreg_registrar_pull(struct sipreg_registrar *r, char *out, size_t cap, size_t *n,
-                          struct sipreg_netaddr *to)
+                          struct sipreg_netaddr *to, struct sipreg_netaddr *local)
 {
     if (!r->out_n || r->outbox[r->out_head].pending)
         return SIPREG_ENOENT;
@@ -874,6 +940,8 @@ int sipreg_registrar_pull(struct sipreg_registrar *r, char *out, size_t cap, siz
     memcpy(out, o->data, o->len);
     *n = o->len;
     *to = o->to;
+    if (local)
+        *local = o->local;
     outmsg_free(o);
     r->out_head = (r->out_head + 1) % OUTBOX_MAX;
     r->out_n--;
@@ -919,10 +987,12 @@ void sipreg_registrar_destroy(struct sipreg_registrar *r)
     sipreg_free(r->local);
     sipreg_free(r->realm);
     sipreg_free(r->server);
-    sipreg_auth_tracker_destroy(r->tracker);
+    if (r->own_tracker)
+        sipreg_auth_tracker_destroy(r->tracker);
     sipreg_nist_table_destroy(r->nist);
     sipreg__limiter_destroy(r->src_fail);
     sipreg__limiter_destroy(r->user_fail);
+    sipreg__limiter_destroy(r->pair_fail);
     sipreg__buckets_destroy(r->replies);
     sipreg_free(r->arena_mem);
     sipreg_free(r);
@@ -998,13 +1068,17 @@ int sipreg_registrar_create(struct sipreg_registrar **out, const struct sipreg_r
         r->auth.nalgs = c->nalgs;
     }
     c->algs = NULL; /* the copy above is what counts */
-    if (!c->no_auth) {
+    if (c->tracker) {
+        r->tracker = c->tracker;
+    } else if (!c->no_auth) {
         err = sipreg_auth_tracker_create(&r->tracker,
                                          c->tracker_capacity ? c->tracker_capacity : 65536);
         if (err)
             goto fail;
+        r->own_tracker = true;
     }
-    struct sipreg_nist_cfg ncfg = {.capacity = c->txn_capacity};
+    struct sipreg_nist_cfg ncfg = {.capacity = c->txn_capacity,
+                                   .max_response = SIPREG_NIST_MAX_RESP};
     err = sipreg_nist_table_create(&r->nist, &ncfg);
     if (err)
         goto fail;
@@ -1014,6 +1088,10 @@ int sipreg_registrar_create(struct sipreg_registrar **out, const struct sipreg_r
         goto fail;
     err = sipreg__limiter_create(&r->user_fail, 8192, c->fail_limit_user, c->fail_window,
                                  c->fail_cooldown);
+    if (err)
+        goto fail;
+    /* counts only (its own limit never matters): which sources failed for which user */
+    err = sipreg__limiter_create(&r->pair_fail, 8192, UINT32_MAX, c->fail_window, 0);
     if (err)
         goto fail;
     if (!c->reply_unlimited) {

@@ -36,5 +36,7 @@ int sipreg__buckets_create(struct sipreg__buckets **out, size_t capacity, uint32
 void sipreg__buckets_destroy(struct sipreg__buckets *b);
 /* Takes one token for the key; 1 when there was one, 0 when the key is over its rate. */
 int sipreg__buckets_take(struct sipreg__buckets *b, const void *key, size_t len, sipreg_time now);
+/* 1 when the key has a token (or is unknown), without taking it. */
+int sipreg__buckets_peek(struct sipreg__buckets *b, const void *key, size_t len, sipreg_time now);
 
 #endif

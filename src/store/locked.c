@@ -6,15 +6,17 @@
 struct locked {
     struct sipreg_store *inner;
     pthread_mutex_t mu;
-    pthread_t owner; /* valid while held */
-    int held;        /* a writer holds the store until its commit */
 };
+
+/* The store this thread holds for its batch (from its first write to its commit), if any. Only
+ * the holding thread reads or writes it, so no other synchronisation is needed. */
+static _Thread_local struct locked *holding;
 
 /* Locks for one call, unless this thread already holds the store for its batch. Returns 1 when
  * the caller must unlock after the call. */
 static int enter(struct locked *l)
 {
-    if (l->held && pthread_equal(l->owner, pthread_self()))
+    if (holding == l)
         return 0;
     pthread_mutex_lock(&l->mu);
     return 1;
@@ -29,10 +31,8 @@ static void leave(struct locked *l, int locked)
 /* After a write: keep the store until this thread commits. */
 static void hold(struct locked *l, int locked)
 {
-    if (locked) {
-        l->owner = pthread_self();
-        l->held = 1;
-    }
+    if (locked)
+        holding = l;
 }
 
 static int lk_apply(void *self, const struct sipreg_store_change *c, int64_t now,
@@ -80,7 +80,7 @@ static int lk_commit(void *self)
     int err = sipreg_store_commit(l->inner);
     if (!k) {
         /* this thread held the store for its batch: the batch is over */
-        l->held = 0;
+        holding = NULL;
         pthread_mutex_unlock(&l->mu);
     } else {
         leave(l, k);

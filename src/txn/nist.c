@@ -26,8 +26,9 @@ struct sipreg_nist {
     uint8_t state;
     uint8_t reliable;
     uint16_t key_len;
-    char *key_heap; /* the key when longer than KEY_INLINE */
-    char *resp;     /* cached final response (unreliable transports) */
+    struct sipreg_netaddr src; /* where the request first came from */
+    char *key_heap;            /* the key when longer than KEY_INLINE */
+    char *resp;                /* cached final response (unreliable transports) */
     size_t resp_len, resp_cap;
     char key[KEY_INLINE];
 };
@@ -354,6 +355,7 @@ int sipreg_nist_receive(struct sipreg_nist_table *t, struct sipreg_msg *req,
     x->gen++;
     x->state = ST_TRYING;
     x->reliable = src->transport != SIPREG_TRANSPORT_UDP;
+    x->src = *src;
     x->key_len = (uint16_t)k.len;
     x->key_heap = heap;
     if (!heap)
@@ -470,4 +472,9 @@ void sipreg_nist_timeout(struct sipreg_nist_table *t, sipreg_time now)
         release(t, t->completed.head);
         t->st.terminated++;
     }
+}
+
+const struct sipreg_netaddr *sipreg_nist_source(const struct sipreg_nist *txn)
+{
+    return &txn->src;
 }

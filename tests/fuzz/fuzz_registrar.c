@@ -81,7 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static char out[65536];
     size_t n;
     struct sipreg_netaddr to;
-    while (sipreg_registrar_pull(reg, out, sizeof out, &n, &to) == 0) {
+    while (sipreg_registrar_pull(reg, out, sizeof out, &n, &to, NULL) == 0) {
         FUZZ_CHECK(n > 12 && memcmp(out, "SIP/2.0 ", 8) == 0 && out[8] >= '2' && out[8] <= '5');
         if (!req_ok)
             continue;

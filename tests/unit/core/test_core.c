@@ -98,6 +98,11 @@ TEST(core_str)
               SIPREG_EPARSE);
     ASSERT_EQ(sipreg_str_to_u64(SIPREG_STR_LIT(""), 10, &v), SIPREG_EPARSE);
     ASSERT_EQ(sipreg_str_to_u64(SIPREG_STR_LIT("1a"), 100, &v), SIPREG_EPARSE);
+    /* a single digit above a small maximum (max - d must not wrap) */
+    ASSERT_EQ(sipreg_str_to_u64(SIPREG_STR_LIT("7"), 5, &v), SIPREG_EPARSE);
+    ASSERT_EQ(sipreg_str_to_u64(SIPREG_STR_LIT("5"), 5, &v), 0);
+    ASSERT_EQ(v, 5);
+    ASSERT_EQ(sipreg_str_to_u64(SIPREG_STR_LIT("0"), 0, &v), 0);
     return 0;
 }
 

@@ -11,7 +11,7 @@
 struct reply {
     char buf[8192];
     size_t len;
-    struct sipreg_netaddr to;
+    struct sipreg_netaddr to, local;
     struct sipreg_msg m;
     char mem[16384];
     struct sipreg_arena a;
@@ -106,7 +106,7 @@ static int feed(struct fx *f, const char *msg, size_t len)
     f->nrep = 0;
     for (;;) {
         struct reply *rp = &f->rep[f->nrep < 4 ? f->nrep : 3];
-        err = sipreg_registrar_pull(f->r, rp->buf, sizeof rp->buf, &rp->len, &rp->to);
+        err = sipreg_registrar_pull(f->r, rp->buf, sizeof rp->buf, &rp->len, &rp->to, &rp->local);
         if (err == SIPREG_ENOENT)
             break;
         if (err)
@@ -138,7 +138,7 @@ static size_t build_register(struct fx *f, char *out, size_t cap, const char *ru
                      ruri, f->branch, to_user, f->branch, to_user, f->callid, f->cseq,
                      contact ? "Contact: " : "", contact ? contact : "", contact ? "\r\n" : "",
                      extra ? extra : "");
-    return (size_t)n;
+    return n < 0 || (size_t)n >= cap ? 0 : (size_t)n; /* truncated: nothing to send */
 }
 
 static int status(const struct fx *f)
@@ -183,7 +183,7 @@ static int answer_challenge(struct fx *f, const char *user, const char *pass, co
 static int register_authed(struct fx *f, const char *user, const char *pass, const char *contact,
                            const char *extra)
 {
-    char msg[4096], auth[1024], more[2048];
+    char msg[16384], auth[1024], more[8192];
     size_t n = build_register(f, msg, sizeof msg, "sip:example.com", user, contact, extra);
     f->branch++;
     int err = feed(f, msg, n);
@@ -261,6 +261,8 @@ static int body_registrar_challenge_then_200(struct fx *f)
     CHECK(sipreg_msg_via(&f->rep[0].m, &v, NULL) == 0);
     CHECK(v->rport == 5062 && v->received.len == strlen("192.0.2.4"));
     CHECK(f->rep[0].to.port == 5062);
+    /* it leaves from the address the request came in on */
+    CHECK(sipreg_netaddr_eq(&f->rep[0].local, &f->local));
     CHECK(f->events[SIPREG_REG_EV_REGISTERED] == 1);
     CHECK(f->events[SIPREG_REG_EV_CHALLENGED] == 1);
     return 0;
@@ -829,4 +831,101 @@ TEST(registrar_reply_budget_caps_unauthenticated_replies)
 {
     struct sipreg_registrar_cfg cfg = {.reply_rate = 1, .reply_burst = 3};
     return run_fx(body_registrar_reply_budget_caps_unauthenticated_replies, &cfg);
+}
+
+/* Review findings, each pinned by a test. */
+
+static int body_registrar_success_does_not_reset_guessing(struct fx *f)
+{
+    char msg[4096], auth[1024];
+    CHECK(add_user(f, "mallory", "own-password") == 0);
+    /* mallory guesses alice's password until alice is blocked for this source */
+    for (int i = 0; i < 3; i++) {
+        size_t n =
+            build_register(f, msg, sizeof msg, "sip:example.com", "alice", "<sip:a@h>", NULL);
+        f->branch++;
+        CHECK(feed(f, msg, n) == 0 && status(f) == 401);
+        CHECK(answer_challenge(f, "alice", "guess", "sip:example.com", auth, sizeof auth) == 0);
+        f->cseq++;
+        n = build_register(f, msg, sizeof msg, "sip:example.com", "alice", "<sip:a@h>", auth);
+        f->branch++;
+        CHECK(feed(f, msg, n) == 0 && status(f) == 401);
+    }
+    /* a successful login with its own account... */
+    CHECK(register_authed(f, "mallory", "own-password", "<sip:m@h>", NULL) == 0);
+    CHECK(status(f) == 200);
+    /* ...does not buy more guesses at alice: still refused (not checked) */
+    size_t n = build_register(f, msg, sizeof msg, "sip:example.com", "alice", "<sip:a@h>", NULL);
+    f->branch++;
+    CHECK(feed(f, msg, n) == 0 && status(f) == 401);
+    CHECK(answer_challenge(f, "alice", "guess", "sip:example.com", auth, sizeof auth) == 0);
+    f->cseq++;
+    n = build_register(f, msg, sizeof msg, "sip:example.com", "alice", "<sip:a@h>", auth);
+    f->branch++;
+    CHECK(feed(f, msg, n) == 0 && status(f) == 403);
+    return 0;
+}
+
+TEST(registrar_success_does_not_reset_guessing)
+{
+    struct sipreg_registrar_cfg cfg = {.fail_limit_source = 100, .fail_limit_user = 3};
+    return run_fx(body_registrar_success_does_not_reset_guessing, &cfg);
+}
+
+static int body_registrar_cached_reply_only_to_origin(struct fx *f)
+{
+    char msg[4096], auth[1024];
+    size_t n = build_register(f, msg, sizeof msg, "sip:example.com", "alice", "<sip:a@h>", NULL);
+    CHECK(feed(f, msg, n) == 0 && status(f) == 401);
+    CHECK(answer_challenge(f, "alice", "wonderland", "sip:example.com", auth, sizeof auth) == 0);
+    f->branch++;
+    f->cseq++;
+    n = build_register(f, msg, sizeof msg, "sip:example.com", "alice", "<sip:a@h>", auth);
+    CHECK(feed(f, msg, n) == 0 && status(f) == 200);
+    /* the same request from another (spoofed) address draws nothing */
+    struct sipreg_netaddr origin = f->src;
+    sipreg_netaddr_parse(&f->src, "203.0.113.66:5060", 5060);
+    CHECK(feed(f, msg, n) == 0 && f->nrep == 0);
+    /* from its origin it is answered from the cache */
+    f->src = origin;
+    CHECK(feed(f, msg, n) == 0 && f->nrep == 1 && status(f) == 200);
+    return 0;
+}
+
+TEST(registrar_cached_reply_only_to_origin)
+{
+    return run_fx(body_registrar_cached_reply_only_to_origin, NULL);
+}
+
+static int body_registrar_bounds_checked_before_writing(struct fx *f)
+{
+    char contact[2100], extra[6000];
+    /* a Contact URI over 1 KiB: 400, nothing stored */
+    memset(contact, 0, sizeof contact);
+    strcpy(contact, "<sip:");
+    memset(contact + 5, 'a', 1100);
+    strcat(contact, "@h>");
+    CHECK(register_authed(f, "alice", "wonderland", contact, NULL) == 0);
+    CHECK(status(f) == 400 && f->rep[0].m.reason.len == strlen("Contact Too Long"));
+    /* headers a response must copy over 4 KiB: 513 before anything is written */
+    int k = snprintf(extra, sizeof extra, "Via: SIP/2.0/UDP p.example.com;branch=z9hG4bKx%0*d\r\n",
+                     4200, 1);
+    CHECK(k > 0 && (size_t)k < sizeof extra);
+    CHECK(register_authed(f, "alice", "wonderland", "<sip:alice@h1>", extra) == 0);
+    CHECK(status(f) == 513);
+    CHECK(register_authed(f, "alice", "wonderland", NULL, NULL) == 0);
+    CHECK(status(f) == 200 && count_contacts(f) == 0);
+    /* an unsupported option too long to list still gets 420 */
+    char req[400];
+    memset(req, 0, sizeof req);
+    strcpy(req, "Require: ");
+    memset(req + 9, 'x', 300);
+    strcat(req, "\r\n");
+    CHECK(register_authed(f, "alice", "wonderland", "<sip:alice@h1>", req) == -100 - 420);
+    return 0;
+}
+
+TEST(registrar_bounds_checked_before_writing)
+{
+    return run_fx(body_registrar_bounds_checked_before_writing, NULL);
 }
