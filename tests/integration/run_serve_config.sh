@@ -84,4 +84,26 @@ for fam, host in ((socket.AF_INET6, "::1"), (socket.AF_INET, "127.0.0.1")):
 PY
 stop_server
 check "no sanitizer report" sanitizer_clean "$work/dual.log"
+# two IPv4 listen addresses: each reply leaves from the address its request was sent to
+# (RFC 3581 §4: a NAT only lets back what comes from where it sent)
+free_port pa
+free_port pb
+check "two-address server started" start_server "$work/two.log" --listen "127.0.0.1:$pa" \
+  --listen "127.0.0.2:$pb" --domain example.com --store memory --no-auth
+check "each reply comes from the address its request went to" python3 - "$pa" "$pb" <<'PY'
+import socket, sys
+for host, port in (("127.0.0.1", int(sys.argv[1])), ("127.0.0.2", int(sys.argv[2]))):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    s.settimeout(3)
+    me = s.getsockname()[1]
+    msg = ("OPTIONS sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK%d;rport\r\n"
+           "From: <sip:a@example.com>;tag=1\r\nTo: <sip:example.com>\r\nCall-ID: t%d\r\n"
+           "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n" % (me, me, me))
+    s.sendto(msg.encode(), (host, port))
+    data, frm = s.recvfrom(4096)
+    assert data.startswith(b"SIP/2.0 200 OK"), data
+    assert frm == (host, port), (frm, host, port)
+PY
+stop_server
 finish
