@@ -98,13 +98,30 @@ static int host_is_domain(const struct sipreg_registrar *r, struct sipreg_str ho
     return 0;
 }
 
+static int is_unspecified(const struct sipreg_netaddr *a)
+{
+    static const uint8_t zero[16];
+    return memcmp(a->ip, zero, a->family == 4 ? 4 : 16) == 0;
+}
+
 static int host_is_local(const struct sipreg_registrar *r, const struct sipreg_uri *u)
 {
     char ip[SIPREG_NETADDR_STRLEN];
+    uint16_t port = u->port ? u->port : (u->scheme == SIPREG_URI_SIPS ? 5061 : 5060);
+    /* an IP literal in the Request-URI, parsed once (IPv6 without its brackets) */
+    struct sipreg_netaddr lit;
+    int is_ip = 0;
+    if (u->host.len < sizeof ip) {
+        memcpy(ip, u->host.p, u->host.len);
+        ip[u->host.len] = 0;
+        is_ip = sipreg_netaddr_parse(&lit, ip, port) == 0;
+    }
     for (size_t i = 0; i < r->cfg.nlocal; i++) {
-        size_t n = sipreg_netaddr_ip(&r->local[i], ip, sizeof ip);
-        uint16_t port = u->port ? u->port : (u->scheme == SIPREG_URI_SIPS ? 5061 : 5060);
-        if (sipreg_str_caseeq(u->host, (struct sipreg_str){ip, n}) && port == r->local[i].port)
+        const struct sipreg_netaddr *l = &r->local[i];
+        if (port != l->port || !is_ip || lit.family != l->family)
+            continue;
+        /* a wildcard listen address answers for every address of its family */
+        if (is_unspecified(l) || memcmp(lit.ip, l->ip, l->family == 4 ? 4 : 16) == 0)
             return 1;
     }
     return 0;

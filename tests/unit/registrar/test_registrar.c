@@ -74,8 +74,10 @@ static int setup_cfg(struct fx *f, struct sipreg_registrar_cfg *cfg)
     static const char *const domains[] = {"example.com"};
     cfg->domains = domains;
     cfg->ndomains = 1;
-    cfg->local = &f->local;
-    cfg->nlocal = 1;
+    if (!cfg->nlocal) {
+        cfg->local = &f->local;
+        cfg->nlocal = 1;
+    }
     cfg->store = f->store;
     cfg->secret = &f->secret;
     cfg->on_event = on_event;
@@ -928,4 +930,30 @@ static int body_registrar_bounds_checked_before_writing(struct fx *f)
 TEST(registrar_bounds_checked_before_writing)
 {
     return run_fx(body_registrar_bounds_checked_before_writing, NULL);
+}
+
+static int body_registrar_wildcard_listen_accepts_ip_request_uri(struct fx *f)
+{
+    char msg[2048];
+    /* listening on 0.0.0.0:5060, a Request-URI naming any IPv4 address of ours is accepted */
+    size_t n = build_register(f, msg, sizeof msg, "sip:192.0.2.200", "alice", "<sip:a@h>", NULL);
+    CHECK(feed(f, msg, n) == 0 && status(f) == 401);
+    f->branch++;
+    n = build_register(f, msg, sizeof msg, "sip:192.0.2.200:5070", "alice", "<sip:a@h>", NULL);
+    CHECK(feed(f, msg, n) == 0 && status(f) == 404); /* another port */
+    f->branch++;
+    n = build_register(f, msg, sizeof msg, "sip:[2001:db8::1]", "alice", "<sip:a@h>", NULL);
+    CHECK(feed(f, msg, n) == 0 && status(f) == 404); /* another family */
+    f->branch++;
+    n = build_register(f, msg, sizeof msg, "sip:other.example.net", "alice", "<sip:a@h>", NULL);
+    CHECK(feed(f, msg, n) == 0 && status(f) == 404); /* a name is not an address */
+    return 0;
+}
+
+TEST(registrar_wildcard_listen_accepts_ip_request_uri)
+{
+    static struct sipreg_netaddr any;
+    sipreg_netaddr_parse(&any, "0.0.0.0:5060", 5060);
+    struct sipreg_registrar_cfg cfg = {.local = &any, .nlocal = 1};
+    return run_fx(body_registrar_wildcard_listen_accepts_ip_request_uri, &cfg);
 }
