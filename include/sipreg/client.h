@@ -170,6 +170,17 @@ SIPREG_API int sipreg_reg_create(struct sipreg_client *c, struct sipreg_reg **ou
 /* Removes and frees a registration at once, sending nothing (end() it first). NULL is ok. */
 SIPREG_API void sipreg_reg_destroy(struct sipreg_reg *r);
 
+/* A registration that is due to send but has no registrar address yet (its name did not
+ * resolve), or NULL. Each is returned once per due time: the driver resolves the name, then
+ * calls sipreg_reg_set_targets() or sipreg_reg_targets_failed(). Call after
+ * sipreg_client_timeout(). */
+SIPREG_API struct sipreg_reg *sipreg_client_want_targets(struct sipreg_client *c);
+/* The registrar's name of `r` did not resolve: `r` goes to Error (an event is sent, with
+ * `reason`) and is due again after the usual backoff, when sipreg_client_want_targets()
+ * returns it again. */
+SIPREG_API void sipreg_reg_targets_failed(struct sipreg_reg *r, sipreg_time now, int error,
+                                          struct sipreg_str reason);
+
 /* The registrar's addresses in order of preference (at most 8 are kept; transport and port
  * included). A timeout moves to the next one. 0 or SIPREG_EINVAL (n == 0). */
 SIPREG_API int sipreg_reg_set_targets(struct sipreg_reg *r, const struct sipreg_netaddr *addrs,

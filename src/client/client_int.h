@@ -57,6 +57,7 @@ struct sipreg_reg {
     char reason[64];
     uint32_t granted;
     bool active;        /* begin() called: keep it registered */
+    bool want_targets;  /* due but without an address: the driver should resolve the name */
     bool unreg_pending; /* end() called: an Expires: 0 REGISTER is due */
     bool must_unbind;   /* send that unregistration even without a confirmed binding */
     sipreg_time due;    /* next REGISTER (first, refresh, retry) or the end of the binding */

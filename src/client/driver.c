@@ -166,35 +166,18 @@ static int conn_open(struct sipreg_client_io *io, const struct sipreg_netaddr *p
     return 0;
 }
 
-int sipreg_client_io_reg_add(struct sipreg_client_io *io, const struct sipreg_reg_cfg *cfg,
-                             struct sipreg_reg **out)
+/* Gives `r` the addresses among `t` we can send from, and readies their sockets. */
+static int targets_ready(struct sipreg_client_io *io, struct sipreg_reg *r,
+                         const struct sipreg_netaddr *t, int n)
 {
-    struct sipreg_reg *r;
-    int err = sipreg_reg_create(io->c, &r, cfg);
-    if (err)
-        return err;
-    struct sipreg_netaddr t[TARGETS_MAX], use[TARGETS_MAX];
-    int n;
-    if (sipreg_reg_target(r, &t[0]) == 0) {
-        n = 1;
-    } else {
-        struct sipreg_str host;
-        uint16_t port;
-        uint8_t tr;
-        char h[URI_MAX];
-        sipreg_reg_registrar(r, &host, &port, &tr);
-        memcpy(h, host.p, host.len);
-        h[host.len] = 0;
-        n = sipreg__resolve(h, port ? port : 5060, tr, t, TARGETS_MAX);
-    }
-    /* only the families we can send from */
+    struct sipreg_netaddr use[TARGETS_MAX];
     size_t m = 0;
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n && m < TARGETS_MAX; i++)
         if (io->can[fam_ix(t[i].family)])
             use[m++] = t[i];
-    err = n < 0 ? n : m ? 0 : SIPREG_ENOENT;
-    if (!err)
-        err = sipreg_reg_set_targets(r, use, m);
+    if (!m)
+        return SIPREG_ENOENT;
+    int err = sipreg_reg_set_targets(r, use, m);
     for (size_t i = 0; !err && i < m; i++) {
         if (use[i].transport == SIPREG_TRANSPORT_UDP)
             err = udp_ready(io, &use[i]);
@@ -203,6 +186,49 @@ int sipreg_client_io_reg_add(struct sipreg_client_io *io, const struct sipreg_re
         /* connect now: the first REGISTER needs the connection's local address */
         struct conn *k;
         err = conn_open(io, &use[0], &k);
+    }
+    return err;
+}
+
+/* Resolves the registrar's name of `r` (the system resolver, which may block). SIPREG_ENOENT
+ * when it has no address we can use: the core retries later. */
+static int resolve_reg(struct sipreg_client_io *io, struct sipreg_reg *r)
+{
+    struct sipreg_netaddr t[TARGETS_MAX];
+    struct sipreg_str host;
+    uint16_t port;
+    uint8_t tr;
+    char h[URI_MAX];
+    sipreg_reg_registrar(r, &host, &port, &tr);
+    if (host.len >= sizeof h)
+        return SIPREG_EINVAL;
+    memcpy(h, host.p, host.len);
+    h[host.len] = 0;
+    int n = sipreg__resolve(h, port ? port : 5060, tr, t, TARGETS_MAX);
+    if (n <= 0)
+        return SIPREG_ENOENT;
+    return targets_ready(io, r, t, n);
+}
+
+int sipreg_client_io_reg_add(struct sipreg_client_io *io, const struct sipreg_reg_cfg *cfg,
+                             struct sipreg_reg **out)
+{
+    struct sipreg_reg *r;
+    int err = sipreg_reg_create(io->c, &r, cfg);
+    if (err)
+        return err;
+    struct sipreg_netaddr t;
+    if (sipreg_reg_target(r, &t) == 0) {
+        /* an address literal: a family we cannot send from is a configuration error */
+        err = targets_ready(io, r, &t, 1);
+        if (err == SIPREG_ENOENT)
+            err = SIPREG_EINVAL;
+    } else {
+        /* a name that does not resolve now (no network yet, say) is tried again when the
+         * registration is due, with the core's backoff: a device keeps trying */
+        err = resolve_reg(io, r);
+        if (err == SIPREG_ENOENT)
+            err = 0;
     }
     if (err) {
         sipreg_reg_destroy(r);
@@ -398,8 +424,23 @@ int sipreg_client_io_process(struct sipreg_client_io *io)
         }
         i++;
     }
-    int err = sipreg_client_timeout(io->c, sipreg__mono_ms());
+    sipreg_time now = sipreg__mono_ms();
+    int err = sipreg_client_timeout(io->c, now);
     if (err)
+        ret = err;
+    /* registrations due without an address: resolve their registrar's name again */
+    int resolved = 0;
+    for (struct sipreg_reg *r; (r = sipreg_client_want_targets(io->c)) != NULL;) {
+        err = resolve_reg(io, r);
+        if (err == SIPREG_ENOENT)
+            sipreg_reg_targets_failed(r, now, SIPREG_ENOENT,
+                                      SIPREG_STR_LIT("cannot resolve the registrar's name"));
+        else if (err)
+            ret = err;
+        else
+            resolved = 1;
+    }
+    if (resolved && (err = sipreg_client_timeout(io->c, now)) != 0)
         ret = err;
     err = send_out(io);
     return err ? err : ret;

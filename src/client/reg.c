@@ -897,6 +897,7 @@ static int reg_timeout(struct sipreg_reg *r, sipreg_time now)
             int err = send_register(r, now, P_REGISTER);
             if (err == SIPREG_EAGAIN) {
                 r->due = -1; /* waiting for targets or a local address */
+                r->want_targets = r->ntargets == 0;
             } else if (err == SIPREG_ENOMEM) {
                 r->due = now + 1000;
                 ret = err;
@@ -1224,4 +1225,23 @@ void sipreg_reg_end(struct sipreg_reg *r)
     }
     r->unreg_pending = true;
     r->due = 0;
+}
+
+struct sipreg_reg *sipreg_client_want_targets(struct sipreg_client *c)
+{
+    for (struct sipreg_reg *r = c->regs; r; r = r->next) {
+        if (r->want_targets && r->ntargets == 0) {
+            r->want_targets = false;
+            return r;
+        }
+    }
+    return NULL;
+}
+
+void sipreg_reg_targets_failed(struct sipreg_reg *r, sipreg_time now, int error,
+                               struct sipreg_str reason)
+{
+    r->want_targets = false;
+    if (r->ntargets == 0 && r->active)
+        fail(r, now, 0, reason, error, -1);
 }

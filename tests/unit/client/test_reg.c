@@ -1135,3 +1135,42 @@ TEST(client_destroy_busy)
 {
     return fx_run(t_destroy_busy, NULL, NULL);
 }
+
+/* The registrar's name does not resolve yet (no network at boot, say): the registration is
+ * handed to the driver to resolve each time it is due, reports Error with a retry time while
+ * it fails, and registers as soon as addresses are given. */
+static int body_client_resolves_name_later(struct fx *f)
+{
+    sipreg_reg_begin(f->r);
+    ASSERT_EQ(fx_at(f, 0), 0);
+    ASSERT_EQ(fx_drain(f), 0); /* nothing can be sent without an address */
+    ASSERT(sipreg_client_want_targets(f->c) == f->r);
+    ASSERT(sipreg_client_want_targets(f->c) == NULL); /* once per due time */
+    sipreg_reg_targets_failed(f->r, 0, SIPREG_ENOENT, S("cannot resolve the registrar's name"));
+    const struct fx_ev *e = fx_last(f);
+    ASSERT_EQ(e->state, SIPREG_REG_ERROR);
+    ASSERT_EQ(e->error, SIPREG_ENOENT);
+    ASSERT(strcmp(e->reason, "cannot resolve the registrar's name") == 0);
+    ASSERT(e->next > 0 && e->next <= 10000); /* the first retry of the usual backoff */
+    sipreg_time retry = e->next;
+    ASSERT_EQ(fx_at(f, retry - 1), 0);
+    ASSERT(sipreg_client_want_targets(f->c) == NULL); /* not before it is due */
+    ASSERT_EQ(fx_at(f, retry), 0);
+    ASSERT(sipreg_client_want_targets(f->c) == f->r);
+    struct sipreg_netaddr t;
+    ASSERT_EQ(sipreg_netaddr_parse(&t, "udp:192.0.2.1:5060", 0), 0);
+    ASSERT_EQ(sipreg_reg_set_targets(f->r, &t, 1), 0);
+    ASSERT_EQ(fx_at(f, retry), 0);
+    ASSERT_EQ(fx_drain(f), 1);
+    ASSERT(f->parsed && f->m.is_request && f->m.method == SIPREG_METHOD_REGISTER);
+    ASSERT(sipreg_netaddr_eq(&f->to, &t));
+    ASSERT_EQ(sipreg_reg_state(f->r), SIPREG_REG_REGISTERING);
+    return 0;
+}
+
+TEST(client_resolves_name_later)
+{
+    struct sipreg_reg_cfg rc = fx_reg_cfg();
+    rc.registrar = "sip:registrar.example.com";
+    return fx_run(body_client_resolves_name_later, &rc, NULL);
+}
