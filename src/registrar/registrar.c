@@ -844,9 +844,10 @@ int sipreg_registrar_receive(struct sipreg_registrar *r, const char *buf, size_t
     if (err) {
         emit(r, SIPREG_REG_EV_MALFORMED, 0, sipreg_perr_reason(why.code), SIPREG_STR_NULL,
              SIPREG_STR_NULL, SIPREG_STR_NULL, -1, src);
-        /* answer a malformed request when its headers allow a response to be built; never
-         * answer a malformed response, an ACK, or something we cannot route back */
-        if (!m.is_request || !m.hdrs_complete || m.method == SIPREG_METHOD_ACK)
+        /* answer a malformed request when the headers indexed before the fault allow a
+         * response to be built (the builder refuses when Via, From, To, Call-ID or CSeq is
+         * missing); never answer a malformed response or an ACK */
+        if (!m.is_request || m.method == SIPREG_METHOD_ACK)
             return 0;
         if (sipreg_msg_via(&m, &q.via, NULL) != 0)
             return 0;

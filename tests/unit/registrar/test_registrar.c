@@ -957,3 +957,37 @@ TEST(registrar_wildcard_listen_accepts_ip_request_uri)
     struct sipreg_registrar_cfg cfg = {.local = &any, .nlocal = 1};
     return run_fx(body_registrar_wildcard_listen_accepts_ip_request_uri, &cfg);
 }
+
+static int body_registrar_answers_faults_after_the_mandatory_headers(struct fx *f)
+{
+    char msg[8192], t[128];
+    int n = snprintf(msg, sizeof msg,
+                     "REGISTER sip:example.com SIP/2.0\r\n"
+                     "Via: SIP/2.0/UDP 192.0.2.4:5062;branch=z9hG4bKmany\r\n"
+                     "From: <sip:x@example.com>;tag=1\r\nTo: <sip:x@example.com>\r\n"
+                     "Call-ID: many\r\nCSeq: 1 REGISTER\r\n");
+    for (int i = 0; i < 70; i++)
+        n += snprintf(msg + n, sizeof msg - (size_t)n, "X-H%d: v\r\n", i);
+    n += snprintf(msg + n, sizeof msg - (size_t)n, "\r\n");
+    CHECK(feed(f, msg, (size_t)n) == 0 && status(f) == 400);
+    CHECK(f->rep[0].m.reason.len == strlen("Too Many Headers"));
+    /* a second To after the mandatory ones */
+    const char *dup = "REGISTER sip:example.com SIP/2.0\r\n"
+                      "Via: SIP/2.0/UDP 192.0.2.4:5062;branch=z9hG4bKdup\r\n"
+                      "From: <sip:x@example.com>;tag=1\r\nTo: <sip:x@example.com>\r\n"
+                      "Call-ID: dup\r\nCSeq: 1 REGISTER\r\nTo: <sip:y@example.com>\r\n\r\n";
+    CHECK(feed(f, dup, strlen(dup)) == 0 && status(f) == 400);
+    CHECK(hdr_text(f, "To", t, sizeof t) && strncmp(t, "<sip:x@example.com>", 19) == 0);
+    /* the fault before CSeq: nothing can be built, nothing is sent */
+    const char *early = "REGISTER sip:example.com SIP/2.0\r\n"
+                        "Via: SIP/2.0/UDP 192.0.2.4:5062;branch=z9hG4bKearly\r\n"
+                        "From: <sip:x@example.com>;tag=1\r\nFrom: <sip:y@example.com>;tag=2\r\n"
+                        "To: <sip:x@example.com>\r\nCall-ID: early\r\nCSeq: 1 REGISTER\r\n\r\n";
+    CHECK(feed(f, early, strlen(early)) == 0 && f->nrep == 0);
+    return 0;
+}
+
+TEST(registrar_answers_faults_after_the_mandatory_headers)
+{
+    return run_fx(body_registrar_answers_faults_after_the_mandatory_headers, NULL);
+}
