@@ -639,15 +639,19 @@ int cmd_serve(int argc, char **argv)
     stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 
     struct worker *workers = calloc(o.workers, sizeof *workers);
-    struct sipreg_auth_tracker *tracker = NULL;
-    if (!o.reg.no_auth && sipreg_auth_tracker_create(&tracker, 65536 * o.workers) != 0) {
-        fprintf(stderr, "sipreg: out of memory\n");
+    /* one set of limits and replay state for all workers: a peer spread over them by the
+     * kernel must not get each limit once per worker, nor replay a nonce once per worker */
+    struct sipreg_registrar_shared *shared = NULL;
+    struct sipreg_registrar_cfg scfg = o.reg;
+    scfg.tracker_capacity = 65536 * (size_t)o.workers;
+    if ((err = sipreg_registrar_shared_create(&shared, &scfg)) != 0) {
+        fprintf(stderr, "sipreg: cannot start the registrar: %s\n", sipreg_strerror(err));
         sipreg_store_close(store);
         opts_free(&o);
         return 1;
     }
     struct sipreg_registrar_cfg cfg = o.reg;
-    cfg.tracker = tracker; /* one for all workers: a nonce's nc must not replay per worker */
+    cfg.shared = shared;
     cfg.domains = (const char *const *)o.domains;
     cfg.ndomains = o.ndomains;
     cfg.realm = o.realm;
@@ -752,7 +756,7 @@ out:
               (unsigned long long)tx);
     free(workers);
     sipreg_store_close(store);
-    sipreg_auth_tracker_destroy(tracker);
+    sipreg_registrar_shared_destroy(shared);
     sipreg_auth_secret_fini(&secret);
     opts_free(&o);
     return rc;

@@ -65,15 +65,26 @@ struct sipreg_registrar_cfg {
     uint32_t reply_burst;    /* 200 amplification); a 200 after authentication is not counted */
     bool reply_unlimited;    /* no cap (e.g. behind an edge proxy that is the only source) */
     size_t tracker_capacity; /* 65536 nonces remembered for nc replay checks */
-    struct sipreg_auth_tracker *tracker; /* shared nc replay tracker (thread-safe; not owned):
-                                          * workers must share one, or a nonce replays once per
-                                          * worker. NULL: the registrar makes its own */
-    const char *server;                  /* Server header: "sipreg" */
+    struct sipreg_registrar_shared *shared; /* not owned; NULL: the registrar keeps its own.
+                                             * Workers must share one, so that failure limits,
+                                             * reply budgets and nonce-count replay checks hold
+                                             * across them (see below) */
+    const char *server;                     /* Server header: "sipreg" */
     sipreg_registrar_event_fn on_event;
     void *ud;
 };
 
 struct sipreg_registrar;
+
+/* What the registrars of several workers share (thread-safe): the nonce-count replay tracker,
+ * the failed-authentication limiters and the per-source reply budgets, sized and tuned from
+ * `cfg` (its fail_*, reply_*, tracker_capacity and no_auth fields). Without sharing, a peer
+ * whose packets the kernel spreads over N workers would get N times every limit, and a nonce
+ * could be replayed once per worker. 0, SIPREG_ENOMEM, SIPREG_EINVAL, SIPREG_ECRYPTO. */
+struct sipreg_registrar_shared;
+SIPREG_API int sipreg_registrar_shared_create(struct sipreg_registrar_shared **out,
+                                              const struct sipreg_registrar_cfg *cfg);
+SIPREG_API void sipreg_registrar_shared_destroy(struct sipreg_registrar_shared *sh);
 
 /* Creates a registrar. 0, SIPREG_EINVAL (cfg), SIPREG_ENOMEM. Not thread-safe: one registrar per
  * worker; several may share a store only if the store is made safe for it by the caller. */

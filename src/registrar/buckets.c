@@ -1,5 +1,6 @@
 /* Per-source token buckets in a bounded table: the registrar's cap on unauthenticated replies. */
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "registrar_int.h"
@@ -13,6 +14,7 @@ struct bucket {
 };
 
 struct sipreg__buckets {
+    pthread_mutex_t mu; /* workers may share one */
     struct bucket *v;
     size_t mask;
     uint32_t rate, burst;
@@ -40,6 +42,7 @@ int sipreg__buckets_create(struct sipreg__buckets **out, size_t capacity, uint32
         sipreg_free(b);
         return SIPREG_ECRYPTO;
     }
+    pthread_mutex_init(&b->mu, NULL);
     b->mask = n - 1;
     b->rate = rate;
     b->burst = burst > 4000000 ? 4000000 : burst;
@@ -51,6 +54,7 @@ void sipreg__buckets_destroy(struct sipreg__buckets *b)
 {
     if (!b)
         return;
+    pthread_mutex_destroy(&b->mu);
     sipreg_free(b->v);
     sipreg_free(b);
 }
@@ -66,7 +70,7 @@ static void refill(const struct sipreg__buckets *b, struct bucket *e, sipreg_tim
     e->last = now;
 }
 
-int sipreg__buckets_take(struct sipreg__buckets *b, const void *key, size_t len, sipreg_time now)
+static int take(struct sipreg__buckets *b, const void *key, size_t len, sipreg_time now)
 {
     uint64_t h = sipreg__siphash24(b->key, key, len);
     h = h ? h : 1;
@@ -98,7 +102,7 @@ int sipreg__buckets_take(struct sipreg__buckets *b, const void *key, size_t len,
     return 1;
 }
 
-int sipreg__buckets_peek(struct sipreg__buckets *b, const void *key, size_t len, sipreg_time now)
+static int peek(struct sipreg__buckets *b, const void *key, size_t len, sipreg_time now)
 {
     uint64_t h = sipreg__siphash24(b->key, key, len);
     h = h ? h : 1;
@@ -110,4 +114,20 @@ int sipreg__buckets_peek(struct sipreg__buckets *b, const void *key, size_t len,
         }
     }
     return 1;
+}
+
+int sipreg__buckets_take(struct sipreg__buckets *b, const void *key, size_t len, sipreg_time now)
+{
+    pthread_mutex_lock(&b->mu);
+    int ok = take(b, key, len, now);
+    pthread_mutex_unlock(&b->mu);
+    return ok;
+}
+
+int sipreg__buckets_peek(struct sipreg__buckets *b, const void *key, size_t len, sipreg_time now)
+{
+    pthread_mutex_lock(&b->mu);
+    int ok = peek(b, key, len, now);
+    pthread_mutex_unlock(&b->mu);
+    return ok;
 }

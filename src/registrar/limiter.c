@@ -1,5 +1,6 @@
 /* Bounded failure counters with cool-down, for brute-force protection of digest authentication. */
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "registrar_int.h"
@@ -15,6 +16,7 @@ struct entry {
 };
 
 struct sipreg__limiter {
+    pthread_mutex_t mu; /* workers may share one */
     struct entry *v;
     size_t mask;
     uint32_t limit;
@@ -41,6 +43,7 @@ int sipreg__limiter_create(struct sipreg__limiter **out, size_t capacity, uint32
         sipreg_free(l);
         return SIPREG_ECRYPTO;
     }
+    pthread_mutex_init(&l->mu, NULL);
     l->mask = n - 1;
     l->limit = limit ? limit : 1;
     l->window = window;
@@ -53,6 +56,7 @@ void sipreg__limiter_destroy(struct sipreg__limiter *l)
 {
     if (!l)
         return;
+    pthread_mutex_destroy(&l->mu);
     sipreg_free(l->v);
     sipreg_free(l);
 }
@@ -81,22 +85,30 @@ static int idle(const struct sipreg__limiter *l, const struct entry *e, sipreg_t
 
 int sipreg__limiter_blocked(struct sipreg__limiter *l, const void *key, size_t len, sipreg_time now)
 {
-    struct entry *e = find(l, hash_of(l, key, len));
-    return e && e->blocked_until > now;
+    uint64_t h = hash_of(l, key, len);
+    pthread_mutex_lock(&l->mu);
+    struct entry *e = find(l, h);
+    int blocked = e && e->blocked_until > now;
+    pthread_mutex_unlock(&l->mu);
+    return blocked;
 }
 
 uint32_t sipreg__limiter_failures(struct sipreg__limiter *l, const void *key, size_t len,
                                   sipreg_time now)
 {
-    struct entry *e = find(l, hash_of(l, key, len));
-    if (!e || idle(l, e, now))
-        return 0;
-    return e->count;
+    uint64_t h = hash_of(l, key, len);
+    pthread_mutex_lock(&l->mu);
+    struct entry *e = find(l, h);
+    uint32_t n = !e || idle(l, e, now) ? 0 : e->count;
+    pthread_mutex_unlock(&l->mu);
+    return n;
 }
 
 int sipreg__limiter_fail(struct sipreg__limiter *l, const void *key, size_t len, sipreg_time now)
 {
     uint64_t h = hash_of(l, key, len);
+    int ret = 0;
+    pthread_mutex_lock(&l->mu);
     struct entry *e = find(l, h);
     if (!e) {
         /* a free or idle slot, else the least recently touched one in the probe window */
@@ -122,14 +134,18 @@ int sipreg__limiter_fail(struct sipreg__limiter *l, const void *key, size_t len,
         e->count++;
     if (e->count >= l->limit && e->blocked_until <= now) {
         e->blocked_until = now + l->cooldown;
-        return 1;
+        ret = 1;
     }
-    return 0;
+    pthread_mutex_unlock(&l->mu);
+    return ret;
 }
 
 void sipreg__limiter_clear(struct sipreg__limiter *l, const void *key, size_t len, sipreg_time now)
 {
-    struct entry *e = find(l, hash_of(l, key, len));
+    uint64_t h = hash_of(l, key, len);
+    pthread_mutex_lock(&l->mu);
+    struct entry *e = find(l, h);
     if (e && e->blocked_until <= now)
         memset(e, 0, sizeof *e);
+    pthread_mutex_unlock(&l->mu);
 }

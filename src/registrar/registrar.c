@@ -32,6 +32,12 @@ struct outmsg {
     bool pending;
 };
 
+struct sipreg_registrar_shared {
+    struct sipreg_auth_tracker *tracker;                      /* NULL when no_auth */
+    struct sipreg__limiter *src_fail, *user_fail, *pair_fail; /* pair: user and source */
+    struct sipreg__buckets *replies;                          /* NULL: unlimited */
+};
+
 struct sipreg_registrar {
     struct sipreg_registrar_cfg cfg;
     char **domains;
@@ -40,12 +46,10 @@ struct sipreg_registrar {
     char *server;
     struct sipreg_auth_server_cfg auth;
     enum sipreg_auth_alg algs[4];
-    struct sipreg_auth_tracker *tracker;
+    struct sipreg_registrar_shared *sh; /* limits and replay state, maybe shared by workers */
+    bool own_sh;
     struct sipreg_nist_table *nist;
-    struct sipreg__limiter *src_fail, *user_fail, *pair_fail; /* pair: user and source */
-    bool own_tracker;
-    sipreg_time now;                 /* of the datagram being processed */
-    struct sipreg__buckets *replies; /* NULL: unlimited */
+    sipreg_time now; /* of the datagram being processed */
     uint64_t throttled;
     struct outmsg outbox[OUTBOX_MAX];
     size_t out_head, out_n;
@@ -78,12 +82,12 @@ static void emit(struct sipreg_registrar *r, enum sipreg_registrar_event_kind ki
         return;
     /* rejections of a source that is over its reply budget are not logged one by one (the
      * throttled event says it): a spoofed flood must not become a log flood */
-    if (src && r->replies &&
+    if (src && r->sh->replies &&
         (kind == SIPREG_REG_EV_REJECTED || kind == SIPREG_REG_EV_AUTH_FAILED ||
          kind == SIPREG_REG_EV_CHALLENGED || kind == SIPREG_REG_EV_MALFORMED)) {
         char ip[SIPREG_NETADDR_STRLEN];
         size_t n = sipreg_netaddr_ip(src, ip, sizeof ip);
-        if (!sipreg__buckets_peek(r->replies, ip, n, r->now))
+        if (!sipreg__buckets_peek(r->sh->replies, ip, n, r->now))
             return;
     }
     struct sipreg_registrar_event ev = {kind, status, reason, aor, contact, user, expires, src};
@@ -244,11 +248,11 @@ struct req_ctx {
  * address so that the registrar is useless as an amplifier. */
 static int may_reply(struct sipreg_registrar *r, struct req_ctx *q)
 {
-    if (q->authed || q->metered || !r->replies)
+    if (q->authed || q->metered || !r->sh->replies)
         return 1;
     char ip[SIPREG_NETADDR_STRLEN];
     size_t n = sipreg_netaddr_ip(q->src, ip, sizeof ip);
-    if (sipreg__buckets_take(r->replies, ip, n, q->now)) {
+    if (sipreg__buckets_take(r->sh->replies, ip, n, q->now)) {
         q->metered = true;
         return 1;
     }
@@ -444,7 +448,7 @@ static int authenticate(struct sipreg_registrar *r, struct req_ctx *q, struct si
 {
     char ip[SIPREG_NETADDR_STRLEN];
     size_t iplen = sipreg_netaddr_ip(q->src, ip, sizeof ip);
-    if (sipreg__limiter_blocked(r->src_fail, ip, iplen, q->now)) {
+    if (sipreg__limiter_blocked(r->sh->src_fail, ip, iplen, q->now)) {
         emit(r, SIPREG_REG_EV_REJECTED, r->cfg.fail_silent ? 0 : 403,
              "source blocked after repeated authentication failures", aor, SIPREG_STR_NULL,
              SIPREG_STR_NULL, -1, q->src);
@@ -474,8 +478,8 @@ static int authenticate(struct sipreg_registrar *r, struct req_ctx *q, struct si
         pairlen = cred.username.len + 1 + iplen;
     }
     if (cred.username.p &&
-        sipreg__limiter_blocked(r->user_fail, cred.username.p, cred.username.len, q->now) &&
-        (!pairlen || sipreg__limiter_failures(r->pair_fail, pair, pairlen, q->now) > 0)) {
+        sipreg__limiter_blocked(r->sh->user_fail, cred.username.p, cred.username.len, q->now) &&
+        (!pairlen || sipreg__limiter_failures(r->sh->pair_fail, pair, pairlen, q->now) > 0)) {
         emit(r, SIPREG_REG_EV_REJECTED, r->cfg.fail_silent ? 0 : 403,
              "user blocked after repeated authentication failures", aor, SIPREG_STR_NULL,
              cred.username, -1, q->src);
@@ -512,7 +516,7 @@ static int authenticate(struct sipreg_registrar *r, struct req_ctx *q, struct si
     }
     struct sipreg_auth_request areq = {q->m->method_s, q->m->ruri, q->m->body};
     enum sipreg_auth_reason why = SIPREG_AUTH_REASON_OK;
-    int err = sipreg_auth_verify(&r->auth, &cred, &areq, ha1, q->wall_ms, r->tracker, &why);
+    int err = sipreg_auth_verify(&r->auth, &cred, &areq, ha1, q->wall_ms, r->sh->tracker, &why);
     if (err == 0) {
         /* failures are not forgiven by a success: a subscriber could otherwise interleave its
          * own logins with guesses at someone else's password */
@@ -526,11 +530,12 @@ static int authenticate(struct sipreg_registrar *r, struct req_ctx *q, struct si
     }
     if (err != SIPREG_EAUTH)
         return err;
-    int blocked = sipreg__limiter_fail(r->src_fail, ip, iplen, q->now);
+    int blocked = sipreg__limiter_fail(r->sh->src_fail, ip, iplen, q->now);
     if (cred.username.p)
-        blocked |= sipreg__limiter_fail(r->user_fail, cred.username.p, cred.username.len, q->now);
+        blocked |=
+            sipreg__limiter_fail(r->sh->user_fail, cred.username.p, cred.username.len, q->now);
     if (pairlen)
-        (void)sipreg__limiter_fail(r->pair_fail, pair, pairlen, q->now);
+        (void)sipreg__limiter_fail(r->sh->pair_fail, pair, pairlen, q->now);
     emit(r, SIPREG_REG_EV_AUTH_FAILED, 401, sipreg_auth_reason_text(why), aor, SIPREG_STR_NULL,
          cred.username, -1, q->src);
     if (blocked)
@@ -1005,13 +1010,9 @@ void sipreg_registrar_destroy(struct sipreg_registrar *r)
     sipreg_free(r->local);
     sipreg_free(r->realm);
     sipreg_free(r->server);
-    if (r->own_tracker)
-        sipreg_auth_tracker_destroy(r->tracker);
+    if (r->own_sh)
+        sipreg_registrar_shared_destroy(r->sh);
     sipreg_nist_table_destroy(r->nist);
-    sipreg__limiter_destroy(r->src_fail);
-    sipreg__limiter_destroy(r->user_fail);
-    sipreg__limiter_destroy(r->pair_fail);
-    sipreg__buckets_destroy(r->replies);
     sipreg_free(r->arena_mem);
     sipreg_free(r);
 }
@@ -1086,38 +1087,19 @@ int sipreg_registrar_create(struct sipreg_registrar **out, const struct sipreg_r
         r->auth.nalgs = c->nalgs;
     }
     c->algs = NULL; /* the copy above is what counts */
-    if (c->tracker) {
-        r->tracker = c->tracker;
-    } else if (!c->no_auth) {
-        err = sipreg_auth_tracker_create(&r->tracker,
-                                         c->tracker_capacity ? c->tracker_capacity : 65536);
+    if (c->shared) {
+        r->sh = c->shared;
+    } else {
+        err = sipreg_registrar_shared_create(&r->sh, c);
         if (err)
             goto fail;
-        r->own_tracker = true;
+        r->own_sh = true;
     }
     struct sipreg_nist_cfg ncfg = {.capacity = c->txn_capacity,
                                    .max_response = SIPREG_NIST_MAX_RESP};
     err = sipreg_nist_table_create(&r->nist, &ncfg);
     if (err)
         goto fail;
-    err = sipreg__limiter_create(&r->src_fail, 8192, c->fail_limit_source, c->fail_window,
-                                 c->fail_cooldown);
-    if (err)
-        goto fail;
-    err = sipreg__limiter_create(&r->user_fail, 8192, c->fail_limit_user, c->fail_window,
-                                 c->fail_cooldown);
-    if (err)
-        goto fail;
-    /* counts only (its own limit never matters): which sources failed for which user */
-    err = sipreg__limiter_create(&r->pair_fail, 8192, UINT32_MAX, c->fail_window, 0);
-    if (err)
-        goto fail;
-    if (!c->reply_unlimited) {
-        err = sipreg__buckets_create(&r->replies, 16384, c->reply_rate ? c->reply_rate : 100,
-                                     c->reply_burst ? c->reply_burst : 200);
-        if (err)
-            goto fail;
-    }
     if (RAND_bytes(r->tag_key, sizeof r->tag_key) != 1) {
         err = SIPREG_ECRYPTO;
         goto fail;
@@ -1128,4 +1110,49 @@ fail:
     r->cfg.ndomains = r->domains ? c->ndomains : 0;
     sipreg_registrar_destroy(r);
     return err;
+}
+
+void sipreg_registrar_shared_destroy(struct sipreg_registrar_shared *sh)
+{
+    if (!sh)
+        return;
+    sipreg_auth_tracker_destroy(sh->tracker);
+    sipreg__limiter_destroy(sh->src_fail);
+    sipreg__limiter_destroy(sh->user_fail);
+    sipreg__limiter_destroy(sh->pair_fail);
+    sipreg__buckets_destroy(sh->replies);
+    sipreg_free(sh);
+}
+
+int sipreg_registrar_shared_create(struct sipreg_registrar_shared **out,
+                                   const struct sipreg_registrar_cfg *c)
+{
+    struct sipreg_registrar_shared *sh = sipreg_calloc(1, sizeof *sh);
+    if (!sh)
+        return SIPREG_ENOMEM;
+    int err = 0;
+    if (!c->no_auth)
+        err = sipreg_auth_tracker_create(&sh->tracker,
+                                         c->tracker_capacity ? c->tracker_capacity : 65536);
+    if (!err)
+        err = sipreg__limiter_create(
+            &sh->src_fail, 8192, c->fail_limit_source ? c->fail_limit_source : 20,
+            c->fail_window ? c->fail_window : 60000, c->fail_cooldown ? c->fail_cooldown : 300000);
+    if (!err)
+        err = sipreg__limiter_create(
+            &sh->user_fail, 8192, c->fail_limit_user ? c->fail_limit_user : 10,
+            c->fail_window ? c->fail_window : 60000, c->fail_cooldown ? c->fail_cooldown : 300000);
+    /* counts only (its own limit never matters): which sources failed for which user */
+    if (!err)
+        err = sipreg__limiter_create(&sh->pair_fail, 8192, UINT32_MAX,
+                                     c->fail_window ? c->fail_window : 60000, 0);
+    if (!err && !c->reply_unlimited)
+        err = sipreg__buckets_create(&sh->replies, 16384, c->reply_rate ? c->reply_rate : 100,
+                                     c->reply_burst ? c->reply_burst : 200);
+    if (err) {
+        sipreg_registrar_shared_destroy(sh);
+        return err;
+    }
+    *out = sh;
+    return 0;
 }

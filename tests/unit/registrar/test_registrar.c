@@ -991,3 +991,76 @@ TEST(registrar_answers_faults_after_the_mandatory_headers)
 {
     return run_fx(body_registrar_answers_faults_after_the_mandatory_headers, NULL);
 }
+
+/* Two workers' registrars over one shared object: limits and replay checks hold across them. */
+static int body_registrar_workers_share_limits_and_replay_state(struct fx *f)
+{
+    struct sipreg_registrar_shared *sh = NULL;
+    struct sipreg_registrar *w1 = NULL, *w2 = NULL;
+    struct sipreg_registrar_cfg cfg = f->cfg;
+    cfg.fail_limit_source = 2;
+    int ok = 0;
+    char msg[4096], auth[1024];
+    sipreg_registrar_destroy(f->r);
+    f->r = NULL;
+    if (sipreg_registrar_shared_create(&sh, &cfg) != 0)
+        goto out;
+    cfg.shared = sh;
+    if (sipreg_registrar_create(&w1, &cfg) != 0 || sipreg_registrar_create(&w2, &cfg) != 0)
+        goto out;
+    /* a wrong password on each worker: the source's limit (2) is reached across them */
+    struct sipreg_registrar *ws[2] = {w1, w2};
+    for (int i = 0; i < 2; i++) {
+        f->r = ws[i];
+        size_t n =
+            build_register(f, msg, sizeof msg, "sip:example.com", "alice", "<sip:a@h>", NULL);
+        f->branch++;
+        if (feed(f, msg, n) != 0 || status(f) != 401 ||
+            answer_challenge(f, "alice", "bad", "sip:example.com", auth, sizeof auth) != 0)
+            goto out;
+        f->cseq++;
+        n = build_register(f, msg, sizeof msg, "sip:example.com", "alice", "<sip:a@h>", auth);
+        f->branch++;
+        if (feed(f, msg, n) != 0 || status(f) != 401)
+            goto out;
+    }
+    /* the source is now blocked on worker 1 too: 403 before any challenge */
+    f->r = w1;
+    size_t n = build_register(f, msg, sizeof msg, "sip:example.com", "alice", "<sip:a@h>", NULL);
+    f->branch++;
+    if (feed(f, msg, n) != 0 || status(f) != 403)
+        goto out;
+    /* from another source: accepted by worker 1, and the same credentials are a replay for
+     * worker 2 */
+    sipreg_netaddr_parse(&f->src, "198.51.100.20:5060", 5060);
+    n = build_register(f, msg, sizeof msg, "sip:example.com", "alice", "<sip:a@h>", NULL);
+    f->branch++;
+    if (feed(f, msg, n) != 0 || status(f) != 401 ||
+        answer_challenge(f, "alice", "wonderland", "sip:example.com", auth, sizeof auth) != 0)
+        goto out;
+    f->cseq++;
+    n = build_register(f, msg, sizeof msg, "sip:example.com", "alice", "<sip:a@h>", auth);
+    f->branch++;
+    if (feed(f, msg, n) != 0 || status(f) != 200)
+        goto out;
+    f->r = w2;
+    f->cseq++;
+    n = build_register(f, msg, sizeof msg, "sip:example.com", "alice", "<sip:a@h>", auth);
+    f->branch++;
+    if (feed(f, msg, n) != 0 || status(f) != 401)
+        goto out;
+    ok = 1;
+out:
+    f->r = NULL;
+    sipreg_registrar_destroy(w1);
+    sipreg_registrar_destroy(w2);
+    sipreg_registrar_shared_destroy(sh);
+    if (!ok && !test_oom_active)
+        fprintf(stderr, "shared limits: status %d\n", status(f));
+    return ok ? 0 : 1;
+}
+
+TEST(registrar_workers_share_limits_and_replay_state)
+{
+    return run_fx(body_registrar_workers_share_limits_and_replay_state, NULL);
+}
