@@ -1,7 +1,5 @@
 /* Bump arena over caller memory with a hard cap (per-message structured values). */
-#include <stdalign.h>
-
-#include "sipreg/core.h"
+#include "core/core_int.h"
 
 void sipreg_arena_init(struct sipreg_arena *a, void *mem, size_t cap)
 {
@@ -12,18 +10,7 @@ void sipreg_arena_init(struct sipreg_arena *a, void *mem, size_t cap)
 
 void *sipreg_arena_alloc(struct sipreg_arena *a, size_t n)
 {
-    const size_t align = alignof(max_align_t);
-    if (!a->base)
-        return NULL;
-    uintptr_t start = (uintptr_t)(a->base + a->used);
-    size_t pad = (align - (start & (align - 1))) & (align - 1);
-    if (n == 0)
-        n = 1;
-    if (pad > a->cap - a->used || n > a->cap - a->used - pad)
-        return NULL;
-    void *p = a->base + a->used + pad;
-    a->used += pad + n;
-    return p;
+    return sipreg__arena_alloc(a, n);
 }
 
 void sipreg_arena_reset(struct sipreg_arena *a)

@@ -1,7 +1,7 @@
 /* String slice helpers: comparisons and bounded integer parsing. */
 #include <string.h>
 
-#include "sipreg/core.h"
+#include "core/core_int.h"
 
 struct sipreg_str sipreg_str_z(const char *z)
 {
@@ -35,17 +35,5 @@ int sipreg_str_caseeqz(struct sipreg_str a, const char *z)
 
 int sipreg_str_to_u64(struct sipreg_str s, uint64_t max, uint64_t *out)
 {
-    uint64_t v = 0;
-    if (s.len == 0)
-        return SIPREG_EPARSE;
-    for (size_t i = 0; i < s.len; i++) {
-        unsigned d = (unsigned)(unsigned char)s.p[i] - '0';
-        if (d > 9)
-            return SIPREG_EPARSE;
-        if (d > max || v > (max - d) / 10)
-            return SIPREG_EPARSE;
-        v = v * 10 + d;
-    }
-    *out = v;
-    return 0;
+    return sipreg__dec_u64(s, max, out);
 }

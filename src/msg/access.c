@@ -48,7 +48,7 @@ static int addr_of(struct sipreg_msg *m, enum sipreg_hdr_id id, const struct sip
     if (!h)
         return perr(why, id == SIPREG_HDR_FROM ? SIPREG_PERR_MISSING_FROM : SIPREG_PERR_MISSING_TO,
                     NULL, NULL);
-    struct sipreg_addr *ad = arena_alloc(m->arena, sizeof *ad);
+    struct sipreg_addr *ad = sipreg__arena_alloc(m->arena, sizeof *ad);
     if (!ad)
         return perr(why, SIPREG_PERR_NO_MEMORY, NULL, NULL);
     int err = sipreg__addr_parse(ad, h->value, &m->lim, m->arena, why);
@@ -78,7 +78,7 @@ int sipreg_msg_ruri(struct sipreg_msg *m, const struct sipreg_uri **out, struct 
     }
     if (!m->is_request)
         return perr(why, SIPREG_PERR_REQUEST_URI, NULL, NULL);
-    struct sipreg_uri *u = arena_alloc(m->arena, sizeof *u);
+    struct sipreg_uri *u = sipreg__arena_alloc(m->arena, sizeof *u);
     if (!u)
         return perr(why, SIPREG_PERR_NO_MEMORY, NULL, NULL);
     int err = sipreg__uri_parse(u, m->ruri, &m->lim, m->arena, why);

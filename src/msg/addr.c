@@ -140,7 +140,7 @@ static int parse_one_contact(struct sipreg_contact *c, struct sipreg_str el,
                 k++;
             if (k != pm->value.len)
                 return perr(why, SIPREG_PERR_CONTACT, base, pm->value.p);
-            if (dec_u64(pm->value, 0xffffffffu, &v) != 0)
+            if (sipreg__dec_u64(pm->value, 0xffffffffu, &v) != 0)
                 v = 0xffffffffu;
             c->expires = (int64_t)v;
         } else if (STR_IS(pm->name, "q")) {
@@ -152,7 +152,7 @@ static int parse_one_contact(struct sipreg_contact *c, struct sipreg_str el,
             c->instance = sipreg__unquote(pm->value);
         } else if (STR_IS(pm->name, "reg-id")) {
             uint64_t v;
-            if (!pm->value.p || dec_u64(pm->value, 0x7fffffff, &v) != 0 || v == 0)
+            if (!pm->value.p || sipreg__dec_u64(pm->value, 0x7fffffff, &v) != 0 || v == 0)
                 return perr(why, SIPREG_PERR_CONTACT, base, pm->name.p);
             c->reg_id = (int64_t)v;
         }
@@ -174,7 +174,7 @@ int sipreg__contact_parse(struct sipreg_contact **out, struct sipreg_str s,
     struct sipreg_str t = trim(s);
     if (t.len && !memchr(t.p, ',', t.len)) {
         size_t mark = sipreg_arena_mark(a);
-        struct sipreg_contact *c = arena_alloc(a, sizeof *c);
+        struct sipreg_contact *c = sipreg__arena_alloc(a, sizeof *c);
         if (c) {
             c->star = false;
             c->instance = SIPREG_STR_NULL;
@@ -206,7 +206,7 @@ int sipreg__contact_parse(struct sipreg_contact **out, struct sipreg_str s,
             return perr(why, SIPREG_PERR_CONTACT, s.p, el.p);
         if (++n > lim->max_list)
             return perr(why, SIPREG_PERR_TOO_MANY_VALUES, s.p, el.p);
-        struct sipreg_contact *c = arena_alloc(a, sizeof *c);
+        struct sipreg_contact *c = sipreg__arena_alloc(a, sizeof *c);
         if (!c)
             return perr(why, SIPREG_PERR_NO_MEMORY, s.p, el.p);
         c->star = false;

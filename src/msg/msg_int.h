@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "core/core_int.h"
 #include "sipreg/msg.h"
 
 /* Character class bits (RFC 3261 §25.1). */
@@ -252,42 +253,6 @@ static inline int perr(struct sipreg_perr *why, enum sipreg_perr_code code, cons
         why->offset = (base && at >= base) ? (size_t)(at - base) : 0;
     }
     return code == SIPREG_PERR_NO_MEMORY ? SIPREG_ENOMEM : SIPREG_EPARSE;
-}
-
-/* sipreg_str_to_u64() (1*DIGIT, at most max) without a division per digit: up to 18 digits
- * cannot overflow, longer runs take the general function. */
-static inline int dec_u64(struct sipreg_str s, uint64_t max, uint64_t *out)
-{
-    if (s.len == 0 || s.len > 18)
-        return sipreg_str_to_u64(s, max, out);
-    uint64_t v = 0;
-    for (size_t i = 0; i < s.len; i++) {
-        unsigned d = (unsigned)(unsigned char)s.p[i] - '0';
-        if (d > 9)
-            return SIPREG_EPARSE;
-        v = v * 10 + d;
-    }
-    if (v > max)
-        return SIPREG_EPARSE;
-    *out = v;
-    return 0;
-}
-
-/* sipreg_arena_alloc() inlined for the parsers' small allocations (same rules). */
-static inline void *arena_alloc(struct sipreg_arena *a, size_t n)
-{
-    const size_t align = _Alignof(max_align_t);
-    if (!a->base)
-        return NULL;
-    uintptr_t start = (uintptr_t)(a->base + a->used);
-    size_t pad = (align - (start & (align - 1))) & (align - 1);
-    if (n == 0)
-        n = 1;
-    if (pad > a->cap - a->used || n > a->cap - a->used - pad)
-        return NULL;
-    void *p = a->base + a->used + pad;
-    a->used += pad + n;
-    return p;
 }
 
 /* The limits with defaults filled in. */

@@ -123,7 +123,7 @@ static int parse_content_length(int64_t *out, struct sipreg_str v, size_t max, c
                                 struct sipreg_perr *why)
 {
     uint64_t n;
-    if (dec_u64(v, (uint64_t)max, &n) != 0)
+    if (sipreg__dec_u64(v, (uint64_t)max, &n) != 0)
         return perr(why, SIPREG_PERR_CONTENT_LENGTH, base, v.p);
     *out = (int64_t)n;
     return 0;
@@ -484,7 +484,7 @@ int sipreg_uint_parse(uint32_t *out, struct sipreg_str s, uint32_t max, struct s
 {
     struct sipreg_str t = trim(s);
     uint64_t v;
-    if (dec_u64(t, max, &v) != 0)
+    if (sipreg__dec_u64(t, max, &v) != 0)
         return perr(why, SIPREG_PERR_PARAM, s.p, t.p);
     *out = (uint32_t)v;
     return 0;

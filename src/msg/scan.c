@@ -165,7 +165,7 @@ struct sipreg_param *sipreg__params_push(struct params_acc *acc, struct sipreg_a
     if (acc->n == acc->cap) {
         /* spill: grow geometrically, bounded by the limit (the arena is bounded anyway) */
         size_t cap = acc->cap * 2 < acc->max ? acc->cap * 2 : acc->max;
-        struct sipreg_param *v = arena_alloc(a, cap * sizeof *v);
+        struct sipreg_param *v = sipreg__arena_alloc(a, cap * sizeof *v);
         if (!v) {
             *nomem = 1;
             return NULL;
@@ -180,7 +180,7 @@ struct sipreg_param *sipreg__params_push(struct params_acc *acc, struct sipreg_a
 int sipreg__params_finish(struct params_acc *acc, struct sipreg_params *ps, struct sipreg_arena *a)
 {
     if (acc->v == acc->tmp) {
-        struct sipreg_param *v = arena_alloc(a, acc->n * sizeof *v);
+        struct sipreg_param *v = sipreg__arena_alloc(a, acc->n * sizeof *v);
         if (!v)
             return SIPREG_ENOMEM;
         memcpy(v, acc->tmp, acc->n * sizeof *v);

@@ -90,12 +90,12 @@ static int parse_one_via(struct sipreg_via *v, struct sipreg_str el,
             v->maddr = pm->value;
         } else if (STR_IS(pm->name, "rport")) {
             uint64_t n = 0;
-            if (pm->value.p && (dec_u64(pm->value, 65535, &n) != 0 || n == 0))
+            if (pm->value.p && (sipreg__dec_u64(pm->value, 65535, &n) != 0 || n == 0))
                 return perr(why, SIPREG_PERR_VIA, base, pm->value.p);
             v->rport = (int)n;
         } else if (STR_IS(pm->name, "ttl")) {
             uint64_t n;
-            if (!pm->value.p || dec_u64(pm->value, 255, &n) != 0)
+            if (!pm->value.p || sipreg__dec_u64(pm->value, 255, &n) != 0)
                 return perr(why, SIPREG_PERR_VIA, base, pm->name.p);
             v->ttl = (int)n;
         }
@@ -117,7 +117,7 @@ int sipreg__via_parse(struct sipreg_via **out, struct sipreg_str s,
     struct sipreg_str t = trim(s);
     if (t.len && !memchr(t.p, ',', t.len)) {
         size_t mark = sipreg_arena_mark(a);
-        struct sipreg_via *v = arena_alloc(a, sizeof *v);
+        struct sipreg_via *v = sipreg__arena_alloc(a, sizeof *v);
         if (v) {
             memset(v, 0, sizeof *v);
             if (parse_one_via(v, t, lim, a, s.p, NULL) == 0) {
@@ -133,7 +133,7 @@ int sipreg__via_parse(struct sipreg_via **out, struct sipreg_str s,
             return perr(why, SIPREG_PERR_VIA, s.p, p);
         if (++n > lim->max_list)
             return perr(why, SIPREG_PERR_TOO_MANY_VALUES, s.p, el.p);
-        struct sipreg_via *v = arena_alloc(a, sizeof *v);
+        struct sipreg_via *v = sipreg__arena_alloc(a, sizeof *v);
         if (!v)
             return perr(why, SIPREG_PERR_NO_MEMORY, s.p, el.p);
         memset(v, 0, sizeof *v);
