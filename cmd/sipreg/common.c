@@ -1,5 +1,6 @@
 /* Helpers shared by the sipreg subcommands. */
 #include <errno.h>
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,14 +36,10 @@ static int make_parent_dirs(const char *path)
 int cmd_open_store(struct sipreg_store **out, const char *db, bool memory)
 {
     struct sipreg_store_cfg cfg = {0};
-    FILE *rnd = fopen("/dev/urandom", "rb");
-    if (!rnd || fread(cfg.hash_key, 1, sizeof cfg.hash_key, rnd) != sizeof cfg.hash_key) {
-        fprintf(stderr, "sipreg: cannot read /dev/urandom\n");
-        if (rnd)
-            fclose(rnd);
+    if (RAND_bytes(cfg.hash_key, sizeof cfg.hash_key) != 1) {
+        fprintf(stderr, "sipreg: no randomness for the store's hash key\n");
         return 1;
     }
-    fclose(rnd);
     int err;
     if (memory) {
         err = sipreg_store_open_memory(out, &cfg);

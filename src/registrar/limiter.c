@@ -139,13 +139,3 @@ int sipreg__limiter_fail(struct sipreg__limiter *l, const void *key, size_t len,
     pthread_mutex_unlock(&l->mu);
     return ret;
 }
-
-void sipreg__limiter_clear(struct sipreg__limiter *l, const void *key, size_t len, sipreg_time now)
-{
-    uint64_t h = hash_of(l, key, len);
-    pthread_mutex_lock(&l->mu);
-    struct entry *e = find(l, h);
-    if (e && e->blocked_until <= now)
-        memset(e, 0, sizeof *e);
-    pthread_mutex_unlock(&l->mu);
-}

@@ -22,8 +22,6 @@ uint32_t sipreg__limiter_failures(struct sipreg__limiter *l, const void *key, si
                                   sipreg_time now);
 /* Records a failure; returns 1 when this failure made the key blocked. */
 int sipreg__limiter_fail(struct sipreg__limiter *l, const void *key, size_t len, sipreg_time now);
-/* Forgets the key's failures (after a success), unless it is blocked. */
-void sipreg__limiter_clear(struct sipreg__limiter *l, const void *key, size_t len, sipreg_time now);
 
 /* A token bucket per key (a source address) in a fixed-size table: `rate` tokens per second up to
  * `burst`. Caps what the registrar sends to sources that have not authenticated, so that it
