@@ -193,6 +193,19 @@ extern unsigned char sipreg__hdr_chain[SIPREG_HDR__COUNT];             /* next i
 extern uint64_t sipreg__hdr_key[SIPREG_HDR__COUNT][3], sipreg__hdr_fold[SIPREG_HDR__COUNT][3];
 extern unsigned char sipreg__hdr_compact[26]; /* id of each compact form */
 
+/* Names of 2 to 15 bytes also have a hash slot, from their length and lower-case first and last
+ * bytes: the id whose name alone has that slot, HDR_HASH_SHARED when names share it (none do
+ * today; they would then take hdr_lookup), 0 for none; and their lower-case names, zero-padded,
+ * with the length in the 16th byte, so that one 16-byte compare confirms a name. */
+#define HDR_HASH_SHARED 0xff
+extern unsigned char sipreg__hdr_hash[128];
+extern unsigned char sipreg__hdr_vec[SIPREG_HDR__COUNT][16];
+
+static inline unsigned hdr_hash(unsigned first, unsigned last, size_t len)
+{
+    return (first + 12u * last + 40u * (unsigned)len) & 127u;
+}
+
 static inline uint64_t load_le(const char *p, size_t n)
 {
     uint64_t v = 0;

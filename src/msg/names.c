@@ -1,4 +1,5 @@
 /* Names: header-name lookup (exact, case-insensitive, compact forms folded), methods, reasons. */
+#include <stdalign.h>
 #include <string.h>
 
 #include "msg_int.h"
@@ -24,6 +25,8 @@ unsigned char sipreg__hdr_bucket[SIPREG__HDR_NAME_MAX + 1][26];
 unsigned char sipreg__hdr_chain[SIPREG_HDR__COUNT];
 uint64_t sipreg__hdr_key[SIPREG_HDR__COUNT][3], sipreg__hdr_fold[SIPREG_HDR__COUNT][3];
 unsigned char sipreg__hdr_compact[26];
+unsigned char sipreg__hdr_hash[128];
+alignas(16) unsigned char sipreg__hdr_vec[SIPREG_HDR__COUNT][16];
 
 static const unsigned char compact_of[] = {
 #define XX(id, name, compact) (unsigned char)(compact),
@@ -48,6 +51,13 @@ static void build_tables(void)
         *b = (unsigned char)id;
         if (compact_of[i])
             sipreg__hdr_compact[compact_of[i] - 'a'] = (unsigned char)id;
+        if (len >= 2 && len <= 15) {
+            memcpy(sipreg__hdr_vec[id], lname, len);
+            sipreg__hdr_vec[id][15] = (unsigned char)len; /* bytes 0..14 hold the name */
+            unsigned char *slot = &sipreg__hdr_hash[hdr_hash((unsigned char)lname[0],
+                                                             (unsigned char)lname[len - 1], len)];
+            *slot = *slot ? HDR_HASH_SHARED : (unsigned char)id; /* shared: the slow lookup */
+        }
     }
 }
 

@@ -12,6 +12,100 @@ static const bool single_valued[SIPREG_HDR__COUNT] = {
     [SIPREG_HDR_MIN_EXPIRES] = true,
 };
 
+#ifdef __SSE2__
+/* Bit i set when byte i of x is not a letter, digit or '-' (what header names are made of). */
+static inline unsigned name_stop_mask(__m128i x)
+{
+    __m128i l = _mm_or_si128(x, _mm_set1_epi8(0x20));
+    __m128i alpha = _mm_and_si128(_mm_cmpgt_epi8(l, _mm_set1_epi8('a' - 1)),
+                                  _mm_cmpgt_epi8(_mm_set1_epi8('z' + 1), l));
+    __m128i num = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('0' - 1)),
+                                _mm_cmpgt_epi8(_mm_set1_epi8('9' + 1), x));
+    __m128i in = _mm_or_si128(_mm_or_si128(alpha, num), _mm_cmpeq_epi8(x, _mm_set1_epi8('-')));
+    return ~(unsigned)_mm_movemask_epi8(in) & 0xffffu;
+}
+#endif
+
+/* Indexes one header line (name and trimmed value); 0, or -1 when a header that may appear
+ * only once appears again. `last` holds index + 1 of the last header of each id so far. */
+static inline int add_hdr(struct sipreg_msg *m, uint8_t *last, enum sipreg_hdr_id id,
+                          const char *name, const char *name_end, const char *vs, const char *ve)
+{
+    size_t i = m->nhdr;
+    if (id != SIPREG_HDR_OTHER) {
+        if (!m->first[id])
+            m->first[id] = (uint8_t)(i + 1);
+        else if (single_valued[id])
+            return -1;
+        else
+            m->next_same[last[id] - 1] = (uint8_t)(i + 1);
+        last[id] = (uint8_t)(i + 1);
+    }
+    struct sipreg_hdr *h = &m->hdr[i];
+    h->name = mkstr(name, name_end);
+    h->id = id;
+    h->value = mkstr(vs, ve);
+    m->next_same[i] = 0;
+    m->nhdr = i + 1;
+    return 0;
+}
+
+#ifdef __SSE2__
+/* Indexes the header line at p (16 bytes or more before limit_end) when it has the common shape:
+ * a name of 1 to 15 letters, digits and '-', a colon, a value without CR or LF, CRLF, and no
+ * continuation line after it, within the line and header-count limits. The first 16-byte block
+ * gives both the name's end and, for short lines, the CR. Returns the start of the next line, or
+ * NULL for any other shape (other token characters, space before the colon, folding, a bare CR
+ * or LF, a limit reached, a repeated single header): the general code then reads the line again
+ * from its start and gives the same verdicts as ever. */
+static inline const char *fast_line(struct sipreg_msg *m, uint8_t *last, const char *p,
+                                    const char *limit_end, size_t max_line, size_t max_headers)
+{
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+    size_t n = (size_t)__builtin_ctz(name_stop_mask(x) | 0x10000u);
+    if (n == 0 || n == 16 || p[n] != ':')
+        return NULL;
+    unsigned crlf =
+        (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('\r')),
+                                                 _mm_cmpeq_epi8(x, _mm_set1_epi8('\n')))) >>
+        (n + 1);
+    const char *v = p + n + 1;
+    const char *q = crlf ? v + __builtin_ctz(crlf) : find_any2(p + 16, limit_end, '\r', '\n');
+    if (limit_end - q < 3 || q[0] != '\r' || q[1] != '\n' || q[2] == ' ' || q[2] == '\t' ||
+        (size_t)(q - p) > max_line || m->nhdr >= max_headers)
+        return NULL;
+    /* nearly always one SP before the value and none after it */
+    const char *vs = v + (*v == ' '), *ve = q;
+    if (*vs == ' ' || *vs == '\t')
+        vs = skip_ws(vs, ve);
+    if (ve[-1] == ' ' || ve[-1] == '\t')
+        ve = rskip_ws(vs, ve);
+    /* the name is letters, digits and '-' only: OR 0x20 is its exact lower case */
+    enum sipreg_hdr_id id = SIPREG_HDR_OTHER;
+    if (n == 1) {
+        unsigned c = (unsigned)(p[0] | 0x20) - 'a';
+        if (c < 26)
+            id = (enum sipreg_hdr_id)sipreg__hdr_compact[c];
+    } else {
+        unsigned k = sipreg__hdr_hash[hdr_hash((unsigned char)(p[0] | 0x20),
+                                               (unsigned char)(p[n - 1] | 0x20), n)];
+        if (k == HDR_HASH_SHARED) {
+            id = hdr_lookup(p, n);
+        } else if (k) {
+            __m128i key = _mm_load_si128((const __m128i *)(const void *)sipreg__hdr_vec[k]);
+            unsigned eq = (unsigned)_mm_movemask_epi8(
+                _mm_cmpeq_epi8(_mm_or_si128(x, _mm_set1_epi8(0x20)), key));
+            unsigned want = (1u << n) - 1;
+            if ((eq & want) == want && sipreg__hdr_vec[k][15] == n)
+                id = (enum sipreg_hdr_id)k;
+        }
+    }
+    if (add_hdr(m, last, id, p, p + n, vs, ve) != 0)
+        return NULL;
+    return q + 2;
+}
+#endif
+
 /* End of the line starting at p: *eol is where the line's content ends (before CR LF or LF),
  * the return value is the start of the next line; NULL when no LF is in reach. */
 static inline const char *line_end(const char *p, const char *end, const char **eol)
@@ -215,7 +309,17 @@ int sipreg_msg_parse(struct sipreg_msg *m, const char *buf, size_t len, enum sip
     p = next;
 
     /* Header fields, one per line plus folded continuation lines. */
+    const size_t max_line = lim->max_line, max_headers = lim->max_headers;
     for (;;) {
+#ifdef __SSE2__
+        if (limit_end - p >= 16) {
+            const char *nx = fast_line(m, last, p, limit_end, max_line, max_headers);
+            if (nx) {
+                p = nx;
+                continue;
+            }
+        }
+#endif
         if (p >= limit_end) {
             if (stream && limit_end == end)
                 return SIPREG_EAGAIN;
@@ -301,28 +405,16 @@ int sipreg_msg_parse(struct sipreg_msg *m, const char *buf, size_t len, enum sip
                 break;
             }
         }
-        if ((size_t)(eol - name) > lim->max_line)
+        if ((size_t)(eol - name) > max_line)
             return perr(why, SIPREG_PERR_LINE_TOO_LONG, buf, name);
         if (bare_cr)
             return perr(why, SIPREG_PERR_HEADER, buf, bare_cr);
-        if (m->nhdr == lim->max_headers)
+        if (m->nhdr == max_headers)
             return perr(why, SIPREG_PERR_TOO_MANY_HEADERS, buf, name);
-        struct sipreg_hdr *h = &m->hdr[m->nhdr];
-        h->name = mkstr(name, name_end);
-        h->id = hdr_lookup(name, (size_t)(name_end - name));
         const char *vs = skip_ws(v, eol);
-        h->value = mkstr(vs, rskip_ws(vs, eol));
-        m->next_same[m->nhdr] = 0;
-        if (h->id != SIPREG_HDR_OTHER) {
-            if (!m->first[h->id])
-                m->first[h->id] = (uint8_t)(m->nhdr + 1);
-            else if (single_valued[h->id])
-                return perr(why, SIPREG_PERR_DUP_HEADER, buf, name);
-            else
-                m->next_same[last[h->id] - 1] = (uint8_t)(m->nhdr + 1);
-            last[h->id] = (uint8_t)(m->nhdr + 1);
-        }
-        m->nhdr++;
+        if (add_hdr(m, last, hdr_lookup(name, (size_t)(name_end - name)), name, name_end, vs,
+                    rskip_ws(vs, eol)) != 0)
+            return perr(why, SIPREG_PERR_DUP_HEADER, buf, name);
         p = next;
     }
     const char *body = p;
