@@ -240,6 +240,34 @@ static int check_call_id(struct sipreg_str v, const char *base, struct sipreg_pe
     return 0;
 }
 
+/* CSeq = 1*DIGIT LWS Method; the number must be below 2**31 (RFC 3261 §8.1.1.5). When the
+ * method is the request's (`known`, whose id is `known_id`), its id is not looked up again. */
+static inline int cseq_parse(struct sipreg_cseq *c, struct sipreg_str s, struct sipreg_str known,
+                             enum sipreg_method known_id, struct sipreg_perr *why)
+{
+    const char *p = skip_ws(s.p, s.p + s.len), *end = s.p + s.len;
+    const char *d = p;
+    uint64_t n = 0;
+    while (p < end && (unsigned)(*p - '0') < 10) {
+        n = n * 10 + (uint64_t)(*p - '0');
+        if (n > 0x7fffffffu)
+            return perr(why, SIPREG_PERR_CSEQ, s.p, p);
+        p++;
+    }
+    if (p == d || p == end || !cc((unsigned char)*p, CC_WS))
+        return perr(why, SIPREG_PERR_CSEQ, s.p, p);
+    p = skip_ws(p, end);
+    const char *mth = p;
+    while (p < end && cc((unsigned char)*p, CC_TOKEN))
+        p++;
+    if (p == mth || skip_ws(p, end) != end)
+        return perr(why, SIPREG_PERR_CSEQ, s.p, p);
+    c->num = (uint32_t)n;
+    c->method = mkstr(mth, p);
+    c->method_id = sipreg_str_eq(c->method, known) ? known_id : sipreg_method_id(c->method);
+    return 0;
+}
+
 int sipreg_msg_parse(struct sipreg_msg *m, const char *buf, size_t len, enum sipreg_msg_mode mode,
                      const struct sipreg_msg_limits *limits, struct sipreg_arena *a,
                      struct sipreg_perr *why)
@@ -465,7 +493,7 @@ int sipreg_msg_parse(struct sipreg_msg *m, const char *buf, size_t len, enum sip
             return perr(why, required[i].code, buf, body);
 
     const struct sipreg_hdr *h = sipreg_msg_hdr_find(m, SIPREG_HDR_CSEQ);
-    err = sipreg_cseq_parse(&m->cseq, h->value, why);
+    err = cseq_parse(&m->cseq, h->value, m->method_s, m->method, why);
     if (err) {
         if (why)
             why->offset = (size_t)(h->value.p - buf);
@@ -548,28 +576,7 @@ const struct sipreg_hdr *sipreg_msg_hdr_findz(const struct sipreg_msg *m, const 
 
 int sipreg_cseq_parse(struct sipreg_cseq *c, struct sipreg_str s, struct sipreg_perr *why)
 {
-    /* CSeq = 1*DIGIT LWS Method; the number must be below 2**31 (RFC 3261 §8.1.1.5) */
-    const char *p = skip_ws(s.p, s.p + s.len), *end = s.p + s.len;
-    const char *d = p;
-    uint64_t n = 0;
-    while (p < end && cc((unsigned char)*p, CC_DIGIT)) {
-        n = n * 10 + (uint64_t)(*p - '0');
-        if (n > 0x7fffffffu)
-            return perr(why, SIPREG_PERR_CSEQ, s.p, p);
-        p++;
-    }
-    if (p == d || p == end || !cc((unsigned char)*p, CC_WS))
-        return perr(why, SIPREG_PERR_CSEQ, s.p, p);
-    p = skip_ws(p, end);
-    const char *mth = p;
-    while (p < end && cc((unsigned char)*p, CC_TOKEN))
-        p++;
-    if (p == mth || skip_ws(p, end) != end)
-        return perr(why, SIPREG_PERR_CSEQ, s.p, p);
-    c->num = (uint32_t)n;
-    c->method = mkstr(mth, p);
-    c->method_id = sipreg_method_id(c->method);
-    return 0;
+    return cseq_parse(c, s, SIPREG_STR_NULL, SIPREG_METHOD_UNKNOWN, why);
 }
 
 int sipreg_uint_parse(uint32_t *out, struct sipreg_str s, uint32_t max, struct sipreg_perr *why)
