@@ -152,14 +152,20 @@ static int parse_request_line(struct sipreg_msg *m, const char *p, const char *e
         return perr(why, SIPREG_PERR_METHOD, base, p);
     m->method_s = mkstr(s, p);
     m->method = sipreg_method_id(m->method_s);
-    e = rskip_ws(p, e);
-    /* the version is the last space-separated word */
-    const char *vs = e;
-    while (vs > p && vs[-1] != ' ' && vs[-1] != '\t')
-        vs--;
-    int err = parse_version(vs, e, base, why);
-    if (err && (!why || why->code != SIPREG_PERR_VERSION))
-        return err;
+    const char *vs;
+    int err = 0;
+    if (e - p >= 8 && memcmp(e - 8, " SIP/2.0", 8) == 0) {
+        vs = e - 7; /* what nearly every request line ends with */
+    } else {
+        e = rskip_ws(p, e);
+        /* the version is the last space-separated word */
+        vs = e;
+        while (vs > p && vs[-1] != ' ' && vs[-1] != '\t')
+            vs--;
+        err = parse_version(vs, e, base, why);
+        if (err && (!why || why->code != SIPREG_PERR_VERSION))
+            return err;
+    }
     const char *u = skip_ws(p, vs);
     const char *ue = rskip_ws(u, vs);
     if (u == ue)
@@ -186,11 +192,15 @@ static int parse_status_line(struct sipreg_msg *m, const char *p, const char *e,
                              struct sipreg_perr *why)
 {
     const char *v = p;
-    while (p < e && *p != ' ')
-        p++;
-    int err = parse_version(v, p, base, why);
-    if (err)
-        return err;
+    if (e - p >= 8 && memcmp(p, "SIP/2.0 ", 8) == 0) {
+        p += 7; /* what nearly every status line starts with */
+    } else {
+        while (p < e && *p != ' ')
+            p++;
+        int err = parse_version(v, p, base, why);
+        if (err)
+            return err;
+    }
     if (p == e)
         return perr(why, SIPREG_PERR_START_LINE, base, p);
     p++;
