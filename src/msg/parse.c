@@ -106,6 +106,34 @@ static inline const char *fast_line(struct sipreg_msg *m, uint8_t *last, const c
 }
 #endif
 
+/* First control character (below SP, or DEL) at or after p, or e. With `text` set SP and HT are
+ * allowed (a Reason-Phrase); otherwise SP is a control character too (a URI). */
+static inline const char *find_ctl(const char *p, const char *e, int text)
+{
+    const unsigned char top = text ? 0x1f : 0x20;
+#ifdef __SSE2__
+    const __m128i vtop = _mm_set1_epi8((char)top), del = _mm_set1_epi8(0x7f),
+                  ht = _mm_set1_epi8('\t');
+    while (e - p >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+        /* x <= top, unsigned: max(x, top) == top */
+        __m128i low = _mm_cmpeq_epi8(_mm_max_epu8(x, vtop), vtop);
+        if (text)
+            low = _mm_andnot_si128(_mm_cmpeq_epi8(x, ht), low);
+        unsigned mask = (unsigned)_mm_movemask_epi8(_mm_or_si128(low, _mm_cmpeq_epi8(x, del)));
+        if (mask)
+            return p + __builtin_ctz(mask);
+        p += 16;
+    }
+#endif
+    for (; p < e; p++) {
+        unsigned char c = (unsigned char)*p;
+        if ((c <= top && !(text && c == '\t')) || c == 0x7f)
+            return p;
+    }
+    return p;
+}
+
 /* End of the line starting at p: *eol is where the line's content ends (before CR LF or LF),
  * the return value is the start of the next line; NULL when no LF is in reach. */
 static inline const char *line_end(const char *p, const char *end, const char **eol)
@@ -180,7 +208,7 @@ static int parse_request_line(struct sipreg_msg *m, const char *p, const char *e
         q++;
     if (q == ue || *q != ':')
         return perr(why, SIPREG_PERR_REQUEST_URI, base, q);
-    q = span_not_fast(q, ue, CC_CTL);
+    q = find_ctl(q, ue, 0);
     if (q < ue)
         return perr(why, SIPREG_PERR_REQUEST_URI, base, q);
     m->ruri = mkstr(u, ue);
@@ -214,9 +242,9 @@ static int parse_status_line(struct sipreg_msg *m, const char *p, const char *e,
     if (p < e)
         p++;
     /* Reason-Phrase: text, UTF-8 and escapes allowed, but no control characters besides HT */
-    for (const char *q = p; q < e; q++)
-        if (((unsigned char)*q < ' ' && *q != '\t') || *q == 0x7f)
-            return perr(why, SIPREG_PERR_REASON, base, q);
+    const char *bad = find_ctl(p, e, 1);
+    if (bad < e)
+        return perr(why, SIPREG_PERR_REASON, base, bad);
     m->status = status;
     m->reason = mkstr(p, e);
     m->is_request = false;
