@@ -114,16 +114,22 @@ static inline const char *find_ctl(const char *p, const char *e, int text)
 #ifdef __SSE2__
     const __m128i vtop = _mm_set1_epi8((char)top), del = _mm_set1_epi8(0x7f),
                   ht = _mm_set1_epi8('\t');
-    while (e - p >= 16) {
-        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
-        /* x <= top, unsigned: max(x, top) == top */
-        __m128i low = _mm_cmpeq_epi8(_mm_max_epu8(x, vtop), vtop);
-        if (text)
-            low = _mm_andnot_si128(_mm_cmpeq_epi8(x, ht), low);
-        unsigned mask = (unsigned)_mm_movemask_epi8(_mm_or_si128(low, _mm_cmpeq_epi8(x, del)));
-        if (mask)
-            return p + __builtin_ctz(mask);
-        p += 16;
+    if (e - p >= 16) {
+        /* the last block ends at e, overlapping bytes already found clean */
+        const char *last = e - 16;
+        for (;;) {
+            __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+            /* x <= top, unsigned: max(x, top) == top */
+            __m128i low = _mm_cmpeq_epi8(_mm_max_epu8(x, vtop), vtop);
+            if (text)
+                low = _mm_andnot_si128(_mm_cmpeq_epi8(x, ht), low);
+            unsigned mask = (unsigned)_mm_movemask_epi8(_mm_or_si128(low, _mm_cmpeq_epi8(x, del)));
+            if (mask)
+                return p + __builtin_ctz(mask);
+            if (p == last)
+                return e;
+            p = last - p > 16 ? p + 16 : last;
+        }
     }
 #endif
     for (; p < e; p++) {
