@@ -322,3 +322,100 @@ TEST(msg_parse_ruri_offset)
     ASSERT(u->host_ipv6);
     return 0;
 }
+
+/* Parses a request whose last header line is `line` (CRLF added) and returns that header, or NULL
+ * with *rc set when the parse fails. */
+static const struct sipreg_hdr *last_hdr(struct sipreg_msg *m, const char *line, int *rc,
+                                         struct sipreg_perr *why)
+{
+    static char text[512], amem[2048];
+    struct sipreg_arena a;
+    snprintf(text, sizeof text,
+             "OPTIONS sip:a@example.com SIP/2.0\r\n" REQ_HDRS "CSeq: 1 OPTIONS\r\n%s\r\n\r\n",
+             line);
+    *rc = parse_z(m, text, &a, amem, sizeof amem, why);
+    return *rc ? NULL : &m->hdr[m->nhdr - 1];
+}
+
+/* Every header line is indexed the same whether it has the common shape (read from one 16-byte
+ * block, the name confirmed by a hash slot) or not: each known name in several spellings, its
+ * prefixes and extensions, names around the 16-byte block's end, and values with odd spacing
+ * or folding, against sipreg_hdr_id() and the expected trimmed value. */
+TEST(msg_parse_header_line_shapes)
+{
+    struct sipreg_msg m;
+    struct sipreg_perr why;
+    char name[64], line[160];
+    int rc, checked = 0;
+    for (int id = 1; id < SIPREG_HDR__COUNT; id++) {
+        const char *canon = sipreg_hdr_name((enum sipreg_hdr_id)id);
+        size_t len = strlen(canon);
+        for (int variant = 0; variant < 5; variant++) {
+            for (size_t cut = 1; cut <= len + 1; cut++) {
+                size_t n = cut <= len ? cut : len + 1;
+                for (size_t i = 0; i < n; i++) {
+                    char c = i < len ? canon[i] : 'x';
+                    if (variant == 1 && c >= 'a' && c <= 'z')
+                        c = (char)(c - 32);
+                    if (variant == 2 && c >= 'A' && c <= 'Z')
+                        c = (char)(c + 32);
+                    if (variant == 3 && c == '-')
+                        c = '.'; /* a token character the block read does not take */
+                    if (variant == 4 && i == n - 1)
+                        c = c == 'z' ? 'y' : 'z'; /* same length, another last byte */
+                    name[i] = c;
+                }
+                name[n] = 0;
+                struct sipreg_str ns = {name, n};
+                enum sipreg_hdr_id want = sipreg_hdr_id(ns);
+                snprintf(line, sizeof line, "%s: 0", name); /* a value valid for any header */
+                const struct sipreg_hdr *h = last_hdr(&m, line, &rc, &why);
+                if (rc) {
+                    /* only a second From, To, Call-ID or CSeq may be refused */
+                    ASSERT_EQ(why.code, SIPREG_PERR_DUP_HEADER);
+                    ASSERT(want == SIPREG_HDR_FROM || want == SIPREG_HDR_TO ||
+                           want == SIPREG_HDR_CALL_ID || want == SIPREG_HDR_CSEQ);
+                    continue;
+                }
+                ASSERT_EQ(h->id, want);
+                ASSERT(h->name.len == n && memcmp(h->name.p, name, n) == 0);
+                ASSERT_STR(h->value, "0");
+                checked++;
+            }
+        }
+    }
+    ASSERT(checked > 500);
+
+    /* names that end just before, at and after the first 16 bytes, known and unknown */
+    static const struct {
+        const char *line, *value;
+        enum sipreg_hdr_id id;
+    } cases[] = {
+        {"Session-Expires: 90", "90", SIPREG_HDR_SESSION_EXPIRES},
+        {"WWW-Authenticate: Digest x=1", "Digest x=1", SIPREG_HDR_WWW_AUTHENTICATE},
+        {"Content-Encoding: gzip", "gzip", SIPREG_HDR_CONTENT_ENCODING},
+        {"X-Fifteen-Chars: a", "a", SIPREG_HDR_OTHER},
+        {"X-Sixteen-Chars1: a", "a", SIPREG_HDR_OTHER},
+        {"X-Much-Longer-Header-Name: a", "a", SIPREG_HDR_OTHER},
+        {"Expires :  60", "60", SIPREG_HDR_EXPIRES},
+        {"Expires:\t 60 \t", "60", SIPREG_HDR_EXPIRES},
+        {"Expires:60", "60", SIPREG_HDR_EXPIRES},
+        {"Expires:", "", SIPREG_HDR_EXPIRES},
+        {"Expires:   ", "", SIPREG_HDR_EXPIRES},
+        {"Expires: 60\r\n 0", "60\r\n 0", SIPREG_HDR_EXPIRES},
+        {"l: 0", "0", SIPREG_HDR_CONTENT_LENGTH},
+        {"1: 0", "0", SIPREG_HDR_OTHER},
+        {"Supported: path, outbound, gruu", "path, outbound, gruu", SIPREG_HDR_SUPPORTED},
+        {"Max-Forwards: 70", "70", SIPREG_HDR_MAX_FORWARDS},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const struct sipreg_hdr *h = last_hdr(&m, cases[i].line, &rc, &why);
+        ASSERT_EQ(rc, 0);
+        ASSERT_EQ(h->id, cases[i].id);
+        ASSERT_STR(h->value, cases[i].value);
+    }
+    /* a CR inside a name is no letter folded to '-' */
+    ASSERT(last_hdr(&m, "Max\rForwards: 70", &rc, &why) == NULL);
+    ASSERT_EQ(why.code, SIPREG_PERR_HEADER);
+    return 0;
+}
