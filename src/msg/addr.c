@@ -11,15 +11,240 @@ static int addr_fail(struct sipreg_addr *ad, struct sipreg_perr *why, enum sipre
     return perr(why, code, base, at);
 }
 
+/* q = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] ), as q * 1000. */
+static int parse_q(struct sipreg_str v, int *out)
+{
+    if (v.len == 0 || v.len > 5 || (v.p[0] != '0' && v.p[0] != '1'))
+        return -1;
+    int q = (v.p[0] - '0') * 1000;
+    if (v.len > 1) {
+        if (v.p[1] != '.')
+            return -1;
+        int scale = 100;
+        for (size_t i = 2; i < v.len; i++, scale /= 10) {
+            if (!cc((unsigned char)v.p[i], CC_DIGIT))
+                return -1;
+            q += (v.p[i] - '0') * scale;
+        }
+    }
+    if (q > 1000)
+        return -1;
+    *out = q;
+    return 0;
+}
+
+/* The header parameters the callers read, checked as the general path checks them once every
+ * parameter is in (the first tag counts; for a Contact the last of each other). 0, or -1 for a
+ * value the general path refuses. */
+static int fast_known(struct sipreg_addr *ad, struct sipreg_contact *c,
+                      const struct sipreg_param *pm, bool *tag_seen)
+{
+    const struct sipreg_str nm = pm->name, v = pm->value;
+    switch (nm.len) {
+    case 3:
+        if (*tag_seen || !caseeq_lit(nm.p, "tag", 3))
+            return 0;
+        *tag_seen = true;
+        if (!v.p || v.p[0] == '"')
+            return -1;
+        ad->tag = v;
+        return 0;
+    case 7:
+        if (!c || !caseeq_lit(nm.p, "expires", 7))
+            return 0;
+        {
+            /* delta-seconds, clamped to 2**32-1 as the general path does */
+            uint64_t x = 0;
+            if (!v.p)
+                return -1;
+            for (size_t i = 0; i < v.len; i++) {
+                unsigned d = (unsigned)(unsigned char)v.p[i] - '0';
+                if (d > 9)
+                    return -1;
+                if (x <= 0xffffffffu)
+                    x = x * 10 + d;
+            }
+            c->expires = (int64_t)(x > 0xffffffffu ? 0xffffffffu : x);
+        }
+        return 0;
+    case 1:
+        if (!c || lc((unsigned char)nm.p[0]) != 'q')
+            return 0;
+        return v.p && parse_q(v, &c->q) == 0 ? 0 : -1;
+    case 13:
+        if (!c || !caseeq_lit(nm.p, "+sip.instance", 13))
+            return 0;
+        if (!v.p || v.p[0] != '"')
+            return -1;
+        c->instance = sipreg__unquote(v);
+        return 0;
+    case 6:
+        if (!c || !caseeq_lit(nm.p, "reg-id", 6))
+            return 0;
+        {
+            uint64_t x;
+            if (!v.p || sipreg__dec_u64(v, 0x7fffffff, &x) != 0 || x == 0)
+                return -1;
+            c->reg_id = (int64_t)x;
+        }
+        return 0;
+    default: return 0;
+    }
+}
+
+/* The fused reader of the form nearly every From, To and Contact value takes:
+ *   [token-display] <sip:[user@]host[:port][;uri-params]>[;params]
+ * with no escapes, no quoted display name, no IPv6 host, no URI headers, no whitespace after the
+ * '<' and at most FAST_PARAMS parameters. Each byte is read once: the URI and the header
+ * parameters are read in the same pass as the address around them, the parameters the callers
+ * want (tag; and for a Contact expires, q, +sip.instance, reg-id) are recognised as they are
+ * read, and the parameters of both lists share one arena array. It gives up (NULL) on anything
+ * else, including every rejection, so that the general path derives the verdict as it always
+ * did; on success its fields are those the general path gives, with no more arena used. */
+#define FAST_PARAMS 8
+
+/* Reads one value from p (not whitespace) to e, or for a Contact (c non-NULL, ad == &c->addr)
+ * up to a ',' that ends the element. Returns where it stopped (e or the ','), or NULL. */
+static const char *fast_one(struct sipreg_addr *ad, struct sipreg_contact *c, const char *p,
+                            const char *e, const struct sipreg_msg_limits *lim,
+                            struct sipreg_arena *a)
+{
+    struct sipreg_param pv[FAST_PARAMS];
+    struct sipreg_uri *u = &ad->uri;
+    const char *start = p;
+    size_t n = 0;
+    /* *(token LWS) LAQUOT: the display name runs to the first '<' */
+    while (p < e && cc((unsigned char)*p, CC_TOKEN | CC_WS))
+        p++;
+    if (p == e || *p != '<')
+        return NULL;
+    ad->display = p > start ? mkstr(start, rskip_ws(start, p)) : SIPREG_STR_NULL;
+    const char *us = ++p;
+    /* "sip:" in any case, as one word (the case bit folded on the three letters only) */
+    if (e - p < 4 || (load_le(p, 4) | 0x00202020u) != 0x3a706973u)
+        return NULL;
+    p += 4;
+    /* userinfo ends at the first '@'; without one the URI has none, unless the '@' is further
+     * on (after a password or an escape: the general path decides those) */
+    const char *h = p;
+    p = span_fast(p, e, CC_UNRES | CC_USER);
+    if (p < e && *p == '@') {
+        if (p == h)
+            return NULL;
+        u->user = mkstr(h, p);
+        h = ++p;
+    } else {
+        const char *q = find_any2(p, e, '@', '>');
+        if (q == e || *q == '@')
+            return NULL;
+        u->user = SIPREG_STR_NULL;
+        p = h;
+    }
+    p = span_fast(p, e, CC_HOST);
+    if (p == h)
+        return NULL;
+    u->host = mkstr(h, p);
+    u->port = 0;
+    if (p < e && *p == ':') {
+        /* at most five digits: a sixth is left for the check after the URI to refuse */
+        const char *d = ++p;
+        uint32_t v = 0;
+        while (p < e && p - d < 5 && (unsigned)(*p - '0') <= 9)
+            v = v * 10 + (uint32_t)(*p++ - '0');
+        if (p == d || v > 65535)
+            return NULL;
+        u->port = (uint16_t)v;
+    }
+    while (p < e && *p == ';') {
+        const char *nm = ++p;
+        p = span_fast(p, e, CC_UNRES | CC_PARAM);
+        if (p == nm || n == FAST_PARAMS)
+            return NULL;
+        struct sipreg_param *pm = &pv[n++];
+        pm->name = mkstr(nm, p);
+        pm->value = SIPREG_STR_NULL;
+        if (p < e && *p == '=') {
+            const char *v = ++p;
+            p = span_fast(p, e, CC_UNRES | CC_PARAM);
+            if (p == v)
+                return NULL;
+            pm->value = mkstr(v, p);
+        }
+    }
+    /* no URI class holds '>', so this is the first one, where the general path ends the URI */
+    if (p == e || *p != '>' || n > lim->max_params || (size_t)(p - us) > lim->max_uri)
+        return NULL;
+    const size_t nu = n;
+    u->scheme = SIPREG_URI_SIP;
+    u->raw = mkstr(us, p);
+    u->scheme_s = mkstr(us, us + 3);
+    u->password = u->opaque = SIPREG_STR_NULL;
+    u->host_ipv6 = false;
+    u->headers = (struct sipreg_params){NULL, 0};
+    ad->angle = true;
+    ad->tag = SIPREG_STR_NULL;
+    p++;
+    bool tag_seen = false;
+    while (p < e) {
+        if (*p != ';') {
+            /* a ',' here is outside <> and quotes: the list splitter ends the element at it */
+            if (c && *p == ',')
+                break;
+            return NULL;
+        }
+        const char *nm = ++p;
+        p = span_fast(p, e, CC_TOKEN);
+        if (p == nm || n == FAST_PARAMS)
+            return NULL;
+        struct sipreg_param *pm = &pv[n++];
+        pm->name = mkstr(nm, p);
+        pm->value = SIPREG_STR_NULL;
+        if (p < e && *p == '=') {
+            const char *v = ++p;
+            if (p < e && *p == '"') {
+                p = sipreg__scan_quoted(p, e);
+                if (!p)
+                    return NULL;
+            } else {
+                p = span_not_fast(p, e, CC_PDELIM);
+                if (p == v)
+                    return NULL;
+            }
+            pm->value = mkstr(v, p);
+        }
+        if (fast_known(ad, c, pm, &tag_seen) != 0)
+            return NULL;
+    }
+    if (n - nu > lim->max_params)
+        return NULL;
+    ad->raw = mkstr(start, p);
+    u->params = ad->params = (struct sipreg_params){NULL, 0};
+    if (n) {
+        struct sipreg_param *v = sipreg__arena_alloc(a, n * sizeof *v);
+        if (!v)
+            return NULL;
+        memcpy(v, pv, n * sizeof *v);
+        if (nu)
+            u->params = (struct sipreg_params){v, nu};
+        if (n > nu)
+            ad->params = (struct sipreg_params){v + nu, n - nu};
+    }
+    return p;
+}
+
 int sipreg__addr_parse(struct sipreg_addr *ad, struct sipreg_str s,
                        const struct sipreg_msg_limits *lim, struct sipreg_arena *a,
                        struct sipreg_perr *why)
 {
+    const char *p = skip_ws(s.p, s.p + s.len), *e = rskip_ws(p, s.p + s.len);
+    size_t mark = sipreg_arena_mark(a);
+    if (fast_one(ad, NULL, p, e, lim, a) == e)
+        return 0;
+    sipreg_arena_rewind(a, mark); /* forget what the attempt took */
     /* every field is set here or by the URI parser (no memset of the large struct twice) */
     ad->display = ad->tag = SIPREG_STR_NULL;
     ad->angle = false;
     ad->params = (struct sipreg_params){NULL, 0};
-    const char *p = skip_ws(s.p, s.p + s.len), *e = rskip_ws(p, s.p + s.len);
     ad->raw = mkstr(p, e);
     const char *us, *ue;
     int err;
@@ -93,28 +318,6 @@ int sipreg_addr_parse(struct sipreg_addr *ad, struct sipreg_str s,
     return sipreg__addr_parse(ad, s, &lim, a, why);
 }
 
-/* q = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] ), as q * 1000. */
-static int parse_q(struct sipreg_str v, int *out)
-{
-    if (v.len == 0 || v.len > 5 || (v.p[0] != '0' && v.p[0] != '1'))
-        return -1;
-    int q = (v.p[0] - '0') * 1000;
-    if (v.len > 1) {
-        if (v.p[1] != '.')
-            return -1;
-        int scale = 100;
-        for (size_t i = 2; i < v.len; i++, scale /= 10) {
-            if (!cc((unsigned char)v.p[i], CC_DIGIT))
-                return -1;
-            q += (v.p[i] - '0') * scale;
-        }
-    }
-    if (q > 1000)
-        return -1;
-    *out = q;
-    return 0;
-}
-
 static int parse_one_contact(struct sipreg_contact *c, struct sipreg_str el,
                              const struct sipreg_msg_limits *lim, struct sipreg_arena *a,
                              const char *base, struct sipreg_perr *why)
@@ -160,6 +363,44 @@ static int parse_one_contact(struct sipreg_contact *c, struct sipreg_str el,
     return 0;
 }
 
+/* Every element of a Contact value by fast_one, or -1 with nothing taken from the arena. The
+ * elements and the arena use are those of the list splitter and the element parser below. */
+static int fast_contacts(struct sipreg_contact **out, struct sipreg_str s,
+                         const struct sipreg_msg_limits *lim, struct sipreg_arena *a)
+{
+    const char *p = skip_ws(s.p, s.p + s.len), *e = rskip_ws(p, s.p + s.len);
+    struct sipreg_contact *head = NULL, **tail = &head;
+    size_t mark = sipreg_arena_mark(a), n = 0;
+    while (p < e) {
+        struct sipreg_contact *c;
+        if (++n > lim->max_list || !(c = sipreg__arena_alloc(a, sizeof *c)))
+            goto fail;
+        c->star = false;
+        c->expires = c->reg_id = -1;
+        c->q = -1;
+        c->instance = SIPREG_STR_NULL;
+        c->next = NULL;
+        p = fast_one(&c->addr, c, p, e, lim, a);
+        if (!p)
+            goto fail;
+        *tail = c;
+        tail = &c->next;
+        if (p < e) {
+            /* at a ',', which must be followed by another element */
+            p = skip_ws(p + 1, e);
+            if (p == e)
+                goto fail;
+        }
+    }
+    if (head) {
+        *out = head;
+        return 0;
+    }
+fail:
+    sipreg_arena_rewind(a, mark);
+    return -1;
+}
+
 int sipreg__contact_parse(struct sipreg_contact **out, struct sipreg_str s,
                           const struct sipreg_msg_limits *lim, struct sipreg_arena *a,
                           struct sipreg_perr *why)
@@ -168,6 +409,8 @@ int sipreg__contact_parse(struct sipreg_contact **out, struct sipreg_str s,
     struct sipreg_contact *head = NULL, **tail = &head;
     size_t n = 0;
     *out = NULL;
+    if (fast_contacts(out, s, lim, a) == 0)
+        return 0;
     /* A value without a comma is one element: parse it without splitting the list first. A
      * rejection is derived again by the general path below, so that it is the same as ever
      * (list-level errors before element errors, arena use included). */
