@@ -33,60 +33,98 @@ static int parse_q(struct sipreg_str v, int *out)
     return 0;
 }
 
-/* The header parameters the callers read, checked as the general path checks them once every
+/* The header parameters the callers read. */
+enum known { K_NONE, K_TAG, K_EXPIRES, K_Q, K_INSTANCE, K_REG_ID };
+
+/* The n (4 or 8) bytes at p are `lit` (lower case), with ASCII case folded where `fold` has 0x20
+ * (on the letters only: folding another byte would let a control character match). */
+#define WORD_IS(p, lit, n, fold) ((load_le((p), (n)) | (fold)) == load_le((lit), (n)))
+
+/* The known parameter whose name and '=' start at p (the bytes to e), as one or two word
+ * compares; *len is the name's length. K_NONE for any other name, and for a known one not
+ * followed by '=' (known_name() catches those). */
+static inline enum known known_eq(const char *p, const char *e, bool contact, size_t *len)
+{
+    const size_t left = (size_t)(e - p);
+    switch (*p | 0x20) {
+    case 't':
+        if (left >= 4 && WORD_IS(p, "tag=", 4, 0x00202020u))
+            return *len = 3, K_TAG;
+        break;
+    case 'e':
+        if (contact && left >= 8 && WORD_IS(p, "expires=", 8, 0x0020202020202020u))
+            return *len = 7, K_EXPIRES;
+        break;
+    case 'q':
+        if (contact && left >= 2 && p[1] == '=')
+            return *len = 1, K_Q;
+        break;
+    case 'r':
+        if (contact && left >= 7 && WORD_IS(p, "reg-", 4, 0x00202020u) &&
+            WORD_IS(p + 3, "-id=", 4, 0x00202000u))
+            return *len = 6, K_REG_ID;
+        break;
+    case '+':
+        if (contact && left >= 14 && WORD_IS(p, "+sip.ins", 8, 0x2020200020202000u) &&
+            WORD_IS(p + 6, "nstance=", 8, 0x0020202020202020u))
+            return *len = 13, K_INSTANCE;
+        break;
+    }
+    return K_NONE;
+}
+
+/* The known parameter named nm, by length, then the whole name ignoring case. */
+static enum known known_name(struct sipreg_str nm, bool contact)
+{
+    switch (nm.len) {
+    case 3: return caseeq_lit(nm.p, "tag", 3) ? K_TAG : K_NONE;
+    case 7: return contact && caseeq_lit(nm.p, "expires", 7) ? K_EXPIRES : K_NONE;
+    case 1: return contact && lc((unsigned char)nm.p[0]) == 'q' ? K_Q : K_NONE;
+    case 13: return contact && caseeq_lit(nm.p, "+sip.instance", 13) ? K_INSTANCE : K_NONE;
+    case 6: return contact && caseeq_lit(nm.p, "reg-id", 6) ? K_REG_ID : K_NONE;
+    default: return K_NONE;
+    }
+}
+
+/* Takes the value of known parameter `id`, checked as the general path checks it once every
  * parameter is in (the first tag counts; for a Contact the last of each other). 0, or -1 for a
  * value the general path refuses. */
-static int fast_known(struct sipreg_addr *ad, struct sipreg_contact *c,
-                      const struct sipreg_param *pm, bool *tag_seen)
+static int fast_known(struct sipreg_addr *ad, struct sipreg_contact *c, enum known id,
+                      struct sipreg_str v, bool *tag_seen)
 {
-    const struct sipreg_str nm = pm->name, v = pm->value;
-    switch (nm.len) {
-    case 3:
-        if (*tag_seen || !caseeq_lit(nm.p, "tag", 3))
+    uint64_t x = 0;
+    switch (id) {
+    case K_TAG:
+        if (*tag_seen)
             return 0;
         *tag_seen = true;
         if (!v.p || v.p[0] == '"')
             return -1;
         ad->tag = v;
         return 0;
-    case 7:
-        if (!c || !caseeq_lit(nm.p, "expires", 7))
-            return 0;
-        {
-            /* delta-seconds, clamped to 2**32-1 as the general path does */
-            uint64_t x = 0;
-            if (!v.p)
+    case K_EXPIRES:
+        /* delta-seconds, clamped to 2**32-1 as the general path does */
+        if (!v.p)
+            return -1;
+        for (size_t i = 0; i < v.len; i++) {
+            unsigned d = (unsigned)(unsigned char)v.p[i] - '0';
+            if (d > 9)
                 return -1;
-            for (size_t i = 0; i < v.len; i++) {
-                unsigned d = (unsigned)(unsigned char)v.p[i] - '0';
-                if (d > 9)
-                    return -1;
-                if (x <= 0xffffffffu)
-                    x = x * 10 + d;
-            }
-            c->expires = (int64_t)(x > 0xffffffffu ? 0xffffffffu : x);
+            if (x <= 0xffffffffu)
+                x = x * 10 + d;
         }
+        c->expires = (int64_t)(x > 0xffffffffu ? 0xffffffffu : x);
         return 0;
-    case 1:
-        if (!c || lc((unsigned char)nm.p[0]) != 'q')
-            return 0;
-        return v.p && parse_q(v, &c->q) == 0 ? 0 : -1;
-    case 13:
-        if (!c || !caseeq_lit(nm.p, "+sip.instance", 13))
-            return 0;
+    case K_Q: return v.p && parse_q(v, &c->q) == 0 ? 0 : -1;
+    case K_INSTANCE:
         if (!v.p || v.p[0] != '"')
             return -1;
         c->instance = sipreg__unquote(v);
         return 0;
-    case 6:
-        if (!c || !caseeq_lit(nm.p, "reg-id", 6))
-            return 0;
-        {
-            uint64_t x;
-            if (!v.p || sipreg__dec_u64(v, 0x7fffffff, &x) != 0 || x == 0)
-                return -1;
-            c->reg_id = (int64_t)x;
-        }
+    case K_REG_ID:
+        if (!v.p || sipreg__dec_u64(v, 0x7fffffff, &x) != 0 || x == 0)
+            return -1;
+        c->reg_id = (int64_t)x;
         return 0;
     default: return 0;
     }
@@ -98,9 +136,10 @@ static int fast_known(struct sipreg_addr *ad, struct sipreg_contact *c,
  * '<' and at most FAST_PARAMS parameters. Each byte is read once: the URI and the header
  * parameters are read in the same pass as the address around them, the parameters the callers
  * want (tag; and for a Contact expires, q, +sip.instance, reg-id) are recognised as they are
- * read, and the parameters of both lists share one arena array. It gives up (NULL) on anything
- * else, including every rejection, so that the general path derives the verdict as it always
- * did; on success its fields are those the general path gives, with no more arena used. */
+ * read, and the parameters of both lists are written once, into one arena array (room for
+ * FAST_PARAMS is taken at the first and the rest given back at the end). It gives up (NULL) on
+ * anything else, including every rejection, so that the general path derives the verdict as it
+ * always did; on success its fields are those the general path gives, with no more arena used. */
 #define FAST_PARAMS 8
 
 /* Reads one value from p (not whitespace) to e, or for a Contact (c non-NULL, ad == &c->addr)
@@ -109,7 +148,7 @@ static const char *fast_one(struct sipreg_addr *ad, struct sipreg_contact *c, co
                             const char *e, const struct sipreg_msg_limits *lim,
                             struct sipreg_arena *a)
 {
-    struct sipreg_param pv[FAST_PARAMS];
+    struct sipreg_param *pv = NULL;
     struct sipreg_uri *u = &ad->uri;
     const char *start = p;
     size_t n = 0;
@@ -158,7 +197,8 @@ static const char *fast_one(struct sipreg_addr *ad, struct sipreg_contact *c, co
     while (p < e && *p == ';') {
         const char *nm = ++p;
         p = span_fast(p, e, CC_UNRES | CC_PARAM);
-        if (p == nm || n == FAST_PARAMS)
+        if (p == nm || !(pv || (pv = sipreg__arena_alloc(a, FAST_PARAMS * sizeof *pv))) ||
+            n == FAST_PARAMS)
             return NULL;
         struct sipreg_param *pm = &pv[n++];
         pm->name = mkstr(nm, p);
@@ -193,8 +233,11 @@ static const char *fast_one(struct sipreg_addr *ad, struct sipreg_contact *c, co
             return NULL;
         }
         const char *nm = ++p;
-        p = span_fast(p, e, CC_TOKEN);
-        if (p == nm || n == FAST_PARAMS)
+        size_t len = 0;
+        enum known id = p < e ? known_eq(p, e, c != NULL, &len) : K_NONE;
+        p = id ? p + len : span_fast(p, e, CC_TOKEN);
+        if (p == nm || !(pv || (pv = sipreg__arena_alloc(a, FAST_PARAMS * sizeof *pv))) ||
+            n == FAST_PARAMS)
             return NULL;
         struct sipreg_param *pm = &pv[n++];
         pm->name = mkstr(nm, p);
@@ -212,22 +255,22 @@ static const char *fast_one(struct sipreg_addr *ad, struct sipreg_contact *c, co
             }
             pm->value = mkstr(v, p);
         }
-        if (fast_known(ad, c, pm, &tag_seen) != 0)
+        if (!id)
+            id = known_name(pm->name, c != NULL);
+        if (id && fast_known(ad, c, id, pm->value, &tag_seen) != 0)
             return NULL;
     }
     if (n - nu > lim->max_params)
         return NULL;
     ad->raw = mkstr(start, p);
     u->params = ad->params = (struct sipreg_params){NULL, 0};
-    if (n) {
-        struct sipreg_param *v = sipreg__arena_alloc(a, n * sizeof *v);
-        if (!v)
-            return NULL;
-        memcpy(v, pv, n * sizeof *v);
+    if (pv) {
+        /* give back the slots not used: nothing was taken from the arena after them */
+        a->used -= (FAST_PARAMS - n) * sizeof *pv;
         if (nu)
-            u->params = (struct sipreg_params){v, nu};
+            u->params = (struct sipreg_params){pv, nu};
         if (n > nu)
-            ad->params = (struct sipreg_params){v + nu, n - nu};
+            ad->params = (struct sipreg_params){pv + nu, n - nu};
     }
     return p;
 }
