@@ -89,10 +89,13 @@ static enum known known_name(struct sipreg_str nm, bool contact)
 /* Takes the value of known parameter `id`, checked as the general path checks it once every
  * parameter is in (the first tag counts; for a Contact the last of each other). 0, or -1 for a
  * value the general path refuses. */
-static int fast_known(struct sipreg_addr *ad, struct sipreg_contact *c, enum known id,
-                      struct sipreg_str v, bool *tag_seen)
+static inline __attribute__((always_inline)) int fast_known(struct sipreg_addr *ad,
+                                                            struct sipreg_contact *c, enum known id,
+                                                            struct sipreg_str v, bool *tag_seen)
 {
     uint64_t x = 0;
+    if (!c && id != K_TAG)
+        return 0; /* not reached: only a Contact has the others (this tells the compiler) */
     switch (id) {
     case K_TAG:
         if (*tag_seen)
@@ -144,9 +147,9 @@ static int fast_known(struct sipreg_addr *ad, struct sipreg_contact *c, enum kno
 
 /* Reads one value from p (not whitespace) to e, or for a Contact (c non-NULL, ad == &c->addr)
  * up to a ',' that ends the element. Returns where it stopped (e or the ','), or NULL. */
-static const char *fast_one(struct sipreg_addr *ad, struct sipreg_contact *c, const char *p,
-                            const char *e, const struct sipreg_msg_limits *lim,
-                            struct sipreg_arena *a)
+static inline __attribute__((always_inline)) const char *
+fast_one(struct sipreg_addr *ad, struct sipreg_contact *c, const char *p, const char *e,
+         const struct sipreg_msg_limits *lim, struct sipreg_arena *a)
 {
     struct sipreg_param *pv = NULL;
     struct sipreg_uri *u = &ad->uri;
@@ -249,7 +252,7 @@ static const char *fast_one(struct sipreg_addr *ad, struct sipreg_contact *c, co
                 if (!p)
                     return NULL;
             } else {
-                p = span_not_fast(p, e, CC_PDELIM);
+                p = span_not(p, e, CC_PDELIM);
                 if (p == v)
                     return NULL;
             }
@@ -275,15 +278,12 @@ static const char *fast_one(struct sipreg_addr *ad, struct sipreg_contact *c, co
     return p;
 }
 
-int sipreg__addr_parse(struct sipreg_addr *ad, struct sipreg_str s,
-                       const struct sipreg_msg_limits *lim, struct sipreg_arena *a,
-                       struct sipreg_perr *why)
+/* The general path: every form and every verdict. */
+static __attribute__((noinline)) int addr_parse(struct sipreg_addr *ad, struct sipreg_str s,
+                                                const struct sipreg_msg_limits *lim,
+                                                struct sipreg_arena *a, struct sipreg_perr *why)
 {
     const char *p = skip_ws(s.p, s.p + s.len), *e = rskip_ws(p, s.p + s.len);
-    size_t mark = sipreg_arena_mark(a);
-    if (fast_one(ad, NULL, p, e, lim, a) == e)
-        return 0;
-    sipreg_arena_rewind(a, mark); /* forget what the attempt took */
     /* every field is set here or by the URI parser (no memset of the large struct twice) */
     ad->display = ad->tag = SIPREG_STR_NULL;
     ad->angle = false;
@@ -350,6 +350,18 @@ int sipreg__addr_parse(struct sipreg_addr *ad, struct sipreg_str s,
         break;
     }
     return 0;
+}
+
+int sipreg__addr_parse(struct sipreg_addr *ad, struct sipreg_str s,
+                       const struct sipreg_msg_limits *lim, struct sipreg_arena *a,
+                       struct sipreg_perr *why)
+{
+    const char *p = skip_ws(s.p, s.p + s.len), *e = rskip_ws(p, s.p + s.len);
+    size_t mark = sipreg_arena_mark(a);
+    if (fast_one(ad, NULL, p, e, lim, a) == e)
+        return 0;
+    sipreg_arena_rewind(a, mark); /* forget what the attempt took */
+    return addr_parse(ad, s, lim, a, why);
 }
 
 int sipreg_addr_parse(struct sipreg_addr *ad, struct sipreg_str s,
