@@ -44,10 +44,10 @@ static int addr_of(struct sipreg_msg *m, enum sipreg_hdr_id id, const struct sip
         *out = *cache;
         return 0;
     }
-    const struct sipreg_hdr *h = sipreg_msg_hdr_find(m, id);
-    if (!h)
+    if (!m->first[id])
         return perr(why, id == SIPREG_HDR_FROM ? SIPREG_PERR_MISSING_FROM : SIPREG_PERR_MISSING_TO,
                     NULL, NULL);
+    const struct sipreg_hdr *h = &m->hdr[m->first[id] - 1];
     struct sipreg_addr *ad = sipreg__arena_alloc(m->arena, sizeof *ad);
     if (!ad)
         return perr(why, SIPREG_PERR_NO_MEMORY, NULL, NULL);
@@ -94,8 +94,9 @@ int sipreg_msg_ruri(struct sipreg_msg *m, const struct sipreg_uri **out, struct 
 int sipreg_msg_contacts(struct sipreg_msg *m, struct sipreg_contact **out, struct sipreg_perr *why)
 {
     struct sipreg_contact *head = NULL, **tail = &head;
-    for (const struct sipreg_hdr *h = sipreg_msg_hdr_find(m, SIPREG_HDR_CONTACT); h;
-         h = sipreg_msg_hdr_next(m, h)) {
+    /* the message's own index: Contact is a known id, so its headers are linked by next_same */
+    for (size_t i = m->first[SIPREG_HDR_CONTACT]; i; i = m->next_same[i - 1]) {
+        const struct sipreg_hdr *h = &m->hdr[i - 1];
         struct sipreg_contact *c;
         int err = sipreg__contact_parse(&c, h->value, &m->lim, m->arena, why);
         if (err) {
