@@ -103,6 +103,153 @@ static int parse_one_via(struct sipreg_via *v, struct sipreg_str el,
     return 0;
 }
 
+/* 1 when the n bytes at p (4 <= n <= 8) spell `lit`, given in lower-case letters only, ignoring
+ * case: OR-ing 0x20 into a byte maps only the upper-case letter onto its lower-case one, so the
+ * comparison is exact. Two overlapping 4-byte words cover the name. */
+static inline int name_is(const char *p, size_t n, const char *lit)
+{
+    const uint64_t fold = 0x20202020;
+    return ((load_le(p, 4) | fold) == load_le(lit, 4)) &
+           ((load_le(p + n - 4, 4) | fold) == load_le(lit + n - 4, 4));
+}
+
+/* Where the arena's next allocation would start (aligned as sipreg__arena_alloc aligns it), and
+ * how many parameters fit from there: the parameters are written in place and the arena is
+ * advanced once their number is known, which uses exactly what sipreg__arena_alloc(n * size)
+ * would. */
+static inline struct sipreg_param *params_room(const struct sipreg_arena *a, size_t *room)
+{
+    const size_t align = _Alignof(max_align_t);
+    size_t pad = (align - ((uintptr_t)(a->base + a->used) & (align - 1))) & (align - 1);
+    size_t left = a->cap - a->used;
+    *room = pad <= left ? (left - pad) / sizeof(struct sipreg_param) : 0;
+    return (struct sipreg_param *)(void *)(a->base + a->used + pad);
+}
+
+/* The common form of a whole Via field value, read once from left to right: each element is
+ * `SIP/2.0/` transport LWS host [":" port] *(";" token ["=" value]), with unquoted values, up to
+ * the next ',' (no element can hold a quote or angle bracket here, so the first ',' is where the
+ * list splitter would cut). Returns 0, or -1 on anything else (IPv6, quotes, a bad or missing
+ * part, a limit or the arena's end reached): the caller then forgets what this took and runs the
+ * general parser, which gives every verdict. Arena use is the same as the general parser's. */
+static int via_fast(struct sipreg_via **out, const char *p, const char *e,
+                    const struct sipreg_msg_limits *lim, struct sipreg_arena *a)
+{
+    struct sipreg_via **tail = out;
+    size_t n = 0;
+    p = skip_ws(p, e);
+    for (;;) {
+        if (e - p < 8 || memcmp(p, "SIP/2.0/", 8) != 0 || ++n > lim->max_list)
+            return -1;
+        struct sipreg_via *v = sipreg__arena_alloc(a, sizeof *v);
+        if (!v)
+            return -1;
+        const char *el = p, *t = p + 8;
+        v->proto_name = mkstr(p, p + 3);
+        v->proto_version = mkstr(p + 4, p + 7);
+        p = span(t, e, CC_TOKEN);
+        if (p == t || p == e || !cc((unsigned char)*p, CC_WS))
+            return -1;
+        v->transport = mkstr(t, p);
+        t = p = skip_ws(p, e);
+        p = span_fast(p, e, CC_HOST);
+        if (p == t)
+            return -1;
+        v->host = mkstr(t, p);
+        v->host_ipv6 = false;
+        uint32_t port = 0;
+        if (p < e && *p == ':') {
+            t = ++p;
+            for (; p < e && (unsigned)(*p - '0') <= 9; p++) {
+                port = port * 10 + (uint32_t)(*p - '0');
+                if (port > 65535)
+                    return -1;
+            }
+            if (p == t || port == 0)
+                return -1;
+        }
+        v->port = (uint16_t)port;
+        v->branch = v->received = v->maddr = SIPREG_STR_NULL;
+        v->rport = v->ttl = -1;
+        v->next = NULL;
+        /* p is the end of what was read so far: the element ends there unless a ';' follows */
+        size_t room, np = 0;
+        struct sipreg_param *pv = params_room(a, &room);
+        for (;;) {
+            const char *q = skip_ws(p, e);
+            if (q == e || *q == ',')
+                break;
+            if (*q != ';' || np == lim->max_params || np == room)
+                return -1;
+            t = q = skip_ws(q + 1, e);
+            q = span_fast(q, e, CC_TOKEN);
+            if (q == t)
+                return -1;
+            struct sipreg_param *pm = &pv[np++];
+            pm->name = mkstr(t, q);
+            pm->value = SIPREG_STR_NULL;
+            p = q;
+            q = skip_ws(q, e);
+            if (q < e && *q == '=') {
+                t = q = skip_ws(q + 1, e);
+                q = span_not_fast(q, e, CC_PDELIM);
+                if (q == t)
+                    return -1;
+                pm->value = mkstr(t, q);
+                p = q;
+            }
+            /* the parameters Via gives a meaning to, by length and first letter */
+            const char *nm = pm->name.p;
+            uint64_t num = 0;
+            switch (pm->name.len) {
+            case 6:
+                if (name_is(nm, 6, "branch")) {
+                    if (!pm->value.p)
+                        return -1;
+                    v->branch = pm->value;
+                }
+                break;
+            case 8:
+                if (name_is(nm, 8, "received")) {
+                    if (!pm->value.p)
+                        return -1;
+                    v->received = pm->value;
+                }
+                break;
+            case 5:
+                if (name_is(nm, 5, "rport")) {
+                    if (pm->value.p && (sipreg__dec_u64(pm->value, 65535, &num) != 0 || num == 0))
+                        return -1;
+                    v->rport = (int)num;
+                } else if (name_is(nm, 5, "maddr")) {
+                    if (!pm->value.p)
+                        return -1;
+                    v->maddr = pm->value;
+                }
+                break;
+            case 3:
+                if ((nm[0] | 0x20) == 't' && (nm[1] | 0x20) == 't' && (nm[2] | 0x20) == 'l') {
+                    if (!pm->value.p || sipreg__dec_u64(pm->value, 255, &num) != 0)
+                        return -1;
+                    v->ttl = (int)num;
+                }
+                break;
+            }
+        }
+        v->params.v = np ? pv : NULL;
+        v->params.n = np;
+        if (np)
+            a->used = (size_t)((const char *)(pv + np) - a->base);
+        v->raw = mkstr(el, p);
+        *tail = v;
+        tail = &v->next;
+        p = skip_ws(p, e);
+        if (p == e)
+            return 0;
+        p = skip_ws(p + 1, e); /* after the ',' */
+    }
+}
+
 int sipreg__via_parse(struct sipreg_via **out, struct sipreg_str s,
                       const struct sipreg_msg_limits *lim, struct sipreg_arena *a,
                       struct sipreg_perr *why)
@@ -110,23 +257,14 @@ int sipreg__via_parse(struct sipreg_via **out, struct sipreg_str s,
     const char *p = s.p, *e = s.p + s.len;
     struct sipreg_via *head = NULL, **tail = &head;
     size_t n = 0;
+    size_t mark = sipreg_arena_mark(a);
+    if (via_fast(out, p, e, lim, a) == 0)
+        return 0;
+    /* Anything unusual: the general path below derives the value again from the start, so that
+     * every verdict is the same as ever (list-level errors before element errors, arena use
+     * included). */
+    sipreg_arena_rewind(a, mark);
     *out = NULL;
-    /* A value without a comma (nearly every Via) is one element: parse it without splitting the
-     * list first. A rejection is derived again by the general path below, so that it is the
-     * same as ever (list-level errors before element errors, arena use included). */
-    struct sipreg_str t = trim(s);
-    if (t.len && !memchr(t.p, ',', t.len)) {
-        size_t mark = sipreg_arena_mark(a);
-        struct sipreg_via *v = sipreg__arena_alloc(a, sizeof *v);
-        if (v) {
-            memset(v, 0, sizeof *v);
-            if (parse_one_via(v, t, lim, a, s.p, NULL) == 0) {
-                *out = v;
-                return 0;
-            }
-        }
-        sipreg_arena_rewind(a, mark); /* forget what the attempt took */
-    }
     while (skip_ws(p, e) < e) {
         struct sipreg_str el;
         if (sipreg__list_next(&p, e, &el) != 0 || el.len == 0)
