@@ -103,6 +103,9 @@ static int parse_one_via(struct sipreg_via *v, struct sipreg_str el,
     return 0;
 }
 
+/* The parameters Via gives a meaning to. */
+enum via_param { VP_OTHER, VP_BRANCH, VP_RECEIVED, VP_MADDR, VP_RPORT, VP_TTL };
+
 /* 1 when the n bytes at p (4 <= n <= 8) spell `lit`, given in lower-case letters only, ignoring
  * case: OR-ing 0x20 into a byte maps only the upper-case letter onto its lower-case one, so the
  * comparison is exact. Two overlapping 4-byte words cover the name. */
@@ -111,6 +114,43 @@ static inline int name_is(const char *p, size_t n, const char *lit)
     const uint64_t fold = 0x20202020;
     return ((load_le(p, 4) | fold) == load_le(lit, 4)) &
            ((load_le(p + n - 4, 4) | fold) == load_le(lit + n - 4, 4));
+}
+
+/* The end of the parameter name (a token, maybe empty) at q, and which parameter it is. With 8
+ * bytes in reach the known names are compared as one word first (folded as in name_is, the
+ * bytes after the name masked off) and confirmed by a non-token byte after them. */
+static inline const char *param_name(const char *q, const char *e, enum via_param *kind)
+{
+    if (e - q >= 8) {
+        uint64_t w = load_le(q, 8) | 0x2020202020202020u;
+        const char *r = NULL;
+        if ((w & 0xffffffffffffu) == load_le("branch\0\0", 8)) {
+            *kind = VP_BRANCH;
+            r = q + 6;
+        } else if (w == load_le("received", 8)) {
+            *kind = VP_RECEIVED;
+            r = q + 8;
+        } else if ((w & 0xffffffffffu) == load_le("rport\0\0\0", 8)) {
+            *kind = VP_RPORT;
+            r = q + 5;
+        }
+        if (r && (r == e || !cc((unsigned char)*r, CC_TOKEN)))
+            return r;
+    }
+    const char *r = span_fast(q, e, CC_TOKEN);
+    size_t n = (size_t)(r - q);
+    *kind = VP_OTHER;
+    if (n == 6 && name_is(q, 6, "branch"))
+        *kind = VP_BRANCH;
+    else if (n == 8 && name_is(q, 8, "received"))
+        *kind = VP_RECEIVED;
+    else if (n == 5 && name_is(q, 5, "rport"))
+        *kind = VP_RPORT;
+    else if (n == 5 && name_is(q, 5, "maddr"))
+        *kind = VP_MADDR;
+    else if (n == 3 && (q[0] | 0x20) == 't' && (q[1] | 0x20) == 't' && (q[2] | 0x20) == 'l')
+        *kind = VP_TTL;
+    return r;
 }
 
 /* Where the arena's next allocation would start (aligned as sipreg__arena_alloc aligns it), and
@@ -127,11 +167,12 @@ static inline struct sipreg_param *params_room(const struct sipreg_arena *a, siz
 }
 
 /* The common form of a whole Via field value, read once from left to right: each element is
- * `SIP/2.0/` transport LWS host [":" port] *(";" token ["=" value]), with unquoted values, up to
- * the next ',' (no element can hold a quote or angle bracket here, so the first ',' is where the
- * list splitter would cut). Returns 0, or -1 on anything else (IPv6, quotes, a bad or missing
- * part, a limit or the arena's end reached): the caller then forgets what this took and runs the
- * general parser, which gives every verdict. Arena use is the same as the general parser's. */
+ * `SIP/2.0/` transport LWS host [":" port] *(LWS ";" token ["=" value]), with unquoted values,
+ * up to the next ',' (no element can hold a quote or angle bracket here, so the first ',' is
+ * where the list splitter would cut). Returns 0, or -1 on anything else (IPv6, quotes, LWS
+ * inside a parameter, a bad or missing part, a limit or the arena's end reached): the caller
+ * then forgets what this took and runs the general parser, which gives every verdict. Arena use
+ * is the same as the general parser's. */
 static int via_fast(struct sipreg_via **out, const char *p, const char *e,
                     const struct sipreg_msg_limits *lim, struct sipreg_arena *a)
 {
@@ -139,7 +180,7 @@ static int via_fast(struct sipreg_via **out, const char *p, const char *e,
     size_t n = 0;
     p = skip_ws(p, e);
     for (;;) {
-        if (e - p < 8 || memcmp(p, "SIP/2.0/", 8) != 0 || ++n > lim->max_list)
+        if (e - p < 12 || load_le(p, 8) != load_le("SIP/2.0/", 8) || ++n > lim->max_list)
             return -1;
         struct sipreg_via *v = sipreg__arena_alloc(a, sizeof *v);
         if (!v)
@@ -147,7 +188,11 @@ static int via_fast(struct sipreg_via **out, const char *p, const char *e,
         const char *el = p, *t = p + 8;
         v->proto_name = mkstr(p, p + 3);
         v->proto_version = mkstr(p + 4, p + 7);
-        p = span(t, e, CC_TOKEN);
+        uint32_t w = (uint32_t)load_le(t, 4);
+        if (w == load_le("UDP ", 4) || w == load_le("TCP ", 4) || w == load_le("TLS ", 4))
+            p = t + 3; /* what the token scan below would find */
+        else
+            p = span(t, e, CC_TOKEN);
         if (p == t || p == e || !cc((unsigned char)*p, CC_WS))
             return -1;
         v->transport = mkstr(t, p);
@@ -172,67 +217,60 @@ static int via_fast(struct sipreg_via **out, const char *p, const char *e,
         v->branch = v->received = v->maddr = SIPREG_STR_NULL;
         v->rport = v->ttl = -1;
         v->next = NULL;
-        /* p is the end of what was read so far: the element ends there unless a ';' follows */
         size_t room, np = 0;
         struct sipreg_param *pv = params_room(a, &room);
+        if (room > lim->max_params)
+            room = lim->max_params;
+        /* p is the end of what was read so far: the element ends there unless a ';' follows */
         for (;;) {
             const char *q = skip_ws(p, e);
             if (q == e || *q == ',')
                 break;
-            if (*q != ';' || np == lim->max_params || np == room)
+            if (*q != ';' || np == room)
                 return -1;
-            t = q = skip_ws(q + 1, e);
-            q = span_fast(q, e, CC_TOKEN);
+            enum via_param kind;
+            t = ++q;
+            q = param_name(q, e, &kind);
             if (q == t)
                 return -1;
             struct sipreg_param *pm = &pv[np++];
             pm->name = mkstr(t, q);
             pm->value = SIPREG_STR_NULL;
-            p = q;
-            q = skip_ws(q, e);
             if (q < e && *q == '=') {
-                t = q = skip_ws(q + 1, e);
+                t = ++q;
                 q = span_not_fast(q, e, CC_PDELIM);
                 if (q == t)
                     return -1;
                 pm->value = mkstr(t, q);
-                p = q;
             }
-            /* the parameters Via gives a meaning to, by length and first letter */
-            const char *nm = pm->name.p;
+            p = q;
             uint64_t num = 0;
-            switch (pm->name.len) {
-            case 6:
-                if (name_is(nm, 6, "branch")) {
-                    if (!pm->value.p)
-                        return -1;
-                    v->branch = pm->value;
-                }
+            switch (kind) {
+            case VP_OTHER: break;
+            case VP_BRANCH:
+                if (!pm->value.p)
+                    return -1;
+                v->branch = pm->value;
                 break;
-            case 8:
-                if (name_is(nm, 8, "received")) {
-                    if (!pm->value.p)
-                        return -1;
-                    v->received = pm->value;
-                }
+            case VP_RECEIVED:
+                if (!pm->value.p)
+                    return -1;
+                v->received = pm->value;
                 break;
-            case 5:
-                if (name_is(nm, 5, "rport")) {
-                    if (pm->value.p && (sipreg__dec_u64(pm->value, 65535, &num) != 0 || num == 0))
-                        return -1;
-                    v->rport = (int)num;
-                } else if (name_is(nm, 5, "maddr")) {
-                    if (!pm->value.p)
-                        return -1;
-                    v->maddr = pm->value;
-                }
+            case VP_MADDR:
+                if (!pm->value.p)
+                    return -1;
+                v->maddr = pm->value;
                 break;
-            case 3:
-                if ((nm[0] | 0x20) == 't' && (nm[1] | 0x20) == 't' && (nm[2] | 0x20) == 'l') {
-                    if (!pm->value.p || sipreg__dec_u64(pm->value, 255, &num) != 0)
-                        return -1;
-                    v->ttl = (int)num;
-                }
+            case VP_RPORT:
+                if (pm->value.p && (sipreg__dec_u64(pm->value, 65535, &num) != 0 || num == 0))
+                    return -1;
+                v->rport = (int)num;
+                break;
+            case VP_TTL:
+                if (!pm->value.p || sipreg__dec_u64(pm->value, 255, &num) != 0)
+                    return -1;
+                v->ttl = (int)num;
                 break;
             }
         }
