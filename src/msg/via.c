@@ -153,19 +153,6 @@ static inline const char *param_name(const char *q, const char *e, enum via_para
     return r;
 }
 
-/* Where the arena's next allocation would start (aligned as sipreg__arena_alloc aligns it), and
- * how many parameters fit from there: the parameters are written in place and the arena is
- * advanced once their number is known, which uses exactly what sipreg__arena_alloc(n * size)
- * would. */
-static inline struct sipreg_param *params_room(const struct sipreg_arena *a, size_t *room)
-{
-    const size_t align = _Alignof(max_align_t);
-    size_t pad = (align - ((uintptr_t)(a->base + a->used) & (align - 1))) & (align - 1);
-    size_t left = a->cap - a->used;
-    *room = pad <= left ? (left - pad) / sizeof(struct sipreg_param) : 0;
-    return (struct sipreg_param *)(void *)(a->base + a->used + pad);
-}
-
 /* The common form of a whole Via field value, read once from left to right: each element is
  * `SIP/2.0/` transport LWS host [":" port] *(LWS ";" token ["=" value]), with unquoted values,
  * up to the next ',' (no element can hold a quote or angle bracket here, so the first ',' is
@@ -176,6 +163,11 @@ static inline struct sipreg_param *params_room(const struct sipreg_arena *a, siz
 static int via_fast(struct sipreg_via **out, const char *p, const char *e,
                     const struct sipreg_msg_limits *lim, struct sipreg_arena *a)
 {
+    /* The parameters are written in place after their element, where the arena's next
+     * allocation would start (a Via's size rounded up to the arena's alignment), and the arena
+     * is advanced once their number is known: what sipreg__arena_alloc(n * size) would use. */
+    const size_t align = _Alignof(max_align_t);
+    const size_t via_size = (sizeof(struct sipreg_via) + align - 1) & ~(align - 1);
     struct sipreg_via **tail = out;
     size_t n = 0;
     p = skip_ws(p, e);
@@ -189,14 +181,15 @@ static int via_fast(struct sipreg_via **out, const char *p, const char *e,
         v->proto_name = mkstr(p, p + 3);
         v->proto_version = mkstr(p + 4, p + 7);
         uint32_t w = (uint32_t)load_le(t, 4);
-        if (w == load_le("UDP ", 4) || w == load_le("TCP ", 4) || w == load_le("TLS ", 4))
+        if (w == load_le("UDP ", 4) || w == load_le("TCP ", 4) || w == load_le("TLS ", 4)) {
             p = t + 3; /* what the token scan below would find */
-        else
+        } else {
             p = span(t, e, CC_TOKEN);
-        if (p == t || p == e || !cc((unsigned char)*p, CC_WS))
-            return -1;
+            if (p == t || p == e || !cc((unsigned char)*p, CC_WS))
+                return -1;
+        }
         v->transport = mkstr(t, p);
-        t = p = skip_ws(p, e);
+        t = p = skip_ws(p + 1, e);
         p = span_fast(p, e, CC_HOST);
         if (p == t)
             return -1;
@@ -204,29 +197,36 @@ static int via_fast(struct sipreg_via **out, const char *p, const char *e,
         v->host_ipv6 = false;
         uint32_t port = 0;
         if (p < e && *p == ':') {
+            /* at most 5 digits here (more only with leading zeros: the general path) */
             t = ++p;
-            for (; p < e && (unsigned)(*p - '0') <= 9; p++) {
-                port = port * 10 + (uint32_t)(*p - '0');
-                if (port > 65535)
-                    return -1;
-            }
-            if (p == t || port == 0)
+            const char *pe = e - p > 5 ? p + 5 : e;
+            for (unsigned d; p < pe && (d = (unsigned)(unsigned char)*p - '0') <= 9; p++)
+                port = port * 10 + d;
+            if (p == t || port == 0 || port > 65535 || (p < e && (unsigned)(*p - '0') <= 9))
                 return -1;
         }
         v->port = (uint16_t)port;
         v->branch = v->received = v->maddr = SIPREG_STR_NULL;
         v->rport = v->ttl = -1;
         v->next = NULL;
-        size_t room, np = 0;
-        struct sipreg_param *pv = params_room(a, &room);
+        size_t left = (size_t)(a->base + a->cap - (char *)v);
+        size_t room = left > via_size ? (left - via_size) / sizeof(struct sipreg_param) : 0;
+        struct sipreg_param *pv =
+            (struct sipreg_param *)(void *)((char *)v + (room ? via_size : 0));
         if (room > lim->max_params)
             room = lim->max_params;
+        size_t np = 0;
         /* p is the end of what was read so far: the element ends there unless a ';' follows */
-        for (;;) {
-            const char *q = skip_ws(p, e);
+        for (const char *q = p;;) {
             if (q == e || *q == ',')
                 break;
-            if (*q != ';' || np == room)
+            if (*q != ';') {
+                if (!cc((unsigned char)*q, CC_WS))
+                    return -1;
+                q = skip_ws(q, e);
+                continue;
+            }
+            if (np == room)
                 return -1;
             enum via_param kind;
             t = ++q;
@@ -238,12 +238,27 @@ static int via_fast(struct sipreg_via **out, const char *p, const char *e,
             pm->value = SIPREG_STR_NULL;
             if (q < e && *q == '=') {
                 t = ++q;
-                q = span_not_fast(q, e, CC_PDELIM);
-                if (q == t)
-                    return -1;
+                if (kind == VP_RPORT) {
+                    /* digits only, or the general path says why not */
+                    uint32_t num = 0;
+                    const char *de = e - q > 5 ? q + 5 : e;
+                    for (unsigned d; q < de && (d = (unsigned)(unsigned char)*q - '0') <= 9; q++)
+                        num = num * 10 + d;
+                    if (q == t || num == 0 || num > 65535 ||
+                        (q < e && !cc((unsigned char)*q, CC_PDELIM)))
+                        return -1;
+                    v->rport = (int)num;
+                    kind = VP_OTHER;
+                } else {
+                    q = span_not_fast(q, e, CC_PDELIM);
+                    if (q == t)
+                        return -1;
+                }
                 pm->value = mkstr(t, q);
             }
             p = q;
+            if (kind == VP_OTHER)
+                continue;
             uint64_t num = 0;
             switch (kind) {
             case VP_OTHER: break;
@@ -263,9 +278,7 @@ static int via_fast(struct sipreg_via **out, const char *p, const char *e,
                 v->maddr = pm->value;
                 break;
             case VP_RPORT:
-                if (pm->value.p && (sipreg__dec_u64(pm->value, 65535, &num) != 0 || num == 0))
-                    return -1;
-                v->rport = (int)num;
+                v->rport = 0; /* without a value (with one, read above) */
                 break;
             case VP_TTL:
                 if (!pm->value.p || sipreg__dec_u64(pm->value, 255, &num) != 0)
