@@ -16,8 +16,9 @@ int sipreg_msg_via(struct sipreg_msg *m, const struct sipreg_via **out, struct s
         return 0;
     }
     struct sipreg_via *head = NULL, **tail = &head;
-    for (const struct sipreg_hdr *h = sipreg_msg_hdr_find(m, SIPREG_HDR_VIA); h;
-         h = sipreg_msg_hdr_next(m, h)) {
+    /* the Via headers through the index sipreg_msg_hdr_find/next read, without their calls */
+    for (size_t i = m->first[SIPREG_HDR_VIA]; i; i = m->next_same[i - 1]) {
+        const struct sipreg_hdr *h = &m->hdr[i - 1];
         struct sipreg_via *v;
         int err = sipreg__via_parse(&v, h->value, &m->lim, m->arena, why);
         if (err) {
