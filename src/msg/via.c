@@ -153,6 +153,31 @@ static inline const char *param_name(const char *q, const char *e, enum via_para
     return r;
 }
 
+/* The number of 1 to 5 decimal digits at p, followed by no other digit, with *end after it; -1
+ * for none or more (leading zeros included: the general path reads those). With 8 bytes in
+ * reach the digits are counted in one word: a byte is a digit when its high nibble is 3 and
+ * stays 3 once 6 is added; a carry out of a non-digit byte only disturbs the bytes after it. */
+static inline long dec5(const char *p, const char *e, const char **end)
+{
+    size_t n = 0;
+    if (e - p >= 8) {
+        const uint64_t hi = 0xf0f0f0f0f0f0f0f0u, three = 0x3030303030303030u;
+        uint64_t w = load_le(p, 8);
+        uint64_t x = ((w & hi) ^ three) | (((w + 0x0606060606060606u) & hi) ^ three);
+        n = x ? (size_t)__builtin_ctzll(x) / 8 : 8;
+    } else {
+        while (p + n < e && (unsigned)(p[n] - '0') <= 9)
+            n++;
+    }
+    if (n == 0 || n > 5)
+        return -1;
+    long v = 0;
+    for (size_t i = 0; i < n; i++)
+        v = v * 10 + (p[i] - '0');
+    *end = p + n;
+    return v;
+}
+
 /* The common form of a whole Via field value, read once from left to right: each element is
  * `SIP/2.0/` transport LWS host [":" port] *(LWS ";" token ["=" value]), with unquoted values,
  * up to the next ',' (no element can hold a quote or angle bracket here, so the first ',' is
@@ -195,14 +220,10 @@ static int via_fast(struct sipreg_via **out, const char *p, const char *e,
             return -1;
         v->host = mkstr(t, p);
         v->host_ipv6 = false;
-        uint32_t port = 0;
+        long port = 0;
         if (p < e && *p == ':') {
-            /* at most 5 digits here (more only with leading zeros: the general path) */
-            t = ++p;
-            const char *pe = e - p > 5 ? p + 5 : e;
-            for (unsigned d; p < pe && (d = (unsigned)(unsigned char)*p - '0') <= 9; p++)
-                port = port * 10 + d;
-            if (p == t || port == 0 || port > 65535 || (p < e && (unsigned)(*p - '0') <= 9))
+            port = dec5(p + 1, e, &p);
+            if (port <= 0 || port > 65535)
                 return -1;
         }
         v->port = (uint16_t)port;
@@ -240,12 +261,8 @@ static int via_fast(struct sipreg_via **out, const char *p, const char *e,
                 t = ++q;
                 if (kind == VP_RPORT) {
                     /* digits only, or the general path says why not */
-                    uint32_t num = 0;
-                    const char *de = e - q > 5 ? q + 5 : e;
-                    for (unsigned d; q < de && (d = (unsigned)(unsigned char)*q - '0') <= 9; q++)
-                        num = num * 10 + d;
-                    if (q == t || num == 0 || num > 65535 ||
-                        (q < e && !cc((unsigned char)*q, CC_PDELIM)))
+                    long num = dec5(q, e, &q);
+                    if (num <= 0 || num > 65535 || (q < e && !cc((unsigned char)*q, CC_PDELIM)))
                         return -1;
                     v->rport = (int)num;
                     kind = VP_OTHER;
