@@ -118,16 +118,19 @@ static inline int name_is(const char *p, size_t n, const char *lit)
 
 /* The end of the parameter name (a token, maybe empty) at q, and which parameter it is. With 8
  * bytes in reach the known names are compared as one word first (folded as in name_is, the
- * bytes after the name masked off) and confirmed by a non-token byte after them. */
+ * bytes after the name masked off) and confirmed by a non-token byte after them: for `branch`,
+ * the '=' that nearly always follows is compared with it, unfolded. */
 static inline const char *param_name(const char *q, const char *e, enum via_param *kind)
 {
     if (e - q >= 8) {
-        uint64_t w = load_le(q, 8) | 0x2020202020202020u;
-        const char *r = NULL;
-        if ((w & 0xffffffffffffu) == load_le("branch\0\0", 8)) {
+        uint64_t w = load_le(q, 8);
+        if (((w | 0x202020202020u) & 0xffffffffffffffu) == load_le("branch=\0", 8)) {
             *kind = VP_BRANCH;
-            r = q + 6;
-        } else if (w == load_le("received", 8)) {
+            return q + 6;
+        }
+        const char *r = NULL;
+        w |= 0x2020202020202020u;
+        if (w == load_le("received", 8)) {
             *kind = VP_RECEIVED;
             r = q + 8;
         } else if ((w & 0xffffffffffu) == load_le("rport\0\0\0", 8)) {
@@ -137,7 +140,8 @@ static inline const char *param_name(const char *q, const char *e, enum via_para
         if (r && (r == e || !cc((unsigned char)*r, CC_TOKEN)))
             return r;
     }
-    const char *r = span_fast(q, e, CC_TOKEN);
+    /* names are short: no vector scan */
+    const char *r = span(q, e, CC_TOKEN);
     size_t n = (size_t)(r - q);
     *kind = VP_OTHER;
     if (n == 6 && name_is(q, 6, "branch"))
@@ -154,28 +158,76 @@ static inline const char *param_name(const char *q, const char *e, enum via_para
 }
 
 /* The number of 1 to 5 decimal digits at p, followed by no other digit, with *end after it; -1
- * for none or more (leading zeros included: the general path reads those). With 8 bytes in
- * reach the digits are counted in one word: a byte is a digit when its high nibble is 3 and
- * stays 3 once 6 is added; a carry out of a non-digit byte only disturbs the bytes after it. */
-static inline long dec5(const char *p, const char *e, const char **end)
+ * for none or more (leading zeros included: the general path reads those). */
+static long dec5_bytes(const char *p, const char *e, const char **end)
 {
     size_t n = 0;
-    if (e - p >= 8) {
-        const uint64_t hi = 0xf0f0f0f0f0f0f0f0u, three = 0x3030303030303030u;
-        uint64_t w = load_le(p, 8);
-        uint64_t x = ((w & hi) ^ three) | (((w + 0x0606060606060606u) & hi) ^ three);
-        n = x ? (size_t)__builtin_ctzll(x) / 8 : 8;
-    } else {
-        while (p + n < e && (unsigned)(p[n] - '0') <= 9)
-            n++;
-    }
+    long v = 0;
+    for (; p + n < e && (unsigned)(p[n] - '0') <= 9; n++)
+        v = v * 10 + (p[n] - '0');
     if (n == 0 || n > 5)
         return -1;
-    long v = 0;
-    for (size_t i = 0; i < n; i++)
-        v = v * 10 + (p[i] - '0');
     *end = p + n;
     return v;
+}
+
+/* dec5_bytes() on one word: the 8 bytes at p, or when fewer are left before e the 8 bytes up to
+ * e (all at or after `start`, the beginning of the field value) shifted down, zero bytes coming
+ * after e. A byte is a digit when its high nibble is 3 and stays 3 once 6 is added (a carry out
+ * of a non-digit byte only disturbs the bytes after it); the n digits are then shifted to the top
+ * of the word, under zero bytes that read as leading zeros, and combined pairwise: 2, 4, then 8
+ * digits at a time. */
+static inline long dec5(const char *p, const char *e, const char *start, const char **end)
+{
+    uint64_t w;
+    if (e - p >= 8)
+        w = load_le(p, 8);
+    else if (p < e && e - start >= 8)
+        w = load_le(e - 8, 8) >> (8 * (8 - (e - p)));
+    else
+        return dec5_bytes(p, e, end);
+    const uint64_t hi = 0xf0f0f0f0f0f0f0f0u, three = 0x3030303030303030u;
+    uint64_t x = ((w & hi) ^ three) | (((w + 0x0606060606060606u) & hi) ^ three);
+    size_t n = x ? (size_t)__builtin_ctzll(x) / 8 : 8;
+    if (n == 0 || n > 5)
+        return -1;
+    w = (w & 0x0f0f0f0f0f0f0f0fu) << (8 * (8 - n));
+    w = (w * 2561) >> 8;
+    w = ((w & 0x00ff00ff00ff00ffu) * 6553601) >> 16;
+    *end = p + n;
+    return (long)(((w & 0x0000ffff0000ffffu) * 42949672960001u) >> 32);
+}
+
+/* The end of an unquoted parameter value at p: its first CC_PDELIM byte, or e. 16 bytes are
+ * looked at a time, flagging every byte up to ',' (controls, SP, '"' and ',' among them, and the
+ * bytes above 0x7f, negative here) and from ';' to '?' (';' '<' '>' '?', and '='); only a flagged
+ * byte is looked up. With fewer than 16 bytes left, the last 16 bytes up to e are loaded instead
+ * when they are all at or after `start` (the beginning of the field value). */
+static inline const char *value_end(const char *p, const char *e, const char *start)
+{
+#ifdef __SSE2__
+    const __m128i c2d = _mm_set1_epi8(0x2d), c3a = _mm_set1_epi8(0x3a), c40 = _mm_set1_epi8(0x40);
+    while (p < e) {
+        const char *b = e - p >= 16 ? p : e - 16;
+        if (b < start)
+            break;
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)b);
+        __m128i f = _mm_or_si128(_mm_cmpgt_epi8(c2d, x),
+                                 _mm_and_si128(_mm_cmpgt_epi8(x, c3a), _mm_cmpgt_epi8(c40, x)));
+        unsigned m = (unsigned)_mm_movemask_epi8(f) >> (p - b);
+        if (!m) {
+            p = b + 16;
+            continue;
+        }
+        p += __builtin_ctz(m);
+        if (cc((unsigned char)*p, CC_PDELIM))
+            return p;
+        p++;
+    }
+#else
+    (void)start;
+#endif
+    return span_not(p, e, CC_PDELIM);
 }
 
 /* The common form of a whole Via field value, read once from left to right: each element is
@@ -194,6 +246,7 @@ static int via_fast(struct sipreg_via **out, const char *p, const char *e,
     const size_t align = _Alignof(max_align_t);
     const size_t via_size = (sizeof(struct sipreg_via) + align - 1) & ~(align - 1);
     struct sipreg_via **tail = out;
+    const char *start = p;
     size_t n = 0;
     p = skip_ws(p, e);
     for (;;) {
@@ -205,8 +258,10 @@ static int via_fast(struct sipreg_via **out, const char *p, const char *e,
         const char *el = p, *t = p + 8;
         v->proto_name = mkstr(p, p + 3);
         v->proto_version = mkstr(p + 4, p + 7);
-        uint32_t w = (uint32_t)load_le(t, 4);
-        if (w == load_le("UDP ", 4) || w == load_le("TCP ", 4) || w == load_le("TLS ", 4)) {
+        uint32_t w;
+        memcpy(&w, t, 4);
+        if (w == (uint32_t)load_le("UDP ", 4) || w == (uint32_t)load_le("TCP ", 4) ||
+            w == (uint32_t)load_le("TLS ", 4)) {
             p = t + 3; /* what the token scan below would find */
         } else {
             p = span(t, e, CC_TOKEN);
@@ -222,7 +277,7 @@ static int via_fast(struct sipreg_via **out, const char *p, const char *e,
         v->host_ipv6 = false;
         long port = 0;
         if (p < e && *p == ':') {
-            port = dec5(p + 1, e, &p);
+            port = dec5(p + 1, e, start, &p);
             if (port <= 0 || port > 65535)
                 return -1;
         }
@@ -261,13 +316,13 @@ static int via_fast(struct sipreg_via **out, const char *p, const char *e,
                 t = ++q;
                 if (kind == VP_RPORT) {
                     /* digits only, or the general path says why not */
-                    long num = dec5(q, e, &q);
+                    long num = dec5(q, e, start, &q);
                     if (num <= 0 || num > 65535 || (q < e && !cc((unsigned char)*q, CC_PDELIM)))
                         return -1;
                     v->rport = (int)num;
                     kind = VP_OTHER;
                 } else {
-                    q = span_not_fast(q, e, CC_PDELIM);
+                    q = value_end(q, e, start);
                     if (q == t)
                         return -1;
                 }
