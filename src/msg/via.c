@@ -230,6 +230,30 @@ static inline const char *value_end(const char *p, const char *e, const char *st
     return span_not(p, e, CC_PDELIM);
 }
 
+/* Sets the field of a known parameter other than branch (that one is set inline) and rport
+ * with a value (read as it is found). 0, or -1 when the general path would reject it. */
+static int via_param_set(struct sipreg_via *v, enum via_param kind, struct sipreg_str val)
+{
+    uint64_t num;
+    switch (kind) {
+    case VP_RECEIVED:
+    case VP_MADDR:
+        if (!val.p)
+            return -1;
+        *(kind == VP_RECEIVED ? &v->received : &v->maddr) = val;
+        return 0;
+    case VP_RPORT:
+        v->rport = 0; /* without a value */
+        return 0;
+    case VP_TTL:
+        if (!val.p || sipreg__dec_u64(val, 255, &num) != 0)
+            return -1;
+        v->ttl = (int)num;
+        return 0;
+    default: return 0;
+    }
+}
+
 /* The common form of a whole Via field value, read once from left to right: each element is
  * `SIP/2.0/` transport LWS host [":" port] *(LWS ";" token ["=" value]), with unquoted values,
  * up to the next ',' (no element can hold a quote or angle bracket here, so the first ',' is
@@ -311,7 +335,7 @@ static int via_fast(struct sipreg_via **out, const char *p, const char *e,
                 return -1;
             struct sipreg_param *pm = &pv[np++];
             pm->name = mkstr(t, q);
-            pm->value = SIPREG_STR_NULL;
+            struct sipreg_str val = SIPREG_STR_NULL;
             if (q < e && *q == '=') {
                 t = ++q;
                 if (kind == VP_RPORT) {
@@ -326,37 +350,16 @@ static int via_fast(struct sipreg_via **out, const char *p, const char *e,
                     if (q == t)
                         return -1;
                 }
-                pm->value = mkstr(t, q);
+                val = mkstr(t, q);
             }
+            pm->value = val;
             p = q;
-            if (kind == VP_OTHER)
-                continue;
-            uint64_t num = 0;
-            switch (kind) {
-            case VP_OTHER: break;
-            case VP_BRANCH:
-                if (!pm->value.p)
+            if (kind == VP_BRANCH) {
+                if (!val.p)
                     return -1;
-                v->branch = pm->value;
-                break;
-            case VP_RECEIVED:
-                if (!pm->value.p)
-                    return -1;
-                v->received = pm->value;
-                break;
-            case VP_MADDR:
-                if (!pm->value.p)
-                    return -1;
-                v->maddr = pm->value;
-                break;
-            case VP_RPORT:
-                v->rport = 0; /* without a value (with one, read above) */
-                break;
-            case VP_TTL:
-                if (!pm->value.p || sipreg__dec_u64(pm->value, 255, &num) != 0)
-                    return -1;
-                v->ttl = (int)num;
-                break;
+                v->branch = val;
+            } else if (kind != VP_OTHER && via_param_set(v, kind, val) != 0) {
+                return -1;
             }
         }
         v->params.v = np ? pv : NULL;
@@ -380,7 +383,7 @@ int sipreg__via_parse(struct sipreg_via **out, struct sipreg_str s,
     const char *p = s.p, *e = s.p + s.len;
     struct sipreg_via *head = NULL, **tail = &head;
     size_t n = 0;
-    size_t mark = sipreg_arena_mark(a);
+    size_t mark = a->used; /* sipreg_arena_mark(), without the call */
     if (via_fast(out, p, e, lim, a) == 0)
         return 0;
     /* Anything unusual: the general path below derives the value again from the start, so that
