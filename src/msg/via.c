@@ -198,37 +198,101 @@ static inline long dec5(const char *p, const char *e, const char *start, const c
     return (long)(((w & 0x0000ffff0000ffffu) * 42949672960001u) >> 32);
 }
 
-/* The end of an unquoted parameter value at p: its first CC_PDELIM byte, or e. 16 bytes are
- * looked at a time, flagging every byte up to ',' (controls, SP, '"' and ',' among them, and the
- * bytes above 0x7f, negative here) and from ';' to '?' (';' '<' '>' '?', and '='); only a flagged
- * byte is looked up. With fewer than 16 bytes left, the last 16 bytes up to e are loaded instead
- * when they are all at or after `start` (the beginning of the field value). */
+#ifdef __SSE2__
+/* The bytes of the 16 at b that may end an unquoted parameter value, as a bit mask: every byte
+ * up to ',' (controls, SP, '"' and ',' among them, and the bytes above 0x7f, negative here) and
+ * from ';' to '?' (';' '<' '>' '?', and '='). */
+static inline unsigned pdelim16(const char *b)
+{
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)b);
+    __m128i f = _mm_or_si128(_mm_cmpgt_epi8(_mm_set1_epi8(0x2d), x),
+                             _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8(0x3a)),
+                                           _mm_cmpgt_epi8(_mm_set1_epi8(0x40), x)));
+    return (unsigned)_mm_movemask_epi8(f);
+}
+
+/* The end of an unquoted parameter value at p: its first CC_PDELIM byte, or e. The flagged bytes
+ * of pdelim16() are looked up; the tail as in host_end(). */
 static inline const char *value_end(const char *p, const char *e, const char *start)
 {
-#ifdef __SSE2__
-    const __m128i c2d = _mm_set1_epi8(0x2d), c3a = _mm_set1_epi8(0x3a), c40 = _mm_set1_epi8(0x40);
-    while (p < e) {
-        const char *b = e - p >= 16 ? p : e - 16;
-        if (b < start)
-            break;
-        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)b);
-        __m128i f = _mm_or_si128(_mm_cmpgt_epi8(c2d, x),
-                                 _mm_and_si128(_mm_cmpgt_epi8(x, c3a), _mm_cmpgt_epi8(c40, x)));
-        unsigned m = (unsigned)_mm_movemask_epi8(f) >> (p - b);
-        if (!m) {
-            p = b + 16;
-            continue;
+    for (;;) {
+        unsigned m;
+        if (e - p >= 16) {
+            m = pdelim16(p);
+            if (!m) {
+                p += 16;
+                continue;
+            }
+        } else if (p < e && e - start >= 16) {
+            m = pdelim16(e - 16) >> (16 - (e - p));
+            if (!m)
+                return e;
+        } else {
+            return span_not(p, e, CC_PDELIM);
         }
         p += __builtin_ctz(m);
         if (cc((unsigned char)*p, CC_PDELIM))
             return p;
         p++;
     }
+}
+
+/* The bytes of the 16 at b that are not host name characters (CC_HOST: letters, digits, '-',
+ * '.', '_'), as a bit mask, '_' included: a byte is in when, with the case bit set, it is within
+ * 'a'..'z', or when it is within '-'..'9' but not '/' (unsigned ranges: the maximum of the byte
+ * less the range's start and the range's width is the width). */
+static inline unsigned not_host16(const char *b)
+{
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)b);
+    const __m128i w25 = _mm_set1_epi8(25), w12 = _mm_set1_epi8(12);
+    __m128i alpha = _mm_sub_epi8(_mm_or_si128(x, _mm_set1_epi8(0x20)), _mm_set1_epi8('a'));
+    alpha = _mm_cmpeq_epi8(_mm_max_epu8(alpha, w25), w25);
+    __m128i num = _mm_sub_epi8(x, _mm_set1_epi8('-'));
+    num = _mm_cmpeq_epi8(_mm_max_epu8(num, w12), w12);
+    num = _mm_andnot_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('/')), num);
+    return ~(unsigned)_mm_movemask_epi8(_mm_or_si128(alpha, num)) & 0xffffu;
+}
+
+/* The end of the host name at p: its first byte not in CC_HOST, or e. The flagged bytes of
+ * not_host16() are looked up; with fewer than 16 bytes left, the last 16 up to e are looked at
+ * when they are all at or after `start` (the beginning of the field value). */
+static inline const char *host_end(const char *p, const char *e, const char *start)
+{
+    for (;;) {
+        unsigned m;
+        if (e - p >= 16) {
+            m = not_host16(p);
+            if (!m) {
+                p += 16;
+                continue;
+            }
+        } else if (p < e && e - start >= 16) {
+            m = not_host16(e - 16) >> (16 - (e - p));
+            if (!m)
+                return e;
+        } else {
+            return span(p, e, CC_HOST);
+        }
+        p += __builtin_ctz(m);
+        if (!cc((unsigned char)*p, CC_HOST))
+            return p;
+        p++;
+    }
+}
+
 #else
+static inline const char *host_end(const char *p, const char *e, const char *start)
+{
     (void)start;
-#endif
+    return span(p, e, CC_HOST);
+}
+
+static inline const char *value_end(const char *p, const char *e, const char *start)
+{
+    (void)start;
     return span_not(p, e, CC_PDELIM);
 }
+#endif
 
 /* Sets the field of a known parameter other than branch (that one is set inline) and rport
  * with a value (read as it is found). 0, or -1 when the general path would reject it. */
@@ -294,7 +358,7 @@ static int via_fast(struct sipreg_via **out, const char *p, const char *e,
         }
         v->transport = mkstr(t, p);
         t = p = skip_ws(p + 1, e);
-        p = span_fast(p, e, CC_HOST);
+        p = host_end(p, e, start);
         if (p == t)
             return -1;
         v->host = mkstr(t, p);
