@@ -112,8 +112,8 @@ enum via_param { VP_OTHER, VP_BRANCH, VP_RECEIVED, VP_MADDR, VP_RPORT, VP_TTL };
 static inline int name_is(const char *p, size_t n, const char *lit)
 {
     const uint64_t fold = 0x20202020;
-    return ((load_le(p, 4) | fold) == load_le(lit, 4)) &
-           ((load_le(p + n - 4, 4) | fold) == load_le(lit + n - 4, 4));
+    return (load_le(p, 4) | fold) == load_le(lit, 4) &&
+           (load_le(p + n - 4, 4) | fold) == load_le(lit + n - 4, 4);
 }
 
 /* The end of the parameter name (a token, maybe empty) at q, and which parameter it is. With 8
