@@ -373,6 +373,7 @@ static int via_fast(struct sipreg_via **out, const char *p, const char *e,
         v->branch = v->received = v->maddr = SIPREG_STR_NULL;
         v->rport = v->ttl = -1;
         v->next = NULL;
+        /* when no parameter fits, pv is never written: it then stays v, not past the arena */
         size_t left = (size_t)(a->base + a->cap - (char *)v);
         size_t room = left > via_size ? (left - via_size) / sizeof(struct sipreg_param) : 0;
         struct sipreg_param *pv =
