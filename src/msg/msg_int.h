@@ -195,8 +195,8 @@ extern unsigned char sipreg__hdr_compact[26]; /* id of each compact form */
 
 /* Names of 2 to 15 bytes also have a hash slot, from their length and lower-case first and last
  * bytes: the id whose name alone has that slot, HDR_HASH_SHARED when names share it (none do
- * today; they would then take hdr_lookup), 0 for none; and their lower-case names, zero-padded,
- * with the length in the 16th byte, so that one 16-byte compare confirms a name. */
+ * today; they would then take hdr_lookup), 0 for none; and their lower-case names followed by a
+ * colon, zero-padded, so that one 16-byte compare confirms a name and its length. */
 #define HDR_HASH_SHARED 0xff
 extern unsigned char sipreg__hdr_hash[128];
 extern unsigned char sipreg__hdr_vec[SIPREG_HDR__COUNT][16];

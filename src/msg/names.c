@@ -53,10 +53,16 @@ static void build_tables(void)
             sipreg__hdr_compact[compact_of[i] - 'a'] = (unsigned char)id;
         if (len >= 2 && len <= 15) {
             memcpy(sipreg__hdr_vec[id], lname, len);
-            sipreg__hdr_vec[id][15] = (unsigned char)len; /* bytes 0..14 hold the name */
+            sipreg__hdr_vec[id][len] = ':';
+            /* The vector compare proves only letters and '-' (see fast_line): a name with other
+             * characters shares its slot, so that it takes the exact lookup. */
+            bool plain = true;
+            for (unsigned k = 0; k < len; k++)
+                if (mask[k] == 0 && lname[k] != '-')
+                    plain = false;
             unsigned char *slot = &sipreg__hdr_hash[hdr_hash((unsigned char)lname[0],
                                                              (unsigned char)lname[len - 1], len)];
-            *slot = *slot ? HDR_HASH_SHARED : (unsigned char)id; /* shared: the slow lookup */
+            *slot = *slot || !plain ? HDR_HASH_SHARED : (unsigned char)id;
         }
     }
 }

@@ -54,7 +54,7 @@ static inline int add_hdr(struct sipreg_msg *m, uint8_t *last, enum sipreg_hdr_i
 /* Indexes the header line at p (16 bytes or more before limit_end) when it has the common shape:
  * a name of 1 to 15 letters, digits and '-', a colon, a value without CR or LF, CRLF, and no
  * continuation line after it, within the line and header-count limits. The first 16-byte block
- * gives both the name's end and, for short lines, the CR. Returns the start of the next line, or
+ * gives both the colon and, for short lines, the CR. Returns the start of the next line, or
  * NULL for any other shape (other token characters, space before the colon, folding, a bare CR
  * or LF, a limit reached, a repeated single header): the general code then reads the line again
  * from its start and gives the same verdicts as ever. */
@@ -62,13 +62,44 @@ static inline const char *fast_line(struct sipreg_msg *m, uint8_t *last, const c
                                     const char *limit_end, size_t max_line, size_t max_headers)
 {
     __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
-    size_t n = (size_t)__builtin_ctz(name_stop_mask(x) | 0x10000u);
-    if (n == 0 || n == 16 || p[n] != ':')
+    unsigned crlf = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+        _mm_cmpeq_epi8(x, _mm_set1_epi8('\r')), _mm_cmpeq_epi8(x, _mm_set1_epi8('\n'))));
+    unsigned colon = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(':')));
+    /* the colon, in this block and before any CR or LF */
+    size_t n = (size_t)__builtin_ctz(colon | crlf | 0x10000u);
+    if (n == 0 || !((colon >> n) & 1))
         return NULL;
-    unsigned crlf =
-        (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('\r')),
-                                                 _mm_cmpeq_epi8(x, _mm_set1_epi8('\n')))) >>
-        (n + 1);
+    /* A known name is confirmed by comparing its lower case, colon included, with x OR 0x20:
+     * that also proves the bytes are letters and '-' (OR 0x20 only makes '-' of a CR, and no CR
+     * is before the colon). Any other name has its bytes checked one class at a time. */
+    enum sipreg_hdr_id id = SIPREG_HDR_OTHER;
+    bool known = false;
+    if (n == 1) {
+        unsigned c = (unsigned)(p[0] | 0x20) - 'a';
+        if (c < 26) {
+            id = (enum sipreg_hdr_id)sipreg__hdr_compact[c];
+            known = true;
+        }
+    } else {
+        unsigned k = sipreg__hdr_hash[hdr_hash((unsigned char)(p[0] | 0x20),
+                                               (unsigned char)(p[n - 1] | 0x20), n)];
+        if (k == HDR_HASH_SHARED) {
+            id = hdr_lookup(p, n);
+            known = id != SIPREG_HDR_OTHER;
+        } else if (k) {
+            __m128i key = _mm_load_si128((const __m128i *)(const void *)sipreg__hdr_vec[k]);
+            unsigned eq = (unsigned)_mm_movemask_epi8(
+                _mm_cmpeq_epi8(_mm_or_si128(x, _mm_set1_epi8(0x20)), key));
+            /* bits 0..n of eq all set: adding 1 clears them all */
+            if (!((eq + 1) & (colon ^ (colon - 1)))) {
+                id = (enum sipreg_hdr_id)k;
+                known = true;
+            }
+        }
+    }
+    if (!known && (size_t)__builtin_ctz(name_stop_mask(x) | 0x10000u) != n)
+        return NULL;
+    crlf >>= n + 1;
     const char *v = p + n + 1;
     const char *q = crlf ? v + __builtin_ctz(crlf) : find_any2(p + 16, limit_end, '\r', '\n');
     if (limit_end - q < 3 || q[0] != '\r' || q[1] != '\n' || q[2] == ' ' || q[2] == '\t' ||
@@ -80,26 +111,6 @@ static inline const char *fast_line(struct sipreg_msg *m, uint8_t *last, const c
         vs = skip_ws(vs, ve);
     if (ve[-1] == ' ' || ve[-1] == '\t')
         ve = rskip_ws(vs, ve);
-    /* the name is letters, digits and '-' only: OR 0x20 is its exact lower case */
-    enum sipreg_hdr_id id = SIPREG_HDR_OTHER;
-    if (n == 1) {
-        unsigned c = (unsigned)(p[0] | 0x20) - 'a';
-        if (c < 26)
-            id = (enum sipreg_hdr_id)sipreg__hdr_compact[c];
-    } else {
-        unsigned k = sipreg__hdr_hash[hdr_hash((unsigned char)(p[0] | 0x20),
-                                               (unsigned char)(p[n - 1] | 0x20), n)];
-        if (k == HDR_HASH_SHARED) {
-            id = hdr_lookup(p, n);
-        } else if (k) {
-            __m128i key = _mm_load_si128((const __m128i *)(const void *)sipreg__hdr_vec[k]);
-            unsigned eq = (unsigned)_mm_movemask_epi8(
-                _mm_cmpeq_epi8(_mm_or_si128(x, _mm_set1_epi8(0x20)), key));
-            unsigned want = (1u << n) - 1;
-            if ((eq & want) == want && sipreg__hdr_vec[k][15] == n)
-                id = (enum sipreg_hdr_id)k;
-        }
-    }
     if (add_hdr(m, last, id, p, p + n, vs, ve) != 0)
         return NULL;
     return q + 2;
