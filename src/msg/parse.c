@@ -278,21 +278,68 @@ static int parse_content_length(int64_t *out, struct sipreg_str v, size_t max, c
     return 0;
 }
 
-static int check_call_id(struct sipreg_str v, const char *base, struct sipreg_perr *why)
+/* span(p, e, CC_WORD) for a slice of the buffer that ends at buf_end: its 16-byte blocks may run
+ * on past e within the buffer, so that a short value needs no byte-by-byte tail. Letters,
+ * digits and "-./" are found 16 at a time, other bytes looked up in the table. */
+static inline const char *word_span(const char *p, const char *e, const char *buf_end)
+{
+#ifdef __SSE2__
+    while (p < e && buf_end - p >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i l = _mm_or_si128(x, _mm_set1_epi8(0x20));
+        __m128i alpha = _mm_and_si128(_mm_cmpgt_epi8(l, _mm_set1_epi8('a' - 1)),
+                                      _mm_cmpgt_epi8(_mm_set1_epi8('z' + 1), l));
+        __m128i num = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('-' - 1)),
+                                    _mm_cmpgt_epi8(_mm_set1_epi8('9' + 1), x));
+        unsigned stop = ~(unsigned)_mm_movemask_epi8(_mm_or_si128(alpha, num)) & 0xffffu;
+        if (!stop) {
+            p += 16;
+            continue;
+        }
+        p += __builtin_ctz(stop);
+        if (p >= e || !cc((unsigned char)*p, CC_WORD))
+            break;
+        p++;
+    }
+    if (p >= e)
+        return e;
+#else
+    (void)buf_end;
+#endif
+    return span(p, e, CC_WORD);
+}
+
+static int check_call_id(struct sipreg_str v, const char *buf_end, const char *base,
+                         struct sipreg_perr *why)
 {
     /* callid = word [ "@" word ] */
     if (v.len == 0)
         return perr(why, SIPREG_PERR_CALL_ID, base, v.p);
     const char *p = v.p, *e = v.p + v.len;
-    p = span_fast(p, e, CC_WORD);
+    p = word_span(p, e, buf_end);
     if (p < e && *p == '@') {
         if (p == v.p || p + 1 == e)
             return perr(why, SIPREG_PERR_CALL_ID, base, p);
-        p = span_fast(p + 1, e, CC_WORD);
+        p = word_span(p + 1, e, buf_end);
     }
     if (p < e)
         return perr(why, SIPREG_PERR_CALL_ID, base, p);
     return 0;
+}
+
+/* sipreg_str_eq() without a call: method tokens are short, so compared as words. */
+static inline bool str_same(struct sipreg_str a, struct sipreg_str b)
+{
+    if (a.len != b.len)
+        return false;
+    if (a.len == 0)
+        return true;
+    if (a.len > SIPREG__HDR_NAME_MAX)
+        return memcmp(a.p, b.p, a.len) == 0;
+    uint64_t x[3], y[3];
+    hdr_words(a.p, a.len, x);
+    hdr_words(b.p, b.len, y);
+    return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2])) == 0;
 }
 
 /* CSeq = 1*DIGIT LWS Method; the number must be below 2**31 (RFC 3261 §8.1.1.5). When the
@@ -319,7 +366,7 @@ static inline int cseq_parse(struct sipreg_cseq *c, struct sipreg_str s, struct 
         return perr(why, SIPREG_PERR_CSEQ, s.p, p);
     c->num = (uint32_t)n;
     c->method = mkstr(mth, p);
-    c->method_id = sipreg_str_eq(c->method, known) ? known_id : sipreg_method_id(c->method);
+    c->method_id = str_same(c->method, known) ? known_id : sipreg_method_id(c->method);
     return 0;
 }
 
@@ -509,7 +556,10 @@ int sipreg_msg_parse(struct sipreg_msg *m, const char *buf, size_t len, enum sip
     }
 
     /* Content-Length and the body. */
-    const struct sipreg_hdr *cl = sipreg_msg_hdr_find(m, SIPREG_HDR_CONTENT_LENGTH);
+    /* (the index is read directly: these ids are known, no need for sipreg_msg_hdr_find) */
+    const struct sipreg_hdr *cl = m->first[SIPREG_HDR_CONTENT_LENGTH]
+                                      ? &m->hdr[m->first[SIPREG_HDR_CONTENT_LENGTH] - 1]
+                                      : NULL;
     if (cl) {
         err = parse_content_length(&m->content_length, cl->value, lim->max_size, buf, why);
         if (err)
@@ -547,26 +597,30 @@ int sipreg_msg_parse(struct sipreg_msg *m, const char *buf, size_t len, enum sip
         if (!m->first[required[i].id])
             return perr(why, required[i].code, buf, body);
 
-    const struct sipreg_hdr *h = sipreg_msg_hdr_find(m, SIPREG_HDR_CSEQ);
+    const struct sipreg_hdr *h = &m->hdr[m->first[SIPREG_HDR_CSEQ] - 1];
     err = cseq_parse(&m->cseq, h->value, m->method_s, m->method, why);
     if (err) {
         if (why)
             why->offset = (size_t)(h->value.p - buf);
         return err;
     }
-    if (m->is_request && !sipreg_str_eq(m->cseq.method, m->method_s))
+    /* a known method has one spelling: equal ids then mean equal names */
+    if (m->is_request &&
+        (m->method == SIPREG_METHOD_UNKNOWN ? !str_same(m->cseq.method, m->method_s)
+                                            : m->cseq.method_id != m->method))
         return perr(why, SIPREG_PERR_CSEQ_METHOD, buf, h->value.p);
 
-    h = sipreg_msg_hdr_find(m, SIPREG_HDR_CALL_ID);
-    err = check_call_id(h->value, buf, why);
+    h = &m->hdr[m->first[SIPREG_HDR_CALL_ID] - 1];
+    err = check_call_id(h->value, end, buf, why);
     if (err)
         return err;
     m->call_id = h->value;
 
-    h = sipreg_msg_hdr_find(m, SIPREG_HDR_MAX_FORWARDS);
-    if (h) {
-        uint32_t mf;
-        if (sipreg_uint_parse(&mf, h->value, 255, NULL) != 0)
+    if (m->first[SIPREG_HDR_MAX_FORWARDS]) {
+        /* header values are stored without surrounding whitespace: nothing to trim */
+        h = &m->hdr[m->first[SIPREG_HDR_MAX_FORWARDS] - 1];
+        uint64_t mf;
+        if (sipreg__dec_u64(h->value, 255, &mf) != 0)
             return perr(why, SIPREG_PERR_MAX_FORWARDS, buf, h->value.p);
     }
     return 0;
