@@ -195,11 +195,12 @@ extern unsigned char sipreg__hdr_compact[26]; /* id of each compact form */
 
 /* Names of 2 to 15 bytes also have a hash slot, from their length and lower-case first and last
  * bytes: the id whose name alone has that slot, HDR_HASH_SHARED when names share it (none do
- * today; they would then take hdr_lookup), 0 for none; and their lower-case names followed by a
- * colon, zero-padded, so that one 16-byte compare confirms a name and its length. */
+ * today; they would then take hdr_lookup), 0 for none. The slot's vector is that name in lower
+ * case followed by a colon, zero-padded, so that one 16-byte compare confirms a name and its
+ * length; all zero (matching no header line) for the other slots. */
 #define HDR_HASH_SHARED 0xff
 extern unsigned char sipreg__hdr_hash[128];
-extern unsigned char sipreg__hdr_vec[SIPREG_HDR__COUNT][16];
+extern unsigned char sipreg__hdr_vec[128][16];
 
 static inline unsigned hdr_hash(unsigned first, unsigned last, size_t len)
 {

@@ -26,7 +26,7 @@ unsigned char sipreg__hdr_chain[SIPREG_HDR__COUNT];
 uint64_t sipreg__hdr_key[SIPREG_HDR__COUNT][3], sipreg__hdr_fold[SIPREG_HDR__COUNT][3];
 unsigned char sipreg__hdr_compact[26];
 unsigned char sipreg__hdr_hash[128];
-alignas(16) unsigned char sipreg__hdr_vec[SIPREG_HDR__COUNT][16];
+alignas(16) unsigned char sipreg__hdr_vec[128][16];
 
 static const unsigned char compact_of[] = {
 #define XX(id, name, compact) (unsigned char)(compact),
@@ -52,17 +52,21 @@ static void build_tables(void)
         if (compact_of[i])
             sipreg__hdr_compact[compact_of[i] - 'a'] = (unsigned char)id;
         if (len >= 2 && len <= 15) {
-            memcpy(sipreg__hdr_vec[id], lname, len);
-            sipreg__hdr_vec[id][len] = ':';
+            unsigned h = hdr_hash((unsigned char)lname[0], (unsigned char)lname[len - 1], len);
             /* The vector compare proves only letters and '-' (see fast_line): a name with other
              * characters shares its slot, so that it takes the exact lookup. */
             bool plain = true;
             for (unsigned k = 0; k < len; k++)
                 if (mask[k] == 0 && lname[k] != '-')
                     plain = false;
-            unsigned char *slot = &sipreg__hdr_hash[hdr_hash((unsigned char)lname[0],
-                                                             (unsigned char)lname[len - 1], len)];
-            *slot = *slot || !plain ? HDR_HASH_SHARED : (unsigned char)id;
+            if (!sipreg__hdr_hash[h] && plain) {
+                sipreg__hdr_hash[h] = (unsigned char)id;
+                memcpy(sipreg__hdr_vec[h], lname, len);
+                sipreg__hdr_vec[h][len] = ':';
+            } else {
+                sipreg__hdr_hash[h] = HDR_HASH_SHARED;
+                memset(sipreg__hdr_vec[h], 0, sizeof sipreg__hdr_vec[h]); /* matches nothing */
+            }
         }
     }
 }

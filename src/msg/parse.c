@@ -81,20 +81,17 @@ static inline const char *fast_line(struct sipreg_msg *m, uint8_t *last, const c
             known = true;
         }
     } else {
-        unsigned k = sipreg__hdr_hash[hdr_hash((unsigned char)(p[0] | 0x20),
-                                               (unsigned char)(p[n - 1] | 0x20), n)];
-        if (k == HDR_HASH_SHARED) {
+        unsigned h = hdr_hash((unsigned char)p[0] | 0x20u, (unsigned char)p[n - 1] | 0x20u, n);
+        __m128i key = _mm_load_si128((const __m128i *)(const void *)sipreg__hdr_vec[h]);
+        unsigned eq =
+            (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_or_si128(x, _mm_set1_epi8(0x20)), key));
+        /* bits 0..n of eq all set: adding 1 clears them all */
+        if (!((eq + 1) & (colon ^ (colon - 1)))) {
+            id = (enum sipreg_hdr_id)sipreg__hdr_hash[h];
+            known = true;
+        } else if (sipreg__hdr_hash[h] == HDR_HASH_SHARED) {
             id = hdr_lookup(p, n);
             known = id != SIPREG_HDR_OTHER;
-        } else if (k) {
-            __m128i key = _mm_load_si128((const __m128i *)(const void *)sipreg__hdr_vec[k]);
-            unsigned eq = (unsigned)_mm_movemask_epi8(
-                _mm_cmpeq_epi8(_mm_or_si128(x, _mm_set1_epi8(0x20)), key));
-            /* bits 0..n of eq all set: adding 1 clears them all */
-            if (!((eq + 1) & (colon ^ (colon - 1)))) {
-                id = (enum sipreg_hdr_id)k;
-                known = true;
-            }
         }
     }
     if (!known && (size_t)__builtin_ctz(name_stop_mask(x) | 0x10000u) != n)
