@@ -51,8 +51,46 @@ static inline int add_hdr(struct sipreg_msg *m, uint8_t *last, enum sipreg_hdr_i
 }
 
 #ifdef __SSE2__
+/* Bits of the bytes 0x08 to 0x0f in x: CR and LF, and a few other controls (HT among them)
+ * that the fast path leaves to the general code, as it does any unusual shape. One compare
+ * where an exact CR-or-LF test takes two. */
+static inline unsigned crlf_mask(__m128i x)
+{
+    return (unsigned)_mm_movemask_epi8(
+        _mm_cmpeq_epi8(_mm_or_si128(x, _mm_set1_epi8(0x07)), _mm_set1_epi8(0x0f)));
+}
+
+static inline unsigned crlf_mask_at(const char *p)
+{
+    return crlf_mask(_mm_loadu_si128((const __m128i *)(const void *)p));
+}
+
+/* First byte of crlf_mask() at or after s and before e, or NULL; the 16 bytes before s are in
+ * the buffer and hold none, so that the last block can end at e, overlapping them, and a long
+ * value is read 32 bytes a step. */
+static inline const char *find_crlf(const char *s, const char *e)
+{
+    for (; e - s >= 32; s += 32) {
+        unsigned mask = crlf_mask_at(s) | crlf_mask_at(s + 16) << 16;
+        if (mask)
+            return s + __builtin_ctz(mask);
+    }
+    if (e - s > 16) {
+        unsigned mask = crlf_mask_at(s);
+        if (mask)
+            return s + __builtin_ctz(mask);
+        s += 16;
+    }
+    if (s < e) {
+        unsigned mask = crlf_mask_at(e - 16);
+        if (mask)
+            return e - 16 + __builtin_ctz(mask);
+    }
+    return NULL;
+}
+
 /* Indexes the header line at p (16 bytes or more before limit_end) when it has the common shape:
- * a name of 1 to 15 letters, digits and '-', a colon, a value without CR or LF, CRLF, and no
+ * a name of 1 to 15 letters, digits and '-', a colon, a value without CR, LF or HT, CRLF, and no
  * continuation line after it, within the line and header-count limits. The first 16-byte block
  * gives both the colon and, for short lines, the CR. Returns the start of the next line, or
  * NULL for any other shape (other token characters, space before the colon, folding, a bare CR
@@ -62,8 +100,7 @@ static inline const char *fast_line(struct sipreg_msg *m, uint8_t *last, const c
                                     const char *limit_end, size_t max_line, size_t max_headers)
 {
     __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
-    unsigned crlf = (unsigned)_mm_movemask_epi8(_mm_or_si128(
-        _mm_cmpeq_epi8(x, _mm_set1_epi8('\r')), _mm_cmpeq_epi8(x, _mm_set1_epi8('\n'))));
+    unsigned crlf = crlf_mask(x);
     unsigned colon = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(':')));
     /* the colon, in this block and before any CR or LF */
     size_t n = (size_t)__builtin_ctz(colon | crlf | 0x10000u);
@@ -98,15 +135,15 @@ static inline const char *fast_line(struct sipreg_msg *m, uint8_t *last, const c
         return NULL;
     crlf >>= n + 1;
     const char *v = p + n + 1;
-    const char *q = crlf ? v + __builtin_ctz(crlf) : find_any2(p + 16, limit_end, '\r', '\n');
-    if (limit_end - q < 3 || q[0] != '\r' || q[1] != '\n' || q[2] == ' ' || q[2] == '\t' ||
+    const char *q = crlf ? v + __builtin_ctz(crlf) : find_crlf(p + 16, limit_end);
+    if (!q || limit_end - q < 3 || q[0] != '\r' || q[1] != '\n' || q[2] == ' ' || q[2] == '\t' ||
         (size_t)(q - p) > max_line || m->nhdr >= max_headers)
         return NULL;
-    /* nearly always one SP before the value and none after it */
+    /* nearly always one SP before the value and none after it (no HT: see crlf_mask) */
     const char *vs = v + (*v == ' '), *ve = q;
-    if (*vs == ' ' || *vs == '\t')
+    if (*vs == ' ')
         vs = skip_ws(vs, ve);
-    if (ve[-1] == ' ' || ve[-1] == '\t')
+    if (ve[-1] == ' ')
         ve = rskip_ws(vs, ve);
     if (add_hdr(m, last, id, p, p + n, vs, ve) != 0)
         return NULL;
