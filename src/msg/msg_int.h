@@ -193,18 +193,25 @@ extern unsigned char sipreg__hdr_chain[SIPREG_HDR__COUNT];             /* next i
 extern uint64_t sipreg__hdr_key[SIPREG_HDR__COUNT][3], sipreg__hdr_fold[SIPREG_HDR__COUNT][3];
 extern unsigned char sipreg__hdr_compact[26]; /* id of each compact form */
 
-/* Names of 2 to 15 bytes also have a hash slot, from their length and lower-case first and last
- * bytes: the id whose name alone has that slot, HDR_HASH_SHARED when names share it (none do
- * today; they would then take hdr_lookup), 0 for none. The slot's vector is that name in lower
- * case followed by a colon, zero-padded, so that one 16-byte compare confirms a name and its
- * length; all zero (matching no header line) for the other slots. */
+/* Names of 1 to 15 bytes, compact forms included, also have a hash slot (hdr_hash): the id whose
+ * name alone has that slot, HDR_HASH_SHARED when names share it (none do today; they would then
+ * take hdr_lookup), 0 for none. The slot's vector is that name in lower case followed by a
+ * colon, zero-padded, so that one 16-byte compare confirms a name and its length; all zero
+ * (matching no header line) for the other slots. */
 #define HDR_HASH_SHARED 0xff
-extern unsigned char sipreg__hdr_hash[128];
-extern unsigned char sipreg__hdr_vec[128][16];
+extern unsigned char sipreg__hdr_hash[256];
+extern unsigned char sipreg__hdr_vec[256][16];
 
-static inline unsigned hdr_hash(unsigned first, unsigned last, size_t len)
+/* Slot of a name of n bytes (1 to 15) from n and its first 4 bytes OR 0x20 (so that case does
+ * not matter), little-endian in w; the bytes past the name are masked off. The multiplier gives
+ * each of today's names and compact forms a slot of its own. */
+static inline unsigned hdr_hash(uint32_t w, size_t n)
 {
-    return (first + 12u * last + 40u * (unsigned)len) & 127u;
+    static const uint32_t keep[16] = {0,          0xff,       0xffff,     0xffffff,
+                                      0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff,
+                                      0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff,
+                                      0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff};
+    return (((w & keep[n & 15]) ^ (uint32_t)n) * 0xf2242639u) >> 24;
 }
 
 static inline uint64_t load_le(const char *p, size_t n)

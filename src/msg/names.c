@@ -25,14 +25,41 @@ unsigned char sipreg__hdr_bucket[SIPREG__HDR_NAME_MAX + 1][26];
 unsigned char sipreg__hdr_chain[SIPREG_HDR__COUNT];
 uint64_t sipreg__hdr_key[SIPREG_HDR__COUNT][3], sipreg__hdr_fold[SIPREG_HDR__COUNT][3];
 unsigned char sipreg__hdr_compact[26];
-unsigned char sipreg__hdr_hash[128];
-alignas(16) unsigned char sipreg__hdr_vec[128][16];
+unsigned char sipreg__hdr_hash[256];
+alignas(16) unsigned char sipreg__hdr_vec[256][16];
 
 static const unsigned char compact_of[] = {
 #define XX(id, name, compact) (unsigned char)(compact),
     SIPREG_HDR_MAP(XX)
 #undef XX
 };
+
+/* Gives the name (1 to 15 bytes) its hash slot and vector, or marks the slot shared. */
+static void add_slot(const char *name, unsigned len, unsigned id)
+{
+    char key[16] = {0};
+    /* The vector compare proves only letters and '-' (see fast_line): a name with other
+     * characters shares its slot, so that it takes the exact lookup. */
+    bool plain = true;
+    uint32_t w = 0;
+    for (unsigned k = 0; k < len; k++) {
+        unsigned char c = (unsigned char)name[k];
+        key[k] = (char)sipreg__lower[c];
+        if (!((key[k] >= 'a' && key[k] <= 'z') || key[k] == '-'))
+            plain = false;
+        if (k < 4)
+            w |= (uint32_t)(c | 0x20) << (8 * k);
+    }
+    key[len] = ':';
+    unsigned h = hdr_hash(w, len);
+    if (!sipreg__hdr_hash[h] && plain) {
+        sipreg__hdr_hash[h] = (unsigned char)id;
+        memcpy(sipreg__hdr_vec[h], key, sizeof key);
+    } else {
+        sipreg__hdr_hash[h] = HDR_HASH_SHARED;
+        memset(sipreg__hdr_vec[h], 0, sizeof sipreg__hdr_vec[h]); /* matches nothing */
+    }
+}
 
 static void build_tables(void)
 {
@@ -49,25 +76,12 @@ static void build_tables(void)
         unsigned char *b = &sipreg__hdr_bucket[len][lname[0] - 'a'];
         sipreg__hdr_chain[id] = *b;
         *b = (unsigned char)id;
-        if (compact_of[i])
+        if (compact_of[i]) {
             sipreg__hdr_compact[compact_of[i] - 'a'] = (unsigned char)id;
-        if (len >= 2 && len <= 15) {
-            unsigned h = hdr_hash((unsigned char)lname[0], (unsigned char)lname[len - 1], len);
-            /* The vector compare proves only letters and '-' (see fast_line): a name with other
-             * characters shares its slot, so that it takes the exact lookup. */
-            bool plain = true;
-            for (unsigned k = 0; k < len; k++)
-                if (mask[k] == 0 && lname[k] != '-')
-                    plain = false;
-            if (!sipreg__hdr_hash[h] && plain) {
-                sipreg__hdr_hash[h] = (unsigned char)id;
-                memcpy(sipreg__hdr_vec[h], lname, len);
-                sipreg__hdr_vec[h][len] = ':';
-            } else {
-                sipreg__hdr_hash[h] = HDR_HASH_SHARED;
-                memset(sipreg__hdr_vec[h], 0, sizeof sipreg__hdr_vec[h]); /* matches nothing */
-            }
+            add_slot((const char *)&compact_of[i], 1, id);
         }
+        if (len <= 15)
+            add_slot(hdr_names[i].name, len, id);
     }
 }
 

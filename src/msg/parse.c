@@ -89,6 +89,18 @@ static inline const char *find_crlf(const char *s, const char *e)
     return NULL;
 }
 
+/* The id of a name of n bytes (1 to 15, before the colon in x, its first 16 bytes) that its hash
+ * slot h did not confirm, or -1 unless its bytes are all letters, digits and '-'. Out of line:
+ * nearly every header line has a known name. */
+static __attribute__((noinline)) int other_name(const char *p, size_t n, __m128i x, unsigned h)
+{
+    if ((size_t)__builtin_ctz(name_stop_mask(x) | 0x10000u) != n)
+        return -1;
+    enum sipreg_hdr_id id =
+        sipreg__hdr_hash[h] == HDR_HASH_SHARED ? hdr_lookup(p, n) : SIPREG_HDR_OTHER;
+    return (int)id;
+}
+
 /* Indexes the header line at p (16 bytes or more before limit_end) when it has the common shape:
  * a name of 1 to 15 letters, digits and '-', a colon, a value without CR, LF or HT, CRLF, and no
  * continuation line after it, within the line and header-count limits. The first 16-byte block
@@ -108,30 +120,16 @@ static inline const char *fast_line(struct sipreg_msg *m, uint8_t *last, const c
         return NULL;
     /* A known name is confirmed by comparing its lower case, colon included, with x OR 0x20:
      * that also proves the bytes are letters and '-' (OR 0x20 only makes '-' of a CR, and no CR
-     * is before the colon). Any other name has its bytes checked one class at a time. */
-    enum sipreg_hdr_id id = SIPREG_HDR_OTHER;
-    bool known = false;
-    if (n == 1) {
-        unsigned c = (unsigned)(p[0] | 0x20) - 'a';
-        if (c < 26) {
-            id = (enum sipreg_hdr_id)sipreg__hdr_compact[c];
-            known = true;
-        }
-    } else {
-        unsigned h = hdr_hash((unsigned char)p[0] | 0x20u, (unsigned char)p[n - 1] | 0x20u, n);
-        __m128i key = _mm_load_si128((const __m128i *)(const void *)sipreg__hdr_vec[h]);
-        unsigned eq =
-            (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_or_si128(x, _mm_set1_epi8(0x20)), key));
-        /* bits 0..n of eq all set: adding 1 clears them all */
-        if (!((eq + 1) & (colon ^ (colon - 1)))) {
-            id = (enum sipreg_hdr_id)sipreg__hdr_hash[h];
-            known = true;
-        } else if (sipreg__hdr_hash[h] == HDR_HASH_SHARED) {
-            id = hdr_lookup(p, n);
-            known = id != SIPREG_HDR_OTHER;
-        }
-    }
-    if (!known && (size_t)__builtin_ctz(name_stop_mask(x) | 0x10000u) != n)
+     * is before the colon). */
+    __m128i l = _mm_or_si128(x, _mm_set1_epi8(0x20));
+    unsigned h = hdr_hash((uint32_t)_mm_cvtsi128_si32(l), n);
+    __m128i key = _mm_load_si128((const __m128i *)(const void *)sipreg__hdr_vec[h]);
+    unsigned eq = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(l, key));
+    int id;
+    /* bits 0..n of eq all set: adding 1 clears them all */
+    if (!((eq + 1) & (colon ^ (colon - 1))))
+        id = sipreg__hdr_hash[h];
+    else if ((id = other_name(p, n, x, h)) < 0)
         return NULL;
     crlf >>= n + 1;
     const char *v = p + n + 1;
@@ -145,7 +143,7 @@ static inline const char *fast_line(struct sipreg_msg *m, uint8_t *last, const c
         vs = skip_ws(vs, ve);
     if (ve[-1] == ' ')
         ve = rskip_ws(vs, ve);
-    if (add_hdr(m, last, id, p, p + n, vs, ve) != 0)
+    if (add_hdr(m, last, (enum sipreg_hdr_id)id, p, p + n, vs, ve) != 0)
         return NULL;
     return q + 2;
 }
