@@ -90,18 +90,19 @@ static inline const char *find_crlf(const char *s, const char *e)
 }
 
 /* The id of a name of n bytes (1 to 15, before the colon in x, its first 16 bytes) that its hash
- * slot h did not confirm, or -1 unless its bytes are all letters, digits and '-'. Out of line:
- * nearly every header line has a known name. */
+ * slot h did not confirm, or -1 unless it has bytes and all are letters, digits and '-'. Out of
+ * line: nearly every header line has a known name. */
 static __attribute__((noinline)) int other_name(const char *p, size_t n, __m128i x, unsigned h)
 {
-    if ((size_t)__builtin_ctz(name_stop_mask(x) | 0x10000u) != n)
+    if (n == 0 || (size_t)__builtin_ctz(name_stop_mask(x) | 0x10000u) != n)
         return -1;
     enum sipreg_hdr_id id =
         sipreg__hdr_hash[h] == HDR_HASH_SHARED ? hdr_lookup(p, n) : SIPREG_HDR_OTHER;
     return (int)id;
 }
 
-/* Indexes the header line at p (16 bytes or more before limit_end) when it has the common shape:
+/* Indexes the header line at p (16 bytes or more before limit_end; max_line is 15 or more) when
+ * it has the common shape:
  * a name of 1 to 15 letters, digits and '-', a colon, a value without CR, LF or HT, CRLF, and no
  * continuation line after it, within the line and header-count limits. The first 16-byte block
  * gives both the colon and, for short lines, the CR. Returns the start of the next line, or
@@ -116,8 +117,8 @@ static inline const char *fast_line(struct sipreg_msg *m, uint8_t *last, const c
     unsigned colon = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(':')));
     /* the colon, in this block and before any CR or LF */
     size_t n = (size_t)__builtin_ctz(colon | crlf | 0x10000u);
-    if (n == 0 || !((colon >> n) & 1))
-        return NULL;
+    if (!((colon >> n) & 1))
+        return NULL; /* (an empty name is left to other_name) */
     /* A known name is confirmed by comparing its lower case, colon included, with x OR 0x20:
      * that also proves the bytes are letters and '-' (OR 0x20 only makes '-' of a CR, and no CR
      * is before the colon). */
@@ -133,9 +134,17 @@ static inline const char *fast_line(struct sipreg_msg *m, uint8_t *last, const c
         return NULL;
     crlf >>= n + 1;
     const char *v = p + n + 1;
-    const char *q = crlf ? v + __builtin_ctz(crlf) : find_crlf(p + 16, limit_end);
-    if (!q || limit_end - q < 3 || q[0] != '\r' || q[1] != '\n' || q[2] == ' ' || q[2] == '\t' ||
-        (size_t)(q - p) > max_line || m->nhdr >= max_headers)
+    const char *q;
+    if (crlf) {
+        q = v + __builtin_ctz(crlf); /* within the first 16 bytes: not past max_line */
+    } else {
+        q = find_crlf(p + 16, limit_end);
+        if (!q || (size_t)(q - p) > max_line)
+            return NULL;
+    }
+    /* CR LF, then no SP or HT (the next line is not a continuation) */
+    if (limit_end - q < 3 || load_le(q, 2) != ('\r' | '\n' << 8) ||
+        ((unsigned char)q[2] <= ' ' && (q[2] == ' ' || q[2] == '\t')) || m->nhdr >= max_headers)
         return NULL;
     /* nearly always one SP before the value and none after it (no HT: see crlf_mask) */
     const char *vs = v + (*v == ' '), *ve = q;
@@ -472,9 +481,12 @@ int sipreg_msg_parse(struct sipreg_msg *m, const char *buf, size_t len, enum sip
 
     /* Header fields, one per line plus folded continuation lines. */
     const size_t max_line = lim->max_line, max_headers = lim->max_headers;
+    /* fast_line needs 16 bytes, and a line limit no shorter, which it then checks only for
+     * long lines: with a smaller limit every line takes the general code */
+    const ptrdiff_t fast_min = max_line >= 15 ? 16 : PTRDIFF_MAX;
     for (;;) {
 #ifdef __SSE2__
-        if (limit_end - p >= 16) {
+        if (limit_end - p >= fast_min) {
             const char *nx = fast_line(m, last, p, limit_end, max_line, max_headers);
             if (nx) {
                 p = nx;
