@@ -211,7 +211,7 @@ static inline unsigned hdr_hash(uint32_t w, size_t n)
                                       0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff,
                                       0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff,
                                       0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff};
-    return (((w & keep[n & 15]) ^ (uint32_t)n) * 0xf2242639u) >> 24;
+    return (((w & keep[n]) ^ (uint32_t)n) * 0xf2242639u) >> 24;
 }
 
 static inline uint64_t load_le(const char *p, size_t n)

@@ -391,6 +391,10 @@ static inline int cseq_parse(struct sipreg_cseq *c, struct sipreg_str s, struct 
     const char *p = skip_ws(s.p, s.p + s.len), *end = s.p + s.len;
     const char *d = p;
     uint64_t n = 0;
+    /* nine digits stay below 2**31: only the ones after them are checked */
+    const char *nine = end - p > 9 ? p + 9 : end;
+    while (p < nine && (unsigned)(*p - '0') < 10)
+        n = n * 10 + (uint64_t)(*p++ - '0');
     while (p < end && (unsigned)(*p - '0') < 10) {
         n = n * 10 + (uint64_t)(*p - '0');
         if (n > 0x7fffffffu)
@@ -401,6 +405,13 @@ static inline int cseq_parse(struct sipreg_cseq *c, struct sipreg_str s, struct 
         return perr(why, SIPREG_PERR_CSEQ, s.p, p);
     p = skip_ws(p, end);
     const char *mth = p;
+    if (known.len && str_same(mkstr(p, end), known)) {
+        /* the request's own method, a token already: the usual case */
+        c->num = (uint32_t)n;
+        c->method = mkstr(mth, end);
+        c->method_id = known_id;
+        return 0;
+    }
     while (p < end && cc((unsigned char)*p, CC_TOKEN))
         p++;
     if (p == mth || skip_ws(p, end) != end)
