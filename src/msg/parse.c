@@ -391,10 +391,22 @@ static inline int cseq_parse(struct sipreg_cseq *c, struct sipreg_str s, struct 
     const char *p = skip_ws(s.p, s.p + s.len), *end = s.p + s.len;
     const char *d = p;
     uint64_t n = 0;
-    /* nine digits stay below 2**31: only the ones after them are checked */
-    const char *nine = end - p > 9 ? p + 9 : end;
-    while (p < nine && (unsigned)(*p - '0') < 10)
-        n = n * 10 + (uint64_t)(*p++ - '0');
+    if (end - p >= 8) {
+        /* up to 8 leading digits at once (they stay below 2**31): x holds 0..9 for a digit, and
+         * a byte of 10 or more gets its top bit set by adding 0x76 or by itself; a carry only
+         * reaches the bytes after the first such one */
+        uint64_t x = load_le(p, 8) ^ 0x3030303030303030u;
+        uint64_t stop = ((x + 0x7676767676767676u) | x) & 0x8080808080808080u;
+        unsigned k = stop ? (unsigned)__builtin_ctzll(stop) / 8 : 8;
+        if (k) {
+            /* the k digits into the top bytes, most significant first, then pairs, fours, eight */
+            x <<= 8 * (8 - k);
+            x = (x * 10 + (x >> 8)) & 0x00ff00ff00ff00ffu;
+            x = (x * 100 + (x >> 16)) & 0x0000ffff0000ffffu;
+            n = (x * 10000 + (x >> 32)) & 0xffffffffu;
+            p += k;
+        }
+    }
     while (p < end && (unsigned)(*p - '0') < 10) {
         n = n * 10 + (uint64_t)(*p - '0');
         if (n > 0x7fffffffu)
