@@ -232,6 +232,16 @@ static int parse_request_line(struct sipreg_msg *m, const char *p, const char *e
     /* Method SP Request-URI SP SIP-Version. Runs of SP and trailing SP are tolerated (RFC 4475
      * §3.1.2.9/10 allow a liberal element to accept them); whitespace inside the URI is not. */
     const char *s = p;
+#ifdef __SSE2__
+    if (e - p >= 16) {
+        /* methods are nearly always upper-case letters: those are skipped in one step */
+        __m128i t =
+            _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(const void *)p), _mm_set1_epi8('A'));
+        unsigned upper = (unsigned)_mm_movemask_epi8(
+            _mm_cmpeq_epi8(_mm_min_epu8(t, _mm_set1_epi8('Z' - 'A')), t));
+        p += __builtin_ctz(~upper);
+    }
+#endif
     while (p < e && cc((unsigned char)*p, CC_TOKEN))
         p++;
     if (p == s || p == e || (*p != ' ' && *p != '\t'))
