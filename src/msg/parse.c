@@ -158,6 +158,27 @@ static inline const char *fast_line(struct sipreg_msg *m, uint8_t *last, const c
 }
 #endif
 
+/* p past the upper-case letters that start the slice p..e (16 at most: the caller goes on byte
+ * by byte), when 16 bytes can be read from p before buf_end, the end of the buffer; else p. A
+ * method token nearly always is upper-case letters only. */
+static inline const char *skip_upper(const char *p, const char *e, const char *buf_end)
+{
+#ifdef __SSE2__
+    if (buf_end - p >= 16) {
+        __m128i t =
+            _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(const void *)p), _mm_set1_epi8('A'));
+        unsigned upper = (unsigned)_mm_movemask_epi8(
+            _mm_cmpeq_epi8(_mm_min_epu8(t, _mm_set1_epi8('Z' - 'A')), t));
+        const char *q = p + __builtin_ctz(~upper);
+        return q < e ? q : e;
+    }
+#else
+    (void)e;
+    (void)buf_end;
+#endif
+    return p;
+}
+
 /* First control character (below SP, or DEL) at or after p, or e. With `text` set SP and HT are
  * allowed (a Reason-Phrase); otherwise SP is a control character too (a URI). */
 static inline const char *find_ctl(const char *p, const char *e, int text)
@@ -232,16 +253,7 @@ static int parse_request_line(struct sipreg_msg *m, const char *p, const char *e
     /* Method SP Request-URI SP SIP-Version. Runs of SP and trailing SP are tolerated (RFC 4475
      * §3.1.2.9/10 allow a liberal element to accept them); whitespace inside the URI is not. */
     const char *s = p;
-#ifdef __SSE2__
-    if (e - p >= 16) {
-        /* methods are nearly always upper-case letters: those are skipped in one step */
-        __m128i t =
-            _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(const void *)p), _mm_set1_epi8('A'));
-        unsigned upper = (unsigned)_mm_movemask_epi8(
-            _mm_cmpeq_epi8(_mm_min_epu8(t, _mm_set1_epi8('Z' - 'A')), t));
-        p += __builtin_ctz(~upper);
-    }
-#endif
+    p = skip_upper(p, e, e);
     while (p < e && cc((unsigned char)*p, CC_TOKEN))
         p++;
     if (p == s || p == e || (*p != ' ' && *p != '\t'))
@@ -395,8 +407,9 @@ static inline bool str_same(struct sipreg_str a, struct sipreg_str b)
 
 /* CSeq = 1*DIGIT LWS Method; the number must be below 2**31 (RFC 3261 §8.1.1.5). When the
  * method is the request's (`known`, whose id is `known_id`), its id is not looked up again. */
-static inline int cseq_parse(struct sipreg_cseq *c, struct sipreg_str s, struct sipreg_str known,
-                             enum sipreg_method known_id, struct sipreg_perr *why)
+static inline int cseq_parse(struct sipreg_cseq *c, struct sipreg_str s, const char *buf_end,
+                             struct sipreg_str known, enum sipreg_method known_id,
+                             struct sipreg_perr *why)
 {
     const char *p = skip_ws(s.p, s.p + s.len), *end = s.p + s.len;
     const char *d = p;
@@ -434,6 +447,7 @@ static inline int cseq_parse(struct sipreg_cseq *c, struct sipreg_str s, struct 
         c->method_id = known_id;
         return 0;
     }
+    p = skip_upper(p, end, buf_end);
     while (p < end && cc((unsigned char)*p, CC_TOKEN))
         p++;
     if (p == mth || skip_ws(p, end) != end)
@@ -675,7 +689,7 @@ int sipreg_msg_parse(struct sipreg_msg *m, const char *buf, size_t len, enum sip
             return perr(why, required[i].code, buf, body);
 
     const struct sipreg_hdr *h = &m->hdr[m->first[SIPREG_HDR_CSEQ] - 1];
-    err = cseq_parse(&m->cseq, h->value, m->method_s, m->method, why);
+    err = cseq_parse(&m->cseq, h->value, end, m->method_s, m->method, why);
     if (err) {
         if (why)
             why->offset = (size_t)(h->value.p - buf);
@@ -762,7 +776,7 @@ const struct sipreg_hdr *sipreg_msg_hdr_findz(const struct sipreg_msg *m, const 
 
 int sipreg_cseq_parse(struct sipreg_cseq *c, struct sipreg_str s, struct sipreg_perr *why)
 {
-    return cseq_parse(c, s, SIPREG_STR_NULL, SIPREG_METHOD_UNKNOWN, why);
+    return cseq_parse(c, s, s.p + s.len, SIPREG_STR_NULL, SIPREG_METHOD_UNKNOWN, why);
 }
 
 int sipreg_uint_parse(uint32_t *out, struct sipreg_str s, uint32_t max, struct sipreg_perr *why)
