@@ -180,16 +180,18 @@ static inline const char *skip_upper(const char *p, const char *e, const char *b
 }
 
 /* First control character (below SP, or DEL) at or after p, or e. With `text` set SP and HT are
- * allowed (a Reason-Phrase); otherwise SP is a control character too (a URI). */
-static inline const char *find_ctl(const char *p, const char *e, int text)
+ * allowed (a Reason-Phrase); otherwise SP is a control character too (a URI). A slice shorter
+ * than 16 bytes is read as one block when the buffer goes on that far (to buf_end). */
+static inline const char *find_ctl(const char *p, const char *e, const char *buf_end, int text)
 {
     const unsigned char top = text ? 0x1f : 0x20;
 #ifdef __SSE2__
     const __m128i vtop = _mm_set1_epi8((char)top), del = _mm_set1_epi8(0x7f),
                   ht = _mm_set1_epi8('\t');
-    if (e - p >= 16) {
-        /* the last block ends at e, overlapping bytes already found clean */
-        const char *last = e - 16;
+    if (e - p >= 16 || (p < e && buf_end - p >= 16)) {
+        /* the last block ends at e, overlapping bytes already found clean, or for a short
+         * slice the one block runs on past e */
+        const char *last = e - p >= 16 ? e - 16 : p;
         for (;;) {
             __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
             /* x <= top, unsigned: max(x, top) == top */
@@ -197,13 +199,15 @@ static inline const char *find_ctl(const char *p, const char *e, int text)
             if (text)
                 low = _mm_andnot_si128(_mm_cmpeq_epi8(x, ht), low);
             unsigned mask = (unsigned)_mm_movemask_epi8(_mm_or_si128(low, _mm_cmpeq_epi8(x, del)));
-            if (mask)
+            if (mask && p + __builtin_ctz(mask) < e)
                 return p + __builtin_ctz(mask);
             if (p == last)
                 return e;
             p = last - p > 16 ? p + 16 : last;
         }
     }
+#else
+    (void)buf_end;
 #endif
     for (; p < e; p++) {
         unsigned char c = (unsigned char)*p;
@@ -288,7 +292,7 @@ static int parse_request_line(struct sipreg_msg *m, const char *p, const char *e
         q++;
     if (q == ue || *q != ':')
         return perr(why, SIPREG_PERR_REQUEST_URI, base, q);
-    q = find_ctl(q, ue, 0);
+    q = find_ctl(q, ue, ue, 0);
     if (q < ue)
         return perr(why, SIPREG_PERR_REQUEST_URI, base, q);
     m->ruri = mkstr(u, ue);
@@ -297,7 +301,7 @@ static int parse_request_line(struct sipreg_msg *m, const char *p, const char *e
 }
 
 static int parse_status_line(struct sipreg_msg *m, const char *p, const char *e, const char *base,
-                             struct sipreg_perr *why)
+                             const char *buf_end, struct sipreg_perr *why)
 {
     const char *v = p;
     if (e - p >= 8 && memcmp(p, "SIP/2.0 ", 8) == 0) {
@@ -322,7 +326,7 @@ static int parse_status_line(struct sipreg_msg *m, const char *p, const char *e,
     if (p < e)
         p++;
     /* Reason-Phrase: text, UTF-8 and escapes allowed, but no control characters besides HT */
-    const char *bad = find_ctl(p, e, 1);
+    const char *bad = find_ctl(p, e, buf_end, 1);
     if (bad < e)
         return perr(why, SIPREG_PERR_REASON, base, bad);
     m->status = status;
@@ -510,7 +514,7 @@ int sipreg_msg_parse(struct sipreg_msg *m, const char *buf, size_t len, enum sip
     }
     struct sipreg_perr version_err = {SIPREG_PERR_NONE, 0};
     if (eol - p >= 4 && memcmp(p, "SIP/", 4) == 0) {
-        err = parse_status_line(m, p, eol, buf, why);
+        err = parse_status_line(m, p, eol, buf, end, why);
     } else {
         struct sipreg_perr w = {SIPREG_PERR_NONE, 0};
         err = parse_request_line(m, p, eol, buf, lim, &w);
