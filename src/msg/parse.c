@@ -101,9 +101,55 @@ static __attribute__((noinline)) int other_name(const char *p, size_t n, __m128i
     return (int)id;
 }
 
+/* The end of fast_line (and long_line): the line at p, with a name of n bytes and its first CR,
+ * LF or HT at q, is indexed when q starts CR LF and no continuation line, within the header
+ * count. Returns the start of the next line, or NULL. */
+static inline const char *end_line(struct sipreg_msg *m, uint8_t *last, enum sipreg_hdr_id id,
+                                   const char *p, size_t n, const char *q, const char *limit_end,
+                                   size_t max_headers)
+{
+    /* CR LF, then no SP or HT (the next line is not a continuation) */
+    if (limit_end - q < 3 || load_le(q, 2) != ('\r' | '\n' << 8) ||
+        ((unsigned char)q[2] <= ' ' && (q[2] == ' ' || q[2] == '\t')) || m->nhdr >= max_headers)
+        return NULL;
+    /* nearly always one SP before the value and none after it (no HT: see crlf_mask) */
+    const char *v = p + n + 1, *vs = v + (*v == ' '), *ve = q;
+    if (*vs == ' ')
+        vs = skip_ws(vs, ve);
+    if (ve[-1] == ' ')
+        ve = rskip_ws(vs, ve);
+    if (add_hdr(m, last, id, p, p + n, vs, ve) != 0)
+        return NULL;
+    return q + 2;
+}
+
+/* fast_line for a name of 16 to 31 bytes (WWW-Authenticate, Proxy-Authorization): the first 16
+ * bytes at p hold no colon, CR or LF. Out of line: such names are few. */
+static __attribute__((noinline)) const char *long_line(struct sipreg_msg *m, uint8_t *last,
+                                                       const char *p, const char *limit_end,
+                                                       size_t max_line, size_t max_headers)
+{
+    if (limit_end - p < 32)
+        return NULL;
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i y = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
+    unsigned crlf = crlf_mask(y);
+    unsigned colon = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(y, _mm_set1_epi8(':')));
+    size_t k = (size_t)__builtin_ctz(colon | crlf | 0x10000u);
+    if (!((colon >> k) & 1) || name_stop_mask(x) ||
+        (size_t)__builtin_ctz(name_stop_mask(y) | 0x10000u) != k)
+        return NULL;
+    size_t n = 16 + k;
+    crlf >>= k + 1;
+    const char *q = crlf ? p + n + 1 + __builtin_ctz(crlf) : find_crlf(p + 32, limit_end);
+    if (!q || (size_t)(q - p) > max_line)
+        return NULL;
+    return end_line(m, last, hdr_lookup(p, n), p, n, q, limit_end, max_headers);
+}
+
 /* Indexes the header line at p (16 bytes or more before limit_end; max_line is 15 or more) when
  * it has the common shape:
- * a name of 1 to 15 letters, digits and '-', a colon, a value without CR, LF or HT, CRLF, and no
+ * a name of 1 to 31 letters, digits and '-', a colon, a value without CR, LF or HT, CRLF, and no
  * continuation line after it, within the line and header-count limits. The first 16-byte block
  * gives both the colon and, for short lines, the CR. Returns the start of the next line, or
  * NULL for any other shape (other token characters, space before the colon, folding, a bare CR
@@ -118,7 +164,8 @@ static inline const char *fast_line(struct sipreg_msg *m, uint8_t *last, const c
     /* the colon, in this block and before any CR or LF */
     size_t n = (size_t)__builtin_ctz(colon | crlf | 0x10000u);
     if (!((colon >> n) & 1))
-        return NULL; /* (an empty name is left to other_name) */
+        return n == 16 ? long_line(m, last, p, limit_end, max_line, max_headers) : NULL;
+    /* (an empty name is left to other_name) */
     /* A known name is confirmed by comparing its lower case, colon included, with x OR 0x20:
      * that also proves the bytes are letters and '-' (OR 0x20 only makes '-' of a CR, and no CR
      * is before the colon). */
@@ -133,28 +180,15 @@ static inline const char *fast_line(struct sipreg_msg *m, uint8_t *last, const c
     else if ((id = other_name(p, n, x, h)) < 0)
         return NULL;
     crlf >>= n + 1;
-    const char *v = p + n + 1;
     const char *q;
     if (crlf) {
-        q = v + __builtin_ctz(crlf); /* within the first 16 bytes: not past max_line */
+        q = p + n + 1 + __builtin_ctz(crlf); /* within the first 16 bytes: not past max_line */
     } else {
         q = find_crlf(p + 16, limit_end);
         if (!q || (size_t)(q - p) > max_line)
             return NULL;
     }
-    /* CR LF, then no SP or HT (the next line is not a continuation) */
-    if (limit_end - q < 3 || load_le(q, 2) != ('\r' | '\n' << 8) ||
-        ((unsigned char)q[2] <= ' ' && (q[2] == ' ' || q[2] == '\t')) || m->nhdr >= max_headers)
-        return NULL;
-    /* nearly always one SP before the value and none after it (no HT: see crlf_mask) */
-    const char *vs = v + (*v == ' '), *ve = q;
-    if (*vs == ' ')
-        vs = skip_ws(vs, ve);
-    if (ve[-1] == ' ')
-        ve = rskip_ws(vs, ve);
-    if (add_hdr(m, last, (enum sipreg_hdr_id)id, p, p + n, vs, ve) != 0)
-        return NULL;
-    return q + 2;
+    return end_line(m, last, (enum sipreg_hdr_id)id, p, n, q, limit_end, max_headers);
 }
 #endif
 
