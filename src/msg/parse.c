@@ -147,8 +147,7 @@ static __attribute__((noinline)) const char *long_line(struct sipreg_msg *m, uin
     return end_line(m, last, hdr_lookup(p, n), p, n, q, limit_end, max_headers);
 }
 
-/* Indexes the header line at p (16 bytes or more before limit_end; max_line is 15 or more) when
- * it has the common shape:
+/* Indexes the header line at p (16 bytes or more before limit_end) when it has the common shape:
  * a name of 1 to 31 letters, digits and '-', a colon, a value without CR, LF or HT, CRLF, and no
  * continuation line after it, within the line and header-count limits. The first 16-byte block
  * gives both the colon and, for short lines, the CR. Returns the start of the next line, or
@@ -180,14 +179,9 @@ static inline const char *fast_line(struct sipreg_msg *m, uint8_t *last, const c
     else if ((id = other_name(p, n, x, h)) < 0)
         return NULL;
     crlf >>= n + 1;
-    const char *q;
-    if (crlf) {
-        q = p + n + 1 + __builtin_ctz(crlf); /* within the first 16 bytes: not past max_line */
-    } else {
-        q = find_crlf(p + 16, limit_end);
-        if (!q || (size_t)(q - p) > max_line)
-            return NULL;
-    }
+    const char *q = crlf ? p + n + 1 + __builtin_ctz(crlf) : find_crlf(p + 16, limit_end);
+    if (!q || (size_t)(q - p) > max_line)
+        return NULL;
     return end_line(m, last, (enum sipreg_hdr_id)id, p, n, q, limit_end, max_headers);
 }
 #endif
@@ -566,12 +560,9 @@ int sipreg_msg_parse(struct sipreg_msg *m, const char *buf, size_t len, enum sip
 
     /* Header fields, one per line plus folded continuation lines. */
     const size_t max_line = lim->max_line, max_headers = lim->max_headers;
-    /* fast_line needs 16 bytes, and a line limit no shorter, which it then checks only for
-     * long lines: with a smaller limit every line takes the general code */
-    const ptrdiff_t fast_min = max_line >= 15 ? 16 : PTRDIFF_MAX;
     for (;;) {
 #ifdef __SSE2__
-        if (limit_end - p >= fast_min) {
+        if (limit_end - p >= 16) {
             const char *nx = fast_line(m, last, p, limit_end, max_line, max_headers);
             if (nx) {
                 p = nx;
