@@ -202,7 +202,7 @@ extern unsigned char sipreg__hdr_compact[26]; /* id of each compact form */
 extern unsigned char sipreg__hdr_hash[256];
 extern unsigned char sipreg__hdr_vec[256][16];
 
-/* Slot of a name of n bytes (1 to 15) from n and its first 4 bytes OR 0x20 (so that case does
+/* Slot of a name of n bytes (at most 15) from n and its first 4 bytes OR 0x20 (so that case does
  * not matter), little-endian in w; the bytes past the name are masked off. The multiplier gives
  * each of today's names and compact forms a slot of its own. */
 static inline unsigned hdr_hash(uint32_t w, size_t n)

@@ -148,12 +148,12 @@ static __attribute__((noinline)) const char *long_line(struct sipreg_msg *m, uin
 }
 
 /* Indexes the header line at p (16 bytes or more before limit_end) when it has the common shape:
- * a name of 1 to 31 letters, digits and '-', a colon, a value without CR, LF or HT, CRLF, and no
- * continuation line after it, within the line and header-count limits. The first 16-byte block
- * gives both the colon and, for short lines, the CR. Returns the start of the next line, or
- * NULL for any other shape (other token characters, space before the colon, folding, a bare CR
- * or LF, a limit reached, a repeated single header): the general code then reads the line again
- * from its start and gives the same verdicts as ever. */
+ * a name of 1 to 31 letters, digits and '-', a colon, a value without CR, LF or HT (or the other
+ * controls crlf_mask finds), CRLF, and no continuation line after it, within the line and
+ * header-count limits. The first 16-byte block gives both the colon and, for short lines, the
+ * CR. Returns the start of the next line, or NULL for any other shape (other token characters,
+ * space before the colon, folding, a bare CR or LF, a limit reached, a repeated single header):
+ * the general code then reads the line again from its start, with the same verdicts as ever. */
 static inline const char *fast_line(struct sipreg_msg *m, uint8_t *last, const char *p,
                                     const char *limit_end, size_t max_line, size_t max_headers)
 {
