@@ -65,9 +65,9 @@ static inline unsigned crlf_mask_at(const char *p)
     return crlf_mask(_mm_loadu_si128((const __m128i *)(const void *)p));
 }
 
-/* First byte of crlf_mask() at or after s and before e, or NULL; the 16 bytes before s are in
- * the buffer and hold none, so that the last block can end at e, overlapping them, and a long
- * value is read 32 bytes a step. */
+/* First byte of crlf_mask() at or after s and before e, or NULL (also when e <= s); the 16 bytes
+ * before s are in the buffer and hold none, so that the last block can end at e, overlapping
+ * them, and a long value is read 32 bytes a step. */
 static inline const char *find_crlf(const char *s, const char *e)
 {
     for (; e - s >= 32; s += 32) {
@@ -102,14 +102,13 @@ static __attribute__((noinline)) int other_name(const char *p, size_t n, __m128i
 }
 
 /* The end of fast_line (and long_line): the line at p, with a name of n bytes and its first CR,
- * LF or HT at q, is indexed when q starts CR LF and no continuation line, within the header
- * count. Returns the start of the next line, or NULL. */
+ * LF or HT at q (3 bytes or more before the end), is indexed when q starts CR LF and no
+ * continuation line, within the header count. Returns the start of the next line, or NULL. */
 static inline const char *end_line(struct sipreg_msg *m, uint8_t *last, enum sipreg_hdr_id id,
-                                   const char *p, size_t n, const char *q, const char *limit_end,
-                                   size_t max_headers)
+                                   const char *p, size_t n, const char *q, size_t max_headers)
 {
     /* CR LF, then no SP or HT (the next line is not a continuation) */
-    if (limit_end - q < 3 || load_le(q, 2) != ('\r' | '\n' << 8) ||
+    if (load_le(q, 2) != ('\r' | '\n' << 8) ||
         ((unsigned char)q[2] <= ' ' && (q[2] == ' ' || q[2] == '\t')) || m->nhdr >= max_headers)
         return NULL;
     /* nearly always one SP before the value and none after it (no HT: see crlf_mask) */
@@ -141,10 +140,17 @@ static __attribute__((noinline)) const char *long_line(struct sipreg_msg *m, uin
         return NULL;
     size_t n = 16 + k;
     crlf >>= k + 1;
-    const char *q = crlf ? p + n + 1 + __builtin_ctz(crlf) : find_crlf(p + 32, limit_end);
-    if (!q || (size_t)(q - p) > max_line)
+    const char *q;
+    if (crlf) {
+        q = p + n + 1 + __builtin_ctz(crlf);
+        if (limit_end - q < 3)
+            return NULL;
+    } else if (!(q = find_crlf(p + 32, limit_end - 2))) {
         return NULL;
-    return end_line(m, last, hdr_lookup(p, n), p, n, q, limit_end, max_headers);
+    }
+    if ((size_t)(q - p) > max_line)
+        return NULL;
+    return end_line(m, last, hdr_lookup(p, n), p, n, q, max_headers);
 }
 
 /* Indexes the header line at p (16 bytes or more before limit_end) when it has the common shape:
@@ -178,11 +184,20 @@ static inline const char *fast_line(struct sipreg_msg *m, uint8_t *last, const c
         id = sipreg__hdr_hash[h];
     else if ((id = other_name(p, n, x, h)) < 0)
         return NULL;
+    /* the line's end with 2 more bytes after it (CR LF and the next line's first): a scan
+     * stopping 2 bytes early needs no test for them */
     crlf >>= n + 1;
-    const char *q = crlf ? p + n + 1 + __builtin_ctz(crlf) : find_crlf(p + 16, limit_end);
-    if (!q || (size_t)(q - p) > max_line)
+    const char *q;
+    if (crlf) {
+        q = p + n + 1 + __builtin_ctz(crlf);
+        if (limit_end - q < 3)
+            return NULL;
+    } else if (!(q = find_crlf(p + 16, limit_end - 2))) {
         return NULL;
-    return end_line(m, last, (enum sipreg_hdr_id)id, p, n, q, limit_end, max_headers);
+    }
+    if ((size_t)(q - p) > max_line)
+        return NULL;
+    return end_line(m, last, (enum sipreg_hdr_id)id, p, n, q, max_headers);
 }
 #endif
 
