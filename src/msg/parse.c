@@ -139,10 +139,9 @@ static __attribute__((noinline)) const char *long_line(struct sipreg_msg *m, uin
         (size_t)__builtin_ctz(name_stop_mask(y) | 0x10000u) != k)
         return NULL;
     size_t n = 16 + k;
-    crlf >>= k + 1;
     const char *q;
     if (crlf) {
-        q = p + n + 1 + __builtin_ctz(crlf);
+        q = p + 16 + __builtin_ctz(crlf); /* past the colon, as it comes first */
         if (limit_end - q < 3)
             return NULL;
     } else if (!(q = find_crlf(p + 32, limit_end - 2))) {
@@ -185,11 +184,10 @@ static inline const char *fast_line(struct sipreg_msg *m, uint8_t *last, const c
     else if ((id = other_name(p, n, x, h)) < 0)
         return NULL;
     /* the line's end with 2 more bytes after it (CR LF and the next line's first): a scan
-     * stopping 2 bytes early needs no test for them */
-    crlf >>= n + 1;
+     * stopping 2 bytes early needs no test for them. Any bit of crlf is past the colon. */
     const char *q;
     if (crlf) {
-        q = p + n + 1 + __builtin_ctz(crlf);
+        q = p + __builtin_ctz(crlf);
         if (limit_end - q < 3)
             return NULL;
     } else if (!(q = find_crlf(p + 16, limit_end - 2))) {
