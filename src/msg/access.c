@@ -15,27 +15,7 @@ int sipreg_msg_via(struct sipreg_msg *m, const struct sipreg_via **out, struct s
         *out = m->via_cache;
         return 0;
     }
-    struct sipreg_via *head = NULL, **tail = &head;
-    /* the Via headers through the index sipreg_msg_hdr_find/next read, without their calls */
-    for (size_t i = m->first[SIPREG_HDR_VIA]; i; i = m->next_same[i - 1]) {
-        const struct sipreg_hdr *h = &m->hdr[i - 1];
-        struct sipreg_via *v;
-        int err = sipreg__via_parse(&v, h->value, &m->lim, m->arena, why);
-        if (err) {
-            shift_offset(why, h, m);
-            return err;
-        }
-        /* max_list bounds each field's list (the element parser checks it), so the total is at
-         * most max_headers * max_list */
-        *tail = v;
-        for (; v; v = v->next)
-            tail = &v->next;
-    }
-    if (!head)
-        return perr(why, SIPREG_PERR_MISSING_VIA, NULL, NULL);
-    m->via_cache = head;
-    *out = head;
-    return 0;
+    return sipreg__msg_via(m, out, why);
 }
 
 static int addr_of(struct sipreg_msg *m, enum sipreg_hdr_id id, const struct sipreg_addr **cache,

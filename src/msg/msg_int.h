@@ -294,6 +294,10 @@ int sipreg__contact_parse(struct sipreg_contact **out, struct sipreg_str s,
                           const struct sipreg_msg_limits *lim, struct sipreg_arena *a,
                           struct sipreg_perr *why);
 
+/* Via: sipreg_msg_via() once its cache is empty. Parses all of m's Via headers into one list,
+ * stores it in m->via_cache and sets *out; why's offset is within m->buf. */
+int sipreg__msg_via(struct sipreg_msg *m, const struct sipreg_via **out, struct sipreg_perr *why);
+
 /* Scans a quoted-string starting at `p` (which must be '"'); returns the position after the
  * closing quote, or NULL if unterminated or holding a bare CR/LF not part of folding. */
 const char *sipreg__scan_quoted(const char *p, const char *end);

@@ -321,28 +321,29 @@ static int via_param_set(struct sipreg_via *v, enum via_param kind, struct sipre
 /* The common form of a whole Via field value, read once from left to right: each element is
  * `SIP/2.0/` transport LWS host [":" port] *(LWS ";" token ["=" value]), with unquoted values,
  * up to the next ',' (no element can hold a quote or angle bracket here, so the first ',' is
- * where the list splitter would cut). Returns 0, or -1 on anything else (IPv6, quotes, LWS
- * inside a parameter, a bad or missing part, a limit or the arena's end reached): the caller
- * then forgets what this took and runs the general parser, which gives every verdict. Arena use
- * is the same as the general parser's. */
-static int via_fast(struct sipreg_via **out, const char *p, const char *e,
-                    const struct sipreg_msg_limits *lim, struct sipreg_arena *a)
+ * where the list splitter would cut). The elements are linked from *tail on; returns where the
+ * last one's `next` is, or NULL on anything else (IPv6, quotes, LWS inside a parameter, a bad or
+ * missing part, a limit or the arena's end reached): the caller then forgets what this took and
+ * runs the general parser, which gives every verdict. Arena use is the same as the general
+ * parser's. Bytes from `start` (at or before p) on may be read, to look at the last 16 of the
+ * field at once. Inlined into both callers, which share what it sets up once. */
+static inline __attribute__((always_inline)) struct sipreg_via **
+via_fast(struct sipreg_via **tail, const char *p, const char *e, const char *start,
+         const struct sipreg_msg_limits *lim, struct sipreg_arena *a)
 {
     /* The parameters are written in place after their element, where the arena's next
      * allocation would start (a Via's size rounded up to the arena's alignment), and the arena
      * is advanced once their number is known: what sipreg__arena_alloc(n * size) would use. */
     const size_t align = _Alignof(max_align_t);
     const size_t via_size = (sizeof(struct sipreg_via) + align - 1) & ~(align - 1);
-    struct sipreg_via **tail = out;
-    const char *start = p;
     size_t n = 0;
     p = skip_ws(p, e);
     for (;;) {
         if (e - p < 12 || load_le(p, 8) != load_le("SIP/2.0/", 8) || ++n > lim->max_list)
-            return -1;
+            return NULL;
         struct sipreg_via *v = sipreg__arena_alloc(a, sizeof *v);
         if (!v)
-            return -1;
+            return NULL;
         const char *el = p, *t = p + 8;
         v->proto_name = mkstr(p, p + 3);
         v->proto_version = mkstr(p + 4, p + 7);
@@ -354,20 +355,20 @@ static int via_fast(struct sipreg_via **out, const char *p, const char *e,
         } else {
             p = span(t, e, CC_TOKEN);
             if (p == t || p == e || !cc((unsigned char)*p, CC_WS))
-                return -1;
+                return NULL;
         }
         v->transport = mkstr(t, p);
         t = p = skip_ws(p + 1, e);
         p = host_end(p, e, start);
         if (p == t)
-            return -1;
+            return NULL;
         v->host = mkstr(t, p);
         v->host_ipv6 = false;
         long port = 0;
         if (p < e && *p == ':') {
             port = dec5(p + 1, e, start, &p);
             if (port <= 0 || port > 65535)
-                return -1;
+                return NULL;
         }
         v->port = (uint16_t)port;
         v->branch = v->received = v->maddr = SIPREG_STR_NULL;
@@ -387,17 +388,17 @@ static int via_fast(struct sipreg_via **out, const char *p, const char *e,
                 break;
             if (*q != ';') {
                 if (!cc((unsigned char)*q, CC_WS))
-                    return -1;
+                    return NULL;
                 q = skip_ws(q, e);
                 continue;
             }
             if (np == room)
-                return -1;
+                return NULL;
             enum via_param kind;
             t = ++q;
             q = param_name(q, e, &kind);
             if (q == t)
-                return -1;
+                return NULL;
             struct sipreg_param *pm = &pv[np++];
             pm->name = mkstr(t, q);
             struct sipreg_str val = SIPREG_STR_NULL;
@@ -407,13 +408,13 @@ static int via_fast(struct sipreg_via **out, const char *p, const char *e,
                     /* digits only, or the general path says why not */
                     long num = dec5(q, e, start, &q);
                     if (num <= 0 || num > 65535 || (q < e && !cc((unsigned char)*q, CC_PDELIM)))
-                        return -1;
+                        return NULL;
                     v->rport = (int)num;
                     kind = VP_OTHER;
                 } else {
                     q = value_end(q, e, start);
                     if (q == t)
-                        return -1;
+                        return NULL;
                 }
                 val = mkstr(t, q);
             }
@@ -421,10 +422,10 @@ static int via_fast(struct sipreg_via **out, const char *p, const char *e,
             p = q;
             if (kind == VP_BRANCH) {
                 if (!val.p)
-                    return -1;
+                    return NULL;
                 v->branch = val;
             } else if (kind != VP_OTHER && via_param_set(v, kind, val) != 0) {
-                return -1;
+                return NULL;
             }
         }
         v->params.v = np ? pv : NULL;
@@ -436,26 +437,19 @@ static int via_fast(struct sipreg_via **out, const char *p, const char *e,
         tail = &v->next;
         p = skip_ws(p, e);
         if (p == e)
-            return 0;
+            return tail;
         p = skip_ws(p + 1, e); /* after the ',' */
     }
 }
 
-int sipreg__via_parse(struct sipreg_via **out, struct sipreg_str s,
-                      const struct sipreg_msg_limits *lim, struct sipreg_arena *a,
-                      struct sipreg_perr *why)
+/* The general parser of a Via field value: every form, every verdict. */
+static int via_general(struct sipreg_via **out, struct sipreg_str s,
+                       const struct sipreg_msg_limits *lim, struct sipreg_arena *a,
+                       struct sipreg_perr *why)
 {
     const char *p = s.p, *e = s.p + s.len;
     struct sipreg_via *head = NULL, **tail = &head;
     size_t n = 0;
-    size_t mark = a->used; /* sipreg_arena_mark(), without the call */
-    if (via_fast(out, p, e, lim, a) == 0)
-        return 0;
-    /* Anything unusual: the general path below derives the value again from the start, so that
-     * every verdict is the same as ever (list-level errors before element errors, arena use
-     * included). */
-    sipreg_arena_rewind(a, mark);
-    *out = NULL;
     while (skip_ws(p, e) < e) {
         struct sipreg_str el;
         if (sipreg__list_next(&p, e, &el) != 0 || el.len == 0)
@@ -474,6 +468,56 @@ int sipreg__via_parse(struct sipreg_via **out, struct sipreg_str s,
     }
     if (!head)
         return perr(why, SIPREG_PERR_VIA, s.p, p);
+    *out = head;
+    return 0;
+}
+
+int sipreg__via_parse(struct sipreg_via **out, struct sipreg_str s,
+                      const struct sipreg_msg_limits *lim, struct sipreg_arena *a,
+                      struct sipreg_perr *why)
+{
+    size_t mark = a->used; /* sipreg_arena_mark(), without the call */
+    if (via_fast(out, s.p, s.p + s.len, s.p, lim, a))
+        return 0;
+    /* Anything unusual: the general path derives the value again from the start, so that every
+     * verdict is the same as ever (list-level errors before element errors, arena use
+     * included). */
+    sipreg_arena_rewind(a, mark);
+    *out = NULL;
+    return via_general(out, s, lim, a, why);
+}
+
+int sipreg__msg_via(struct sipreg_msg *m, const struct sipreg_via **out, struct sipreg_perr *why)
+{
+    struct sipreg_via *head = NULL, **tail = &head;
+    struct sipreg_arena *a = m->arena;
+    /* the Via headers through the index sipreg_msg_hdr_find/next read, without their calls */
+    for (size_t i = m->first[SIPREG_HDR_VIA]; i; i = m->next_same[i - 1]) {
+        struct sipreg_str s = m->hdr[i - 1].value;
+        size_t mark = a->used;
+        /* the whole message may be read, not only this field */
+        struct sipreg_via **t = via_fast(tail, s.p, s.p + s.len, m->buf, &m->lim, a);
+        if (t) {
+            tail = t;
+            continue;
+        }
+        sipreg_arena_rewind(a, mark);
+        struct sipreg_via *v;
+        int err = via_general(&v, s, &m->lim, a, why);
+        if (err) {
+            if (why)
+                why->offset += (size_t)(s.p - m->buf); /* a message offset */
+            return err;
+        }
+        /* max_list bounds each field's list (the element parser checks it), so the total is at
+         * most max_headers * max_list */
+        *tail = v;
+        for (; v; v = v->next)
+            tail = &v->next;
+    }
+    if (!head)
+        return perr(why, SIPREG_PERR_MISSING_VIA, NULL, NULL);
+    m->via_cache = head;
     *out = head;
     return 0;
 }
