@@ -381,7 +381,7 @@ via_fast(struct sipreg_via **tail, const char *p, const char *e, const char *sta
             (struct sipreg_param *)(void *)((char *)v + (room ? via_size : 0));
         if (room > lim->max_params)
             room = lim->max_params;
-        size_t np = 0;
+        struct sipreg_param *pm = pv, *pend = pv + room;
         /* p is the end of what was read so far: the element ends there unless a ';' follows */
         for (const char *q = p;;) {
             if (q == e || *q == ',')
@@ -392,14 +392,13 @@ via_fast(struct sipreg_via **tail, const char *p, const char *e, const char *sta
                 q = skip_ws(q, e);
                 continue;
             }
-            if (np == room)
+            if (pm == pend)
                 return NULL;
             enum via_param kind;
             t = ++q;
             q = param_name(q, e, &kind);
             if (q == t)
                 return NULL;
-            struct sipreg_param *pm = &pv[np++];
             pm->name = mkstr(t, q);
             struct sipreg_str val = SIPREG_STR_NULL;
             if (q < e && *q == '=') {
@@ -419,6 +418,7 @@ via_fast(struct sipreg_via **tail, const char *p, const char *e, const char *sta
                 val = mkstr(t, q);
             }
             pm->value = val;
+            pm++;
             p = q;
             if (kind == VP_BRANCH) {
                 if (!val.p)
@@ -428,10 +428,10 @@ via_fast(struct sipreg_via **tail, const char *p, const char *e, const char *sta
                 return NULL;
             }
         }
-        v->params.v = np ? pv : NULL;
-        v->params.n = np;
-        if (np)
-            a->used = (size_t)((const char *)(pv + np) - a->base);
+        v->params.v = pm != pv ? pv : NULL;
+        v->params.n = (size_t)(pm - pv);
+        if (pm != pv)
+            a->used = (size_t)((const char *)pm - a->base);
         v->raw = mkstr(el, p);
         *tail = v;
         tail = &v->next;
