@@ -172,7 +172,7 @@ static long dec5_bytes(const char *p, const char *e, const char **end)
 }
 
 /* dec5_bytes() on one word: the 8 bytes at p, or when fewer are left before e the 8 bytes up to
- * e (all at or after `start`, the beginning of the field value) shifted down, zero bytes coming
+ * e (all at or after `start`, the first byte that may be read) shifted down, zero bytes coming
  * after e. A byte is a digit when its high nibble is 3 and stays 3 once 6 is added (a carry out
  * of a non-digit byte only disturbs the bytes after it); the n digits are then shifted to the top
  * of the word, under zero bytes that read as leading zeros, and combined pairwise: 2, 4, then 8
@@ -186,6 +186,12 @@ static inline long dec5(const char *p, const char *e, const char *start, const c
         w = load_le(e - 8, 8) >> (8 * (8 - (e - p)));
     else
         return dec5_bytes(p, e, end);
+    /* 5060, the default port, is what nearly every explicit port is: one compare, then no digit
+     * may follow */
+    if ((uint32_t)w == (uint32_t)load_le("5060", 4) && (unsigned)((w >> 32) & 0xff) - '0' > 9) {
+        *end = p + 4;
+        return 5060;
+    }
     const uint64_t hi = 0xf0f0f0f0f0f0f0f0u, three = 0x3030303030303030u;
     uint64_t x = ((w & hi) ^ three) | (((w + 0x0606060606060606u) & hi) ^ three);
     size_t n = x ? (size_t)__builtin_ctzll(x) / 8 : 8;
@@ -255,7 +261,7 @@ static inline unsigned not_host16(const char *b)
 
 /* The end of the host name at p: its first byte not in CC_HOST, or e. The flagged bytes of
  * not_host16() are looked up; with fewer than 16 bytes left, the last 16 up to e are looked at
- * when they are all at or after `start` (the beginning of the field value). */
+ * when they are all at or after `start` (the first byte that may be read). */
 static inline const char *host_end(const char *p, const char *e, const char *start)
 {
     for (;;) {
