@@ -116,14 +116,21 @@ static inline int name_is(const char *p, size_t n, const char *lit)
            (load_le(p + n - 4, 4) | fold) == load_le(lit + n - 4, 4);
 }
 
-/* The end of the parameter name (a token, maybe empty) at q, and which parameter it is. With 8
- * bytes in reach the known names are compared as one word first (folded as in name_is, the
- * bytes after the name masked off) and confirmed by a non-token byte after them: for `branch`,
- * the '=' that nearly always follows is compared with it, unfolded. */
-static inline const char *param_name(const char *q, const char *e, enum via_param *kind)
+/* The end of the parameter name (a token, maybe empty) at q, and which parameter it is. The
+ * known names are compared as one word first (folded as in name_is, the bytes after the name
+ * masked off) and confirmed by a non-token byte after them: for `branch`, the '=' that nearly
+ * always follows is compared with it, unfolded. With fewer than 8 bytes left, the word is the
+ * last 8 up to e shifted down (all at or after `start`, the first byte that may be read): the
+ * zero bytes after e, folded or not, match no byte of the names or of '='. */
+static inline const char *param_name(const char *q, const char *e, const char *start,
+                                     enum via_param *kind)
 {
-    if (e - q >= 8) {
-        uint64_t w = load_le(q, 8);
+    uint64_t w = 0;
+    if (e - q >= 8)
+        w = load_le(q, 8);
+    else if (q < e && e - start >= 8)
+        w = load_le(e - 8, 8) >> (8 * (8 - (e - q)));
+    if (w) {
         if (((w | 0x202020202020u) & 0xffffffffffffffu) == load_le("branch=\0", 8)) {
             *kind = VP_BRANCH;
             return q + 6;
@@ -389,7 +396,8 @@ via_fast(struct sipreg_via **tail, const char *p, const char *e, const char *sta
             room = lim->max_params;
         struct sipreg_param *pm = pv, *pend = pv + room;
         /* p is the end of what was read so far: the element ends there unless a ';' follows */
-        for (const char *q = p;;) {
+        const char *q = p;
+        for (;;) {
             if (q == e || *q == ',')
                 break;
             if (*q != ';') {
@@ -402,7 +410,7 @@ via_fast(struct sipreg_via **tail, const char *p, const char *e, const char *sta
                 return NULL;
             enum via_param kind;
             t = ++q;
-            q = param_name(q, e, &kind);
+            q = param_name(q, e, start, &kind);
             if (q == t)
                 return NULL;
             pm->name = mkstr(t, q);
@@ -441,10 +449,10 @@ via_fast(struct sipreg_via **tail, const char *p, const char *e, const char *sta
         v->raw = mkstr(el, p);
         *tail = v;
         tail = &v->next;
-        p = skip_ws(p, e);
-        if (p == e)
+        /* only LWS between p and q */
+        if (q == e)
             return tail;
-        p = skip_ws(p + 1, e); /* after the ',' */
+        p = skip_ws(q + 1, e); /* after the ',' */
     }
 }
 
