@@ -195,7 +195,7 @@ static inline long dec5(const char *p, const char *e, const char *start, const c
         return dec5_bytes(p, e, end);
     /* 5060, the default port, is what nearly every explicit port is: one compare, then no digit
      * may follow */
-    if ((uint32_t)w == (uint32_t)load_le("5060", 4) && (unsigned)((w >> 32) & 0xff) - '0' > 9) {
+    if ((uint32_t)w == load_le("5060\0\0\0", 8) && (unsigned)((w >> 32) & 0xff) - '0' > 9) {
         *end = p + 4;
         return 5060;
     }
@@ -362,8 +362,8 @@ via_fast(struct sipreg_via **tail, const char *p, const char *e, const char *sta
         v->proto_version = mkstr(p + 4, p + 7);
         uint32_t w;
         memcpy(&w, t, 4);
-        if (w == (uint32_t)load_le("UDP ", 4) || w == (uint32_t)load_le("TCP ", 4) ||
-            w == (uint32_t)load_le("TLS ", 4)) {
+        if (w == load_le("UDP \0\0\0", 8) || w == load_le("TCP \0\0\0", 8) ||
+            w == load_le("TLS \0\0\0", 8)) {
             p = t + 3; /* what the token scan below would find */
         } else {
             p = span(t, e, CC_TOKEN);
