@@ -507,20 +507,21 @@ int sipreg__msg_via(struct sipreg_msg *m, const struct sipreg_via **out, struct 
     struct sipreg_arena *a = m->arena;
     /* the Via headers through the index sipreg_msg_hdr_find/next read, without their calls */
     for (size_t i = m->first[SIPREG_HDR_VIA]; i; i = m->next_same[i - 1]) {
-        struct sipreg_str s = m->hdr[i - 1].value;
+        const struct sipreg_hdr *h = &m->hdr[i - 1];
         size_t mark = a->used;
         /* the whole message may be read, not only this field */
-        struct sipreg_via **t = via_fast(tail, s.p, s.p + s.len, m->buf, &m->lim, a);
+        struct sipreg_via **t =
+            via_fast(tail, h->value.p, h->value.p + h->value.len, m->buf, &m->lim, a);
         if (t) {
             tail = t;
             continue;
         }
         sipreg_arena_rewind(a, mark);
         struct sipreg_via *v;
-        int err = via_general(&v, s, &m->lim, a, why);
+        int err = via_general(&v, h->value, &m->lim, a, why);
         if (err) {
             if (why)
-                why->offset += (size_t)(s.p - m->buf); /* a message offset */
+                why->offset += (size_t)(h->value.p - m->buf); /* a message offset */
             return err;
         }
         /* max_list bounds each field's list (the element parser checks it), so the total is at
