@@ -331,15 +331,16 @@ static int via_param_set(struct sipreg_via *v, enum via_param kind, struct sipre
     }
 }
 
-/* The common form of a whole Via field value, read once from left to right: each element is
- * `SIP/2.0/` transport LWS host [":" port] *(LWS ";" token ["=" value]), with unquoted values,
- * up to the next ',' (no element can hold a quote or angle bracket here, so the first ',' is
- * where the list splitter would cut). The elements are linked from *tail on; returns where the
- * last one's `next` is, or NULL on anything else (IPv6, quotes, LWS inside a parameter, a bad or
- * missing part, a limit or the arena's end reached): the caller then forgets what this took and
- * runs the general parser, which gives every verdict. Arena use is the same as the general
- * parser's. Bytes from `start` (at or before p) on may be read, to look at the last 16 of the
- * field at once. Inlined into both callers, which share what it sets up once. */
+/* The common form of a whole Via field value, from p (after any leading LWS) to e, read once
+ * from left to right: each element is `SIP/2.0/` transport LWS host [":" port] *(LWS ";" token
+ * ["=" value]), with unquoted values, up to the next ',' (no element can hold a quote or angle
+ * bracket here, so the first ',' is where the list splitter would cut). The elements are linked
+ * from *tail on; returns where the last one's `next` is, or NULL on anything else (IPv6, quotes,
+ * LWS inside a parameter, a bad or missing part, a limit or the arena's end reached): the caller
+ * then forgets what this took and runs the general parser, which gives every verdict. Arena use
+ * is the same as the general parser's. Bytes from `start` (at or before p) on may be read, to
+ * look at the last 16 of the field at once. Inlined into both callers, which share what it sets
+ * up once. */
 static inline __attribute__((always_inline)) struct sipreg_via **
 via_fast(struct sipreg_via **tail, const char *p, const char *e, const char *start,
          const struct sipreg_msg_limits *lim, struct sipreg_arena *a)
@@ -350,7 +351,6 @@ via_fast(struct sipreg_via **tail, const char *p, const char *e, const char *sta
     const size_t align = _Alignof(max_align_t);
     const size_t via_size = (sizeof(struct sipreg_via) + align - 1) & ~(align - 1);
     size_t n = 0;
-    p = skip_ws(p, e);
     for (;;) {
         if (e - p < 12 || load_le(p, 8) != load_le("SIP/2.0/", 8) || ++n > lim->max_list)
             return NULL;
@@ -491,7 +491,7 @@ int sipreg__via_parse(struct sipreg_via **out, struct sipreg_str s,
                       struct sipreg_perr *why)
 {
     size_t mark = a->used; /* sipreg_arena_mark(), without the call */
-    if (via_fast(out, s.p, s.p + s.len, s.p, lim, a))
+    if (via_fast(out, skip_ws(s.p, s.p + s.len), s.p + s.len, s.p, lim, a))
         return 0;
     /* Anything unusual: the general path derives the value again from the start, so that every
      * verdict is the same as ever (list-level errors before element errors, arena use
@@ -509,7 +509,8 @@ int sipreg__msg_via(struct sipreg_msg *m, const struct sipreg_via **out, struct 
     for (size_t i = m->first[SIPREG_HDR_VIA]; i; i = m->next_same[i - 1]) {
         const struct sipreg_hdr *h = &m->hdr[i - 1];
         size_t mark = a->used;
-        /* the whole message may be read, not only this field */
+        /* The index holds trimmed values (LWS first would only send the field to the general
+         * parser), and the whole message may be read, not only this field. */
         struct sipreg_via **t =
             via_fast(tail, h->value.p, h->value.p + h->value.len, m->buf, &m->lim, a);
         if (t) {
