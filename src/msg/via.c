@@ -266,8 +266,8 @@ static inline unsigned not_host16(const char *b)
     return ~(unsigned)_mm_movemask_epi8(_mm_or_si128(alpha, num)) & 0xffffu;
 }
 
-/* The end of the host name at p: its first byte not in CC_HOST, or e. The flagged bytes of
- * not_host16() are looked up; with fewer than 16 bytes left, the last 16 up to e are looked at
+/* The end of the host name at p: its first byte not in CC_HOST, or e: the first byte flagged by
+ * not_host16() other than '_'. With fewer than 16 bytes left, the last 16 up to e are looked at
  * when they are all at or after `start` (the first byte that may be read). */
 static inline const char *host_end(const char *p, const char *e, const char *start)
 {
@@ -287,7 +287,7 @@ static inline const char *host_end(const char *p, const char *e, const char *sta
             return span(p, e, CC_HOST);
         }
         p += __builtin_ctz(m);
-        if (!cc((unsigned char)*p, CC_HOST))
+        if (*p != '_')
             return p;
         p++;
     }
