@@ -361,11 +361,13 @@ via_fast(struct sipreg_via **tail, const char *p, const char *e, const char *sta
         const char *el = p, *t = p + 8;
         v->proto_name = mkstr(p, p + 3);
         v->proto_version = mkstr(p + 4, p + 7);
-        uint32_t w;
-        memcpy(&w, t, 4);
-        if (w == load_le("UDP \0\0\0", 8) || w == load_le("TCP \0\0\0", 8) ||
-            w == load_le("TLS \0\0\0", 8)) {
+        uint64_t w = load_le(t, 4);
+        /* UDP, by far the most common, tested on its own: one compare and branch, not three
+         * compares combined */
+        if (w == load_le("UDP \0\0\0", 8)) {
             p = t + 3; /* what the token scan below would find */
+        } else if (w == load_le("TCP \0\0\0", 8) || w == load_le("TLS \0\0\0", 8)) {
+            p = t + 3;
         } else {
             p = span(t, e, CC_TOKEN);
             if (p == t || p == e || !cc((unsigned char)*p, CC_WS))
