@@ -333,15 +333,15 @@ static int via_param_set(struct sipreg_via *v, enum via_param kind, struct sipre
 }
 
 /* The common form of a whole Via field value, from p (after any leading LWS) to e, read once
- * from left to right: each element is `SIP/2.0/` transport LWS host [":" port] *(LWS ";" token
- * ["=" value]), with unquoted values, up to the next ',' (no element can hold a quote or angle
- * bracket here, so the first ',' is where the list splitter would cut). The elements are linked
- * from *tail on; returns where the last one's `next` is, or NULL on anything else (IPv6, quotes,
- * LWS inside a parameter, a bad or missing part, a limit or the arena's end reached): the caller
- * then forgets what this took and runs the general parser, which gives every verdict. Arena use
- * is the same as the general parser's. Bytes from `start` (at or before p) on may be read, to
- * look at the last 16 of the field at once. Inlined into both callers, which share what it sets
- * up once. */
+ * from left to right: each element is `SIP/2.0/` transport, one LWS byte, host [":" port]
+ * *(LWS ";" token ["=" value]), with unquoted values, up to the next ',' (no element can hold a
+ * quote or angle bracket here, so the first ',' is where the list splitter would cut). The
+ * elements are linked from *tail on; returns where the last one's `next` is, or NULL on anything
+ * else (IPv6, quotes, LWS inside a parameter, a bad or missing part, a limit or the arena's end
+ * reached): the caller then forgets what this took and runs the general parser, which gives
+ * every verdict. Arena use is the same as the general parser's. Bytes from `start` (at or before
+ * p) on may be read, to look at the last 16 of the field at once. Inlined into both callers,
+ * which share what it sets up once. */
 static inline __attribute__((always_inline)) struct sipreg_via **
 via_fast(struct sipreg_via **tail, const char *p, const char *e, const char *start,
          const struct sipreg_msg_limits *lim, struct sipreg_arena *a)
@@ -374,7 +374,9 @@ via_fast(struct sipreg_via **tail, const char *p, const char *e, const char *sta
                 return NULL;
         }
         v->transport = mkstr(t, p);
-        t = p = skip_ws(p + 1, e);
+        /* one LWS byte: with more, the host name found here is empty and the general parser
+         * takes the field */
+        t = p = p + 1;
         p = host_end(p, e, start);
         if (p == t)
             return NULL;
