@@ -118,10 +118,10 @@ static inline int name_is(const char *p, size_t n, const char *lit)
 
 /* The end of the parameter name (a token, maybe empty) at q, and which parameter it is. The
  * known names are compared as one word first (folded as in name_is, the bytes after the name
- * masked off) and confirmed by a non-token byte after them: for `branch`, the '=' that nearly
- * always follows is compared with it, unfolded. With fewer than 8 bytes left, the word is the
- * last 8 up to e shifted down (all at or after `start`, the first byte that may be read): the
- * zero bytes after e, folded or not, match no byte of the names or of '='. */
+ * shifted or masked off) and confirmed by a non-token byte after them: for `branch`, the '='
+ * that nearly always follows is compared with it, unfolded. With fewer than 8 bytes left, the
+ * word is the last 8 up to e shifted down (all at or after `start`, the first byte that may be
+ * read), else 0: the zero bytes after e, folded or not, match no byte of the names or of '='. */
 static inline const char *param_name(const char *q, const char *e, const char *start,
                                      enum via_param *kind)
 {
@@ -130,25 +130,23 @@ static inline const char *param_name(const char *q, const char *e, const char *s
         w = load_le(q, 8);
     else if (q < e && e - start >= 8)
         w = load_le(e - 8, 8) >> (8 * (8 - (e - q)));
-    if (w) {
-        if (((w | 0x202020202020u) & 0xffffffffffffffu) == load_le("branch=\0", 8)) {
-            *kind = VP_BRANCH;
-            return q + 6;
-        }
-        const char *r = NULL;
-        w |= 0x2020202020202020u;
-        if (w == load_le("received", 8)) {
-            *kind = VP_RECEIVED;
-            r = q + 8;
-        } else if ((w & 0xffffffffffu) == load_le("rport\0\0\0", 8)) {
-            *kind = VP_RPORT;
-            r = q + 5;
-        }
-        if (r && (r == e || !cc((unsigned char)*r, CC_TOKEN)))
-            return r;
+    if ((w | 0x202020202020u) << 8 == load_le("branch=\0", 8) << 8) {
+        *kind = VP_BRANCH;
+        return q + 6;
     }
+    const char *r = NULL;
+    w |= 0x2020202020202020u;
+    if (w == load_le("received", 8)) {
+        *kind = VP_RECEIVED;
+        r = q + 8;
+    } else if ((w & 0xffffffffffu) == load_le("rport\0\0\0", 8)) {
+        *kind = VP_RPORT;
+        r = q + 5;
+    }
+    if (r && (r == e || !cc((unsigned char)*r, CC_TOKEN)))
+        return r;
     /* names are short: no vector scan */
-    const char *r = span(q, e, CC_TOKEN);
+    r = span(q, e, CC_TOKEN);
     size_t n = (size_t)(r - q);
     *kind = VP_OTHER;
     if (n == 6 && name_is(q, 6, "branch"))
