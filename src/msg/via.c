@@ -349,9 +349,9 @@ via_fast(struct sipreg_via **tail, const char *p, const char *e, const char *sta
      * is advanced once their number is known: what sipreg__arena_alloc(n * size) would use. */
     const size_t align = _Alignof(max_align_t);
     const size_t via_size = (sizeof(struct sipreg_via) + align - 1) & ~(align - 1);
-    size_t n = 0;
+    size_t n = 1; /* elements so far, this one included (sipreg__limits makes max_list 1 or more) */
     for (;;) {
-        if (e - p < 12 || load_le(p, 8) != load_le("SIP/2.0/", 8) || ++n > lim->max_list)
+        if (e - p < 12 || load_le(p, 8) != load_le("SIP/2.0/", 8))
             return NULL;
         struct sipreg_via *v = sipreg__arena_alloc(a, sizeof *v);
         if (!v)
@@ -455,6 +455,8 @@ via_fast(struct sipreg_via **tail, const char *p, const char *e, const char *sta
         /* only LWS between p and q */
         if (q == e)
             return tail;
+        if (++n > lim->max_list)
+            return NULL;
         p = skip_ws(q + 1, e); /* after the ',' */
     }
 }
