@@ -356,7 +356,8 @@ via_fast(struct sipreg_via **tail, const char *p, const char *e, const char *sta
         struct sipreg_via *v = sipreg__arena_alloc(a, sizeof *v);
         if (!v)
             return NULL;
-        const char *el = p, *t = p + 8;
+        const char *t = p + 8;
+        v->raw.p = p; /* its length once known: one register less in the meantime */
         v->proto_name = mkstr(p, p + 3);
         v->proto_version = mkstr(p + 4, p + 7);
         uint64_t w = load_le(t, 4);
@@ -449,7 +450,7 @@ via_fast(struct sipreg_via **tail, const char *p, const char *e, const char *sta
         v->params.n = (size_t)(pm - pv);
         if (pm != pv)
             a->used = (size_t)((const char *)pm - a->base);
-        v->raw = mkstr(el, p);
+        v->raw.len = (size_t)(p - v->raw.p);
         *tail = v;
         tail = &v->next;
         /* only LWS between p and q */
