@@ -399,6 +399,7 @@ via_fast(struct sipreg_via **tail, const char *p, const char *e, const char *sta
         if (room > lim->max_params)
             room = lim->max_params;
         struct sipreg_param *pm = pv, *pend = pv + room;
+        v->params.v = pv; /* NULL again below if no parameter comes */
         /* p is the end of what was read so far: the element ends there unless a ';' follows */
         const char *q = p;
         for (;;) {
@@ -446,10 +447,11 @@ via_fast(struct sipreg_via **tail, const char *p, const char *e, const char *sta
                 return NULL;
             }
         }
-        v->params.v = pm != pv ? pv : NULL;
-        v->params.n = (size_t)(pm - pv);
-        if (pm != pv)
+        v->params.n = (size_t)(pm - v->params.v);
+        if (v->params.n)
             a->used = (size_t)((const char *)pm - a->base);
+        else
+            v->params.v = NULL;
         v->raw.len = (size_t)(p - v->raw.p);
         *tail = v;
         tail = &v->next;
