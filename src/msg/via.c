@@ -211,14 +211,15 @@ static inline long dec5(const char *p, const char *e, const char *start, const c
 
 #ifdef __SSE2__
 /* The bytes of the 16 at b that may end an unquoted parameter value, as a bit mask: every byte
- * up to ',' (controls, SP, '"' and ',' among them, and the bytes above 0x7f, negative here) and
- * from ';' to '?' (';' '<' '>' '?', and '='; an unsigned range as in not_host16()). */
+ * up to ',' (controls, SP, '"' and ',' among them, and the bytes above 0x7f, negative here: the
+ * sign of the byte less '-', saturated) and from ';' to '?' (';' '<' '>' '?', and '='; an
+ * unsigned range as in not_host16()). */
 static inline unsigned pdelim16(const char *b)
 {
     __m128i x = _mm_loadu_si128((const __m128i *)(const void *)b);
     const __m128i w4 = _mm_set1_epi8(4);
     __m128i r = _mm_sub_epi8(x, _mm_set1_epi8(0x3b));
-    __m128i f = _mm_or_si128(_mm_cmpgt_epi8(_mm_set1_epi8(0x2d), x),
+    __m128i f = _mm_or_si128(_mm_subs_epi8(x, _mm_set1_epi8(0x2d)),
                              _mm_cmpeq_epi8(_mm_max_epu8(r, w4), w4));
     return (unsigned)_mm_movemask_epi8(f);
 }
