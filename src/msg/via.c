@@ -339,8 +339,8 @@ static int via_param_set(struct sipreg_via *v, enum via_param kind, struct sipre
  * else (IPv6, quotes, LWS inside a parameter, a bad or missing part, a limit or the arena's end
  * reached): the caller then forgets what this took and runs the general parser, which gives
  * every verdict. Arena use is the same as the general parser's. Bytes from `start` (at or before
- * p) on may be read, to look at the last 16 of the field at once. Inlined into both callers,
- * which share what it sets up once. */
+ * p) on may be read, to look at the last 16 of the field at once. Inlined into both callers, so
+ * that sipreg__msg_via() runs it for each Via header without a call. */
 static inline __attribute__((always_inline)) struct sipreg_via **
 via_fast(struct sipreg_via **tail, const char *p, const char *e, const char *start,
          const struct sipreg_msg_limits *lim, struct sipreg_arena *a)
