@@ -118,10 +118,10 @@ static inline int name_is(const char *p, size_t n, const char *lit)
 
 /* The end of the parameter name (a token, maybe empty) at q, and which parameter it is. The
  * known names are compared as one word first (folded as in name_is, the bytes after the name
- * shifted off) and confirmed by a non-token byte after them: for `branch`, the '='
- * that nearly always follows is compared with it, unfolded. With fewer than 8 bytes left, the
- * word is the last 8 up to e shifted down (all at or after `start`, the first byte that may be
- * read), else 0: the zero bytes after e, folded or not, match no byte of the names or of '='. */
+ * shifted off) and confirmed by a non-token byte after them: for `branch`, the '=' that nearly
+ * always follows is compared with it, unfolded. With fewer than 8 bytes left, the word is the
+ * last 8 up to e shifted down (all at or after `start`, the first byte that may be read), else
+ * 0: the zero bytes after e, folded or not, match no byte of the names or of '='. */
 static inline const char *param_name(const char *q, const char *e, const char *start,
                                      enum via_param *kind)
 {
