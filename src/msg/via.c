@@ -392,11 +392,13 @@ via_fast(struct sipreg_via **tail, const char *p, const char *e, const char *sta
         v->branch = v->received = v->maddr = SIPREG_STR_NULL;
         v->rport = v->ttl = -1;
         v->next = NULL;
-        /* when no parameter fits, pv is never written: it then stays v, not past the arena */
-        size_t left = (size_t)(a->base + a->cap - (char *)v);
-        size_t room = left > via_size ? (left - via_size) / sizeof(struct sipreg_param) : 0;
-        struct sipreg_param *pv =
-            (struct sipreg_param *)(void *)((char *)v + (room ? via_size : 0));
+        /* the bytes after the element: an arena too full for one parameter there is left to the
+         * general parser */
+        size_t left = a->cap - a->used;
+        if (left < via_size - sizeof *v + sizeof(struct sipreg_param))
+            return NULL;
+        size_t room = (left - (via_size - sizeof *v)) / sizeof(struct sipreg_param);
+        struct sipreg_param *pv = (struct sipreg_param *)(void *)((char *)v + via_size);
         if (room > lim->max_params)
             room = lim->max_params;
         struct sipreg_param *pm = pv, *pend = pv + room;
