@@ -512,35 +512,46 @@ int sipreg__via_parse(struct sipreg_via **out, struct sipreg_str s,
     return via_general(out, s, lim, a, why);
 }
 
+/* One Via header of m (index + 1: i) by the general parser, linked at *tail; on success *tail
+ * becomes where its last element's `next` is. */
+static int msg_via_general(struct sipreg_msg *m, size_t i, struct sipreg_via ***tail,
+                           struct sipreg_perr *why)
+{
+    const struct sipreg_hdr *h = &m->hdr[i - 1];
+    struct sipreg_via *v;
+    int err = via_general(&v, h->value, &m->lim, m->arena, why);
+    if (err) {
+        if (why)
+            why->offset += (size_t)(h->value.p - m->buf); /* a message offset */
+        return err;
+    }
+    /* max_list bounds each field's list (the element parser checks it), so the total is at most
+     * max_headers * max_list */
+    **tail = v;
+    for (; v; v = v->next)
+        *tail = &v->next;
+    return 0;
+}
+
 int sipreg__msg_via(struct sipreg_msg *m, const struct sipreg_via **out, struct sipreg_perr *why)
 {
     struct sipreg_via *head = NULL, **tail = &head;
     struct sipreg_arena *a = m->arena;
     /* the Via headers through the index sipreg_msg_hdr_find/next read, without their calls */
     for (size_t i = m->first[SIPREG_HDR_VIA]; i; i = m->next_same[i - 1]) {
-        const struct sipreg_hdr *h = &m->hdr[i - 1];
         size_t mark = a->used;
         /* The index holds trimmed values (LWS first would only send the field to the general
          * parser), and the whole message may be read, not only this field. */
-        struct sipreg_via **t =
-            via_fast(tail, h->value.p, h->value.p + h->value.len, m->buf, &m->lim, a);
+        struct sipreg_str s = m->hdr[i - 1].value;
+        struct sipreg_via **t = via_fast(tail, s.p, s.p + s.len, m->buf, &m->lim, a);
         if (t) {
             tail = t;
             continue;
         }
         sipreg_arena_rewind(a, mark);
-        struct sipreg_via *v;
-        int err = via_general(&v, h->value, &m->lim, a, why);
-        if (err) {
-            if (why)
-                why->offset += (size_t)(h->value.p - m->buf); /* a message offset */
+        int err = msg_via_general(m, i, &tail, why);
+        if (err)
             return err;
-        }
-        /* max_list bounds each field's list (the element parser checks it), so the total is at
-         * most max_headers * max_list */
-        *tail = v;
-        for (; v; v = v->next)
-            tail = &v->next;
     }
     if (!head)
         return perr(why, SIPREG_PERR_MISSING_VIA, NULL, NULL);
