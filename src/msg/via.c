@@ -193,7 +193,7 @@ static inline long dec5(const char *p, const char *e, const char *start, const c
         return dec5_bytes(p, e, end);
     /* 5060, the default port, is what nearly every explicit port is: one compare, then no digit
      * may follow */
-    if ((uint32_t)w == load_le("5060\0\0\0", 8) && (unsigned)((w >> 32) & 0xff) - '0' > 9) {
+    if ((uint32_t)w == load_le("5060\0\0\0", 8) && (unsigned char)((w >> 32) - '0') > 9) {
         *end = p + 4;
         return 5060;
     }
