@@ -263,6 +263,25 @@ fast_one(struct sipreg_addr *ad, struct sipreg_contact *c, const char *p, const 
         pm->value = SIPREG_STR_NULL;
         if (p < e && *p == '=') {
             const char *v = ++p;
+            if (id == K_EXPIRES || id == K_REG_ID) {
+                /* both are digits only: the number is taken as the value is read, and a value
+                 * with anything else in it is given up here (fast_known() would refuse it) */
+                uint64_t x = 0;
+                for (unsigned d; p < e && (d = (unsigned)(unsigned char)*p - '0') <= 9; p++)
+                    if (x <= 0xffffffffu)
+                        x = x * 10 + d;
+                if (p == v || (p < e && !cc((unsigned char)*p, CC_PDELIM)))
+                    return NULL;
+                pm->value = mkstr(v, p);
+                if (id == K_EXPIRES) {
+                    c->expires = (int64_t)(x > 0xffffffffu ? 0xffffffffu : x);
+                } else {
+                    if (x == 0 || x > 0x7fffffff)
+                        return NULL;
+                    c->reg_id = (int64_t)x;
+                }
+                continue;
+            }
             if (p < e && *p == '"') {
                 p = sipreg__scan_quoted(p, e);
                 if (!p)
