@@ -198,22 +198,25 @@ fast_one(struct sipreg_addr *ad, struct sipreg_contact *c, const char *p, const 
             return NULL;
         u->port = (uint16_t)v;
     }
-    while (p < e && *p == ';') {
-        const char *nm = ++p;
-        p = span_fast(p, e, CC_UNRES | CC_PARAM);
-        if (p == nm || !(pv || (pv = sipreg__arena_alloc(a, FAST_PARAMS * sizeof *pv))) ||
-            n == FAST_PARAMS)
-            return NULL;
-        struct sipreg_param *pm = &pv[n++];
-        pm->name = mkstr(nm, p);
-        pm->value = SIPREG_STR_NULL;
-        if (p < e && *p == '=') {
-            const char *v = ++p;
+    if (p < e && *p == ';') {
+        /* tested before the loop: a URI without parameters then skips the loop's set-up */
+        do {
+            const char *nm = ++p;
             p = span_fast(p, e, CC_UNRES | CC_PARAM);
-            if (p == v)
+            if (p == nm || !(pv || (pv = sipreg__arena_alloc(a, FAST_PARAMS * sizeof *pv))) ||
+                n == FAST_PARAMS)
                 return NULL;
-            pm->value = mkstr(v, p);
-        }
+            struct sipreg_param *pm = &pv[n++];
+            pm->name = mkstr(nm, p);
+            pm->value = SIPREG_STR_NULL;
+            if (p < e && *p == '=') {
+                const char *v = ++p;
+                p = span_fast(p, e, CC_UNRES | CC_PARAM);
+                if (p == v)
+                    return NULL;
+                pm->value = mkstr(v, p);
+            }
+        } while (p < e && *p == ';');
     }
     /* no URI class holds '>', so this is the first one, where the general path ends the URI */
     if (p == e || *p != '>' || n > lim->max_params || (size_t)(p - us) > lim->max_uri)
