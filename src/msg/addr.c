@@ -141,9 +141,10 @@ static inline __attribute__((always_inline)) int fast_known(struct sipreg_addr *
  * parameters are read in the same pass as the address around them, the parameters the callers
  * want (tag; and for a Contact expires, q, +sip.instance, reg-id) are recognised as they are
  * read, and the parameters of both lists are written once, into one arena array (room for
- * FAST_PARAMS is taken at the first and the rest given back at the end). It gives up (NULL) on
- * anything else, including every rejection, so that the general path derives the verdict as it
- * always did; on success its fields are those the general path gives, with no more arena used. */
+ * FAST_PARAMS is taken at the first and the rest given back at the end; a tag alone takes just
+ * its own slot). It gives up (NULL) on anything else, including every rejection, so that the
+ * general path derives the verdict as it always did; on success its fields are those the general
+ * path gives, with no more arena used. */
 #define FAST_PARAMS 8
 
 /* Reads one value from p (not whitespace) to e, or for a Contact (c non-NULL, ad == &c->addr)
@@ -231,19 +232,20 @@ fast_one(struct sipreg_addr *ad, struct sipreg_contact *c, const char *p, const 
     ad->angle = true;
     ad->tag = SIPREG_STR_NULL;
     p++;
-    size_t cap = FAST_PARAMS;
-    if (!c && e - p > 5 && WORD_IS(p, ";tag", 4, 0x20202000u) && p[4] == '=') {
-        /* a From or To nearly always ends with its tag and nothing else: take that in one step
-         * (a slot of its own when the URI has no parameter), else read it as any parameter */
+    if (!c && e - p > 5 && WORD_IS(p, ";tag", 4, 0x20202000u) && p[4] == '=' && !pv &&
+        lim->max_params) {
+        /* a From or To nearly always ends with its tag, after a URI without parameters: that
+         * is then the value's one parameter (within max_params), in a slot of its own */
         const char *v = p + 5, *q = span_not(v, e, CC_PDELIM);
         if (q == e && q != v) {
-            if (!pv && (pv = sipreg__arena_alloc(a, sizeof *pv)) != NULL)
-                cap = 1;
-            if (!pv || n == FAST_PARAMS)
+            if (!(pv = sipreg__arena_alloc(a, sizeof *pv)))
                 return NULL;
-            pv[n++] = (struct sipreg_param){mkstr(p + 1, p + 4), mkstr(v, q)};
-            ad->tag = mkstr(v, q);
-            p = q;
+            *pv = (struct sipreg_param){mkstr(p + 1, p + 4), mkstr(v, q)};
+            ad->tag = pv->value;
+            ad->raw = mkstr(start, e);
+            u->params = (struct sipreg_params){NULL, 0};
+            ad->params = (struct sipreg_params){pv, 1};
+            return e;
         }
     }
     bool tag_seen = false;
@@ -307,7 +309,7 @@ fast_one(struct sipreg_addr *ad, struct sipreg_contact *c, const char *p, const 
     u->params = ad->params = (struct sipreg_params){NULL, 0};
     if (pv) {
         /* give back the slots not used: nothing was taken from the arena after them */
-        a->used -= (cap - n) * sizeof *pv;
+        a->used -= (FAST_PARAMS - n) * sizeof *pv;
         if (nu)
             u->params = (struct sipreg_params){pv, nu};
         if (n > nu)
