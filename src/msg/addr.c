@@ -191,10 +191,10 @@ fast_one(struct sipreg_addr *ad, struct sipreg_contact *c, const char *p, const 
     u->port = 0;
     if (p < e && *p == ':') {
         /* at most five digits: a sixth is left for the check after the URI to refuse */
-        const char *d = ++p;
+        const char *d = ++p, *de = e - p > 5 ? p + 5 : e;
         uint32_t v = 0;
-        while (p < e && p - d < 5 && (unsigned)(*p - '0') <= 9)
-            v = v * 10 + (uint32_t)(*p++ - '0');
+        for (unsigned k; p < de && (k = (unsigned)(unsigned char)*p - '0') <= 9; p++)
+            v = v * 10 + k;
         if (p == d || v > 65535)
             return NULL;
         u->port = (uint16_t)v;
