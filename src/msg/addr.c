@@ -170,8 +170,12 @@ fast_one(struct sipreg_addr *ad, struct sipreg_contact *c, const char *p, const 
     p += 4;
     /* userinfo ends at the first '@'; without one the URI has none, unless the '@' is further
      * on (after a password or an escape: the general path decides those) */
-    const char *h = p;
-    p = span_fast(p, e, CC_UNRES | CC_USER);
+    const char *h = p, *h8 = e - p > 8 ? p + 8 : e;
+    /* a user is mostly short: its first 8 bytes one at a time (done sooner than a 16-byte test
+     * is set up), any more 16 at a time */
+    p = span(p, h8, CC_UNRES | CC_USER);
+    if (p == h8)
+        p = span_fast(p, e, CC_UNRES | CC_USER);
     if (p < e && *p == '@') {
         if (p == h)
             return NULL;
