@@ -134,6 +134,15 @@ static inline __attribute__((always_inline)) int fast_known(struct sipreg_addr *
     }
 }
 
+/* span_fast() for a run that is mostly short (a URI's user): its first 8 bytes one at a time,
+ * done sooner than a 16-byte test is set up, and any more 16 at a time. */
+static inline const char *span_short(const char *p, const char *e, unsigned cls)
+{
+    const char *p8 = e - p > 8 ? p + 8 : e;
+    p = span(p, p8, cls);
+    return p == p8 ? span_fast(p, e, cls) : p;
+}
+
 /* The fused reader of the form nearly every From, To and Contact value takes:
  *   [token-display] <sip:[user@]host[:port][;uri-params]>[;params]
  * with no escapes, no quoted display name, no IPv6 host, no URI headers, no whitespace after the
@@ -170,12 +179,8 @@ fast_one(struct sipreg_addr *ad, struct sipreg_contact *c, const char *p, const 
     p += 4;
     /* userinfo ends at the first '@'; without one the URI has none, unless the '@' is further
      * on (after a password or an escape: the general path decides those) */
-    const char *h = p, *h8 = e - p > 8 ? p + 8 : e;
-    /* a user is mostly short: its first 8 bytes one at a time (done sooner than a 16-byte test
-     * is set up), any more 16 at a time */
-    p = span(p, h8, CC_UNRES | CC_USER);
-    if (p == h8)
-        p = span_fast(p, e, CC_UNRES | CC_USER);
+    const char *h = p;
+    p = span_short(p, e, CC_UNRES | CC_USER);
     if (p < e && *p == '@') {
         if (p == h)
             return NULL;
@@ -216,7 +221,7 @@ fast_one(struct sipreg_addr *ad, struct sipreg_contact *c, const char *p, const 
             pm->value = SIPREG_STR_NULL;
             if (p < e && *p == '=') {
                 const char *v = ++p;
-                p = span_fast(p, e, CC_UNRES | CC_PARAM);
+                p = span(p, e, CC_UNRES | CC_PARAM); /* short: udp, phone, a number */
                 if (p == v)
                     return NULL;
                 pm->value = mkstr(v, p);
