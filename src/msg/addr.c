@@ -171,7 +171,12 @@ fast_one(struct sipreg_addr *ad, struct sipreg_contact *c, const char *p, const 
         p++;
     if (p == e || *p != '<')
         return NULL;
-    ad->display = p > start ? mkstr(start, rskip_ws(start, p)) : SIPREG_STR_NULL;
+    if (p == start)
+        ad->display = SIPREG_STR_NULL;
+    else if (p[-1] == ' ' && p - 1 > start && !cc((unsigned char)p[-2], CC_WS))
+        ad->display = mkstr(start, p - 1); /* the usual one space before the '<' */
+    else
+        ad->display = mkstr(start, rskip_ws(start, p));
     const char *us = ++p;
     /* "sip:" in any case, as one word (the case bit folded on the three letters only) */
     if (e - p < 4 || (load_le(p, 4) | 0x00202020u) != 0x3a706973u)
