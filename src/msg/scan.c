@@ -239,7 +239,8 @@ int sipreg__params_parse(struct sipreg_params *ps, const char *p, const char *en
     return 0;
 }
 
-/* 1 when the n bytes at a and b are the same bytes: as two overlapping words from 4 bytes on. */
+/* 1 when the n bytes at a and b are the same bytes, tested as two overlapping words; 0 also when
+ * n is not within 4 to 16 (not tested). */
 static inline int same_bytes(const char *a, const char *b, size_t n)
 {
     if (n >= 8 && n <= 16)
