@@ -156,6 +156,23 @@ static inline const char *span_short(const char *p, const char *e, unsigned cls)
  * path gives, with no more arena used. */
 #define FAST_PARAMS 8
 
+/* The next of the fast path's parameter slots, named [nm, ne) and without a value yet: the
+ * FAST_PARAMS slots are taken from the arena at the first parameter. NULL when the arena is full
+ * or the slots are used up (the general path then decides). */
+static inline struct sipreg_param *next_param(struct sipreg_param **pv, size_t *n,
+                                              struct sipreg_arena *a, const char *nm,
+                                              const char *ne)
+{
+    if (!*pv && !(*pv = sipreg__arena_alloc(a, FAST_PARAMS * sizeof **pv)))
+        return NULL;
+    if (*n == FAST_PARAMS)
+        return NULL;
+    struct sipreg_param *pm = &(*pv)[(*n)++];
+    pm->name = mkstr(nm, ne);
+    pm->value = SIPREG_STR_NULL;
+    return pm;
+}
+
 /* Reads one value from p (not whitespace) to e, or for a Contact (c non-NULL, ad == &c->addr)
  * up to a ',' that ends the element. Returns where it stopped (e or the ','), or NULL. */
 static inline __attribute__((always_inline)) const char *
@@ -218,12 +235,9 @@ fast_one(struct sipreg_addr *ad, struct sipreg_contact *c, const char *p, const 
         do {
             const char *nm = ++p;
             p = span_fast(p, e, CC_UNRES | CC_PARAM);
-            if (p == nm || !(pv || (pv = sipreg__arena_alloc(a, FAST_PARAMS * sizeof *pv))) ||
-                n == FAST_PARAMS)
+            struct sipreg_param *pm = p == nm ? NULL : next_param(&pv, &n, a, nm, p);
+            if (!pm)
                 return NULL;
-            struct sipreg_param *pm = &pv[n++];
-            pm->name = mkstr(nm, p);
-            pm->value = SIPREG_STR_NULL;
             if (p < e && *p == '=') {
                 const char *v = ++p;
                 p = span(p, e, CC_UNRES | CC_PARAM); /* short: udp, phone, a number */
@@ -274,12 +288,9 @@ fast_one(struct sipreg_addr *ad, struct sipreg_contact *c, const char *p, const 
         size_t len = 0;
         enum known id = p < e ? known_eq(p, e, c != NULL, &len) : K_NONE;
         p = id ? p + len : span_fast(p, e, CC_TOKEN);
-        if (p == nm || !(pv || (pv = sipreg__arena_alloc(a, FAST_PARAMS * sizeof *pv))) ||
-            n == FAST_PARAMS)
+        struct sipreg_param *pm = p == nm ? NULL : next_param(&pv, &n, a, nm, p);
+        if (!pm)
             return NULL;
-        struct sipreg_param *pm = &pv[n++];
-        pm->name = mkstr(nm, p);
-        pm->value = SIPREG_STR_NULL;
         if (p < e && *p == '=') {
             const char *v = ++p;
             if (id == K_EXPIRES || id == K_REG_ID) {
