@@ -260,10 +260,9 @@ fast_one(struct sipreg_addr *ad, struct sipreg_contact *c, const char *p, const 
     ad->angle = true;
     ad->tag = SIPREG_STR_NULL;
     p++;
-    if (!c && e - p > 5 && WORD_IS(p, ";tag", 4, 0x20202000u) && p[4] == '=' && !pv &&
-        lim->max_params) {
+    if (!c && e - p > 5 && WORD_IS(p, ";tag", 4, 0x20202000u) && p[4] == '=' && !pv) {
         /* a From or To nearly always ends with its tag, after a URI without parameters: that
-         * is then the value's one parameter (within max_params), in a slot of its own */
+         * is then the value's one parameter (max_params is 1 or more), in a slot of its own */
         const char *v = p + 5, *q = span_not(v, e, CC_PDELIM);
         if (q == e && q != v) {
             if (!(pv = sipreg__arena_alloc(a, sizeof *pv)))
@@ -435,7 +434,7 @@ int sipreg_addr_parse(struct sipreg_addr *ad, struct sipreg_str s,
 {
     struct sipreg_msg_limits lim;
     sipreg__limits(&lim, limits);
-    return sipreg__addr_parse(ad, s, &lim, a, why);
+    return sipreg__addr_parse(ad, present(s), &lim, a, why);
 }
 
 static int parse_one_contact(struct sipreg_contact *c, struct sipreg_str el,
@@ -600,5 +599,5 @@ int sipreg_contact_parse(struct sipreg_contact **out, struct sipreg_str s,
 {
     struct sipreg_msg_limits lim;
     sipreg__limits(&lim, limits);
-    return sipreg__contact_parse(out, s, &lim, a, why);
+    return sipreg__contact_parse(out, present(s), &lim, a, why);
 }

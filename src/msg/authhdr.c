@@ -44,6 +44,7 @@ int sipreg_auth_parse(struct sipreg_auth *au, struct sipreg_str s,
     struct sipreg_msg_limits lim;
     sipreg__limits(&lim, limits);
     memset(au, 0, sizeof *au);
+    s = present(s);
     const char *p = skip_ws(s.p, s.p + s.len), *e = rskip_ws(p, s.p + s.len);
     const char *sch = p;
     while (p < e && cc((unsigned char)*p, CC_TOKEN))

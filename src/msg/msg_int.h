@@ -169,6 +169,13 @@ static inline const char *rskip_ws(const char *start, const char *end)
     return end;
 }
 
+/* An absent slice (NULL, 0) handed to a public parser, as the empty string: the parsers do
+ * pointer arithmetic on s.p, which NULL does not allow even with 0. */
+static inline struct sipreg_str present(struct sipreg_str s)
+{
+    return s.p ? s : (struct sipreg_str){"", 0};
+}
+
 static inline struct sipreg_str mkstr(const char *p, const char *end)
 {
     return (struct sipreg_str){p, (size_t)(end - p)};
@@ -200,7 +207,8 @@ extern unsigned char sipreg__hdr_compact[26]; /* id of each compact form */
  * (matching no header line) for the other slots. */
 #define HDR_HASH_SHARED 0xff
 extern unsigned char sipreg__hdr_hash[256];
-extern unsigned char sipreg__hdr_vec[256][16];
+extern _Alignas(16) unsigned char sipreg__hdr_vec[256][16]; /* read with aligned loads */
+_Static_assert(SIPREG_HDR__COUNT < HDR_HASH_SHARED, "header ids must not reach the shared mark");
 
 /* Slot of a name of n bytes (at most 15) from n and its first 4 bytes OR 0x20 (so that case does
  * not matter), little-endian in w; the bytes past the name are masked off. The multiplier gives
@@ -280,16 +288,14 @@ static inline int perr(struct sipreg_perr *why, enum sipreg_perr_code code, cons
 void sipreg__limits(struct sipreg_msg_limits *out, const struct sipreg_msg_limits *in);
 
 /* The structured parsers, given limits already filled by sipreg__limits (the public functions
- * fill them and call these; the message accessors pass the message's own). */
+ * fill them and call these; the message accessors pass the message's own). The message's Via
+ * headers have their own entry, sipreg__msg_via() below. */
 int sipreg__uri_parse(struct sipreg_uri *u, struct sipreg_str s,
                       const struct sipreg_msg_limits *lim, struct sipreg_arena *a,
                       struct sipreg_perr *why);
 int sipreg__addr_parse(struct sipreg_addr *ad, struct sipreg_str s,
                        const struct sipreg_msg_limits *lim, struct sipreg_arena *a,
                        struct sipreg_perr *why);
-int sipreg__via_parse(struct sipreg_via **out, struct sipreg_str s,
-                      const struct sipreg_msg_limits *lim, struct sipreg_arena *a,
-                      struct sipreg_perr *why);
 int sipreg__contact_parse(struct sipreg_contact **out, struct sipreg_str s,
                           const struct sipreg_msg_limits *lim, struct sipreg_arena *a,
                           struct sipreg_perr *why);

@@ -178,7 +178,8 @@ static inline const char *fast_line(struct sipreg_msg *m, uint8_t *last, const c
     __m128i key = _mm_load_si128((const __m128i *)(const void *)sipreg__hdr_vec[h]);
     unsigned eq = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(l, key));
     int id;
-    /* bits 0..n of eq all set: adding 1 clears them all */
+    /* bits 0..n of eq all set: adding 1 clears them all (colon's lowest bit is bit n, so
+     * colon ^ (colon - 1) selects bits 0..n) */
     if (!((eq + 1) & (colon ^ (colon - 1))))
         id = sipreg__hdr_hash[h];
     else if ((id = other_name(p, n, x, h)) < 0)
@@ -499,7 +500,8 @@ static inline int cseq_parse(struct sipreg_cseq *c, struct sipreg_str s, const c
         return perr(why, SIPREG_PERR_CSEQ, s.p, p);
     c->num = (uint32_t)n;
     c->method = mkstr(mth, p);
-    c->method_id = str_same(c->method, known) ? known_id : sipreg_method_id(c->method);
+    /* (the request's own method was taken above: header values are stored trimmed) */
+    c->method_id = sipreg_method_id(c->method);
     return 0;
 }
 
@@ -818,11 +820,13 @@ const struct sipreg_hdr *sipreg_msg_hdr_findz(const struct sipreg_msg *m, const 
 
 int sipreg_cseq_parse(struct sipreg_cseq *c, struct sipreg_str s, struct sipreg_perr *why)
 {
+    s = present(s);
     return cseq_parse(c, s, s.p + s.len, SIPREG_STR_NULL, SIPREG_METHOD_UNKNOWN, why);
 }
 
 int sipreg_uint_parse(uint32_t *out, struct sipreg_str s, uint32_t max, struct sipreg_perr *why)
 {
+    s = present(s);
     struct sipreg_str t = trim(s);
     uint64_t v;
     if (sipreg__dec_u64(t, max, &v) != 0)
@@ -834,6 +838,7 @@ int sipreg_uint_parse(uint32_t *out, struct sipreg_str s, uint32_t max, struct s
 int sipreg_token_list_foreach(struct sipreg_str s, int (*fn)(struct sipreg_str tok, void *ud),
                               void *ud, struct sipreg_perr *why)
 {
+    s = present(s);
     const char *p = s.p, *end = s.p + s.len;
     while (p < end) {
         p = skip_ws(p, end);

@@ -259,5 +259,5 @@ int sipreg_uri_parse(struct sipreg_uri *u, struct sipreg_str s,
 {
     struct sipreg_msg_limits lim;
     sipreg__limits(&lim, limits);
-    return sipreg__uri_parse(u, s, &lim, a, why);
+    return sipreg__uri_parse(u, present(s), &lim, a, why);
 }

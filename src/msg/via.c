@@ -168,7 +168,8 @@ static long dec5_bytes(const char *p, const char *e, const char **end)
 {
     size_t n = 0;
     long v = 0;
-    for (; p + n < e && (unsigned)(p[n] - '0') <= 9; n++)
+    /* a sixth digit is enough to refuse: v stays far from overflowing */
+    for (; n < 6 && p + n < e && (unsigned)(p[n] - '0') <= 9; n++)
         v = v * 10 + (p[n] - '0');
     if (n == 0 || n > 5)
         return -1;
@@ -203,6 +204,8 @@ static inline long dec5(const char *p, const char *e, const char *start, const c
     if (n == 0 || n > 5)
         return -1;
     w = (w & 0x0f0f0f0f0f0f0f0fu) << (8 * (8 - n));
+    /* 2561 = 10 * 2^8 + 1, 6553601 = 100 * 2^16 + 1, 42949672960001 = 10000 * 2^32 + 1: each
+     * multiply adds every digit group times its weight to the group above it */
     w = (w * 2561) >> 8;
     w = ((w & 0x00ff00ff00ff00ffu) * 6553601) >> 16;
     *end = p + n;
@@ -401,6 +404,10 @@ via_fast(struct sipreg_via **tail, const char *p, const char *e, const char *sta
         struct sipreg_param *pv = (struct sipreg_param *)(void *)((char *)v + via_size);
         if (room > lim->max_params)
             room = lim->max_params;
+        /* past PARAMS_STACK parameters the general parser's arena use grows differently (its
+         * spill array): such a Via is left to it, so that an arena's end gives the same verdict */
+        if (room > PARAMS_STACK)
+            room = PARAMS_STACK;
         struct sipreg_param *pm = pv, *pend = pv + room;
         v->params.v = pv; /* NULL again below if no parameter comes */
         /* p is the end of what was read so far: the element ends there unless a ';' follows */
@@ -497,9 +504,9 @@ static int via_general(struct sipreg_via **out, struct sipreg_str s,
     return 0;
 }
 
-int sipreg__via_parse(struct sipreg_via **out, struct sipreg_str s,
-                      const struct sipreg_msg_limits *lim, struct sipreg_arena *a,
-                      struct sipreg_perr *why)
+static int via_parse(struct sipreg_via **out, struct sipreg_str s,
+                     const struct sipreg_msg_limits *lim, struct sipreg_arena *a,
+                     struct sipreg_perr *why)
 {
     size_t mark = a->used; /* sipreg_arena_mark(), without the call */
     if (via_fast(out, skip_ws(s.p, s.p + s.len), s.p + s.len, s.p, lim, a))
@@ -566,5 +573,5 @@ int sipreg_via_parse(struct sipreg_via **out, struct sipreg_str s,
 {
     struct sipreg_msg_limits lim;
     sipreg__limits(&lim, limits);
-    return sipreg__via_parse(out, s, &lim, a, why);
+    return via_parse(out, present(s), &lim, a, why);
 }
