@@ -1,0 +1,893 @@
+/* Unit tests: results at the edges of the message layer's fast paths (parse.c, via.c, addr.c). */
+/* The fast readers take the common shape of a header line, a CSeq, a Call-ID, a Via value and a
+ * name-addr, and hand anything else to the general code. Each case here sits on one side or the
+ * other of such an edge and pins the exact result: fields, slices (by offset), error codes and
+ * error offsets. Inputs sit against a guard page after their last byte (guard_copy), so that a
+ * block read past the end faults. */
+#include <stdalign.h>
+#include <stddef.h>
+
+#include "msg_test.h"
+
+static alignas(max_align_t) char mem[16384];
+
+/* The slice as an offset from `base`, or -1 when absent. */
+static long long off(struct sipreg_str s, const char *base)
+{
+    return s.p ? (long long)(s.p - base) : -1;
+}
+
+/* ---- header lines (fast_line, long_line, other_name, find_crlf, end_line) ---- */
+
+#define REQ_START   "OPTIONS sip:a@example.com SIP/2.0\r\n" REQ_HDRS "CSeq: 1 OPTIONS\r\n"
+#define NHDR_BEFORE 5 /* headers of REQ_START */
+
+/* Parses REQ_START, then `n` bytes of `line`, then `tail` (CR LF first, and the empty line),
+ * placed against a guard page, with the limits `lim` (may be NULL). *at is where the line
+ * starts in the parsed buffer, whose start is *base. */
+static int with_line(struct sipreg_msg *m, const char *line, size_t n, const char *tail,
+                     const struct sipreg_msg_limits *lim, struct sipreg_perr *why, size_t *at,
+                     const char **base)
+{
+    static char text[4096];
+    struct sipreg_arena a;
+    size_t k = strlen(REQ_START), t = strlen(tail);
+    memcpy(text, REQ_START, k);
+    memcpy(text + k, line, n);
+    memcpy(text + k + n, tail, t);
+    *at = k;
+    *base = guard_copy(text, k + n + t);
+    sipreg_arena_init(&a, mem, sizeof mem);
+    return sipreg_msg_parse(m, *base, k + n + t, SIPREG_MSG_DATAGRAM, lim, &a, why);
+}
+
+/* The line `z` is indexed as header id `id`, name of `name_len` bytes, value of `vlen` bytes at
+ * column `col` of the line; 1 on failure (reported). Also with another header line after it. */
+static int line_is(const char *z, enum sipreg_hdr_id id, size_t name_len, size_t col, size_t vlen)
+{
+    static const char *tails[] = {"\r\n\r\n", "\r\nMax-Forwards: 70\r\n\r\n", "\r\n"};
+    for (size_t t = 0; t < sizeof tails / sizeof tails[0]; t++) {
+        struct sipreg_msg m;
+        struct sipreg_perr why;
+        size_t at;
+        const char *base;
+        int rc = with_line(&m, z, strlen(z), tails[t], NULL, &why, &at, &base);
+        if (rc != 0)
+            TEST_FAIL_("\"%s\" (tail %zu): rc %d %s at %zu", z, t, rc, sipreg_perr_reason(why.code),
+                       why.offset - at);
+        const struct sipreg_hdr *h = &m.hdr[NHDR_BEFORE];
+        if (m.nhdr != NHDR_BEFORE + 1 + (t == 1) || h->id != id ||
+            off(h->name, base) != (long long)at || h->name.len != name_len ||
+            off(h->value, base) != (long long)(at + col) || h->value.len != vlen)
+            TEST_FAIL_("\"%s\" (tail %zu): nhdr %zu id %d name %lld+%zu value %lld+%zu, want id %d "
+                       "name %zu+%zu value %zu+%zu",
+                       z, t, m.nhdr, h->id, off(h->name, base), h->name.len, off(h->value, base),
+                       h->value.len, id, at, name_len, at + col, vlen);
+    }
+    return 0;
+}
+
+/* The line `n` bytes at z is refused with `code` at column `col` of the line. */
+static int line_refused(const char *z, size_t n, enum sipreg_perr_code code, size_t col)
+{
+    struct sipreg_msg m;
+    struct sipreg_perr why;
+    size_t at;
+    const char *base;
+    int rc = with_line(&m, z, n, "\r\n\r\n", NULL, &why, &at, &base);
+    if (rc != SIPREG_EPARSE || why.code != code || why.offset != at + col)
+        TEST_FAIL_("\"%.*s\": rc %d %s at %zu, want %s at %zu", (int)n, z, rc,
+                   sipreg_perr_reason(why.code), why.offset - at, sipreg_perr_reason(code), col);
+    return 0;
+}
+
+/* Leading and trailing SP or HT, one or several: HT (or any byte 0x08..0x0f) sends the line to
+ * the general code, SP alone does not; both trim the same and point at the same bytes. */
+TEST(msg_fastpath_hdr_value_spacing)
+{
+    static const struct {
+        const char *line;
+        size_t col, len;
+    } cases[] = {
+        {"Expires: 60", 9, 2},     {"Expires:60", 8, 2},           {"Expires:\t60", 9, 2},
+        {"Expires: \t60", 10, 2},  {"Expires:\t 60", 10, 2},       {"Expires:  60", 10, 2},
+        {"Expires: 60 ", 9, 2},    {"Expires: 60\t", 9, 2},        {"Expires: 60  ", 9, 2},
+        {"Expires: 60 \t ", 9, 2}, {"Expires: 60\t ", 9, 2},       {"Expires: 6 0", 9, 3},
+        {"Expires: 6\t0", 9, 3},   {"Expires: 6  \t 0 ", 9, 6},    {"Expires:", 8, 0},
+        {"Expires: ", 9, 0},       {"Expires:  ", 10, 0},          {"Expires:\t", 9, 0},
+        {"Expires: \t ", 11, 0},   {"Expires:     60    ", 13, 2},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (line_is(cases[i].line, SIPREG_HDR_EXPIRES, 7, cases[i].col, cases[i].len))
+            return 1;
+    /* the same spacings after a name past the first block (long_line) and an unknown one */
+    ASSERT_EQ(line_is("WWW-Authenticate:\tDigest x=1 \t", SIPREG_HDR_WWW_AUTHENTICATE, 16, 18, 10),
+              0);
+    ASSERT_EQ(line_is("WWW-Authenticate:  Digest x=1  ", SIPREG_HDR_WWW_AUTHENTICATE, 16, 19, 10),
+              0);
+    ASSERT_EQ(line_is("WWW-Authenticate:", SIPREG_HDR_WWW_AUTHENTICATE, 16, 17, 0), 0);
+    ASSERT_EQ(line_is("X-Twenty-Byte-Name-1: ", SIPREG_HDR_OTHER, 20, 22, 0), 0);
+    ASSERT_EQ(line_is("X-Twenty-Byte-Name-1:\t\tv\t", SIPREG_HDR_OTHER, 20, 23, 1), 0);
+    /* space before the colon: the general code's, for short and long names */
+    ASSERT_EQ(line_is("Expires : 60", SIPREG_HDR_EXPIRES, 7, 10, 2), 0);
+    ASSERT_EQ(line_is("Expires\t:60", SIPREG_HDR_EXPIRES, 7, 9, 2), 0);
+    ASSERT_EQ(line_is("Proxy-Authorization :x", SIPREG_HDR_PROXY_AUTHORIZATION, 19, 21, 1), 0);
+    /* folding: a continuation is part of the value */
+    ASSERT_EQ(line_is("Expires: 60\r\n 0", SIPREG_HDR_EXPIRES, 7, 9, 6), 0);
+    ASSERT_EQ(line_is("Expires:\r\n\t60", SIPREG_HDR_EXPIRES, 7, 11, 2), 0);
+    return 0;
+}
+
+/* Names around the 16-byte block (15, 16, 31, 32 bytes and on), known and unknown, in either
+ * case, with a short and a long value: the id and the name's slice. */
+TEST(msg_fastpath_hdr_name_lengths)
+{
+    static const struct {
+        const char *name;
+        enum sipreg_hdr_id id;
+    } names[] = {
+        {"Accept-Encoding", SIPREG_HDR_OTHER},             /* 15 */
+        {"Session-Expires", SIPREG_HDR_SESSION_EXPIRES},   /* 15 */
+        {"X-Fifteen-Bytes", SIPREG_HDR_OTHER},             /* 15 */
+        {"WWW-Authenticate", SIPREG_HDR_WWW_AUTHENTICATE}, /* 16 */
+        {"Content-Encoding", SIPREG_HDR_CONTENT_ENCODING}, /* 16 */
+        {"X-Sixteen-Bytes1", SIPREG_HDR_OTHER},            /* 16 */
+        {"Proxy-Authenticate", SIPREG_HDR_PROXY_AUTHENTICATE},
+        {"Proxy-Authorization", SIPREG_HDR_PROXY_AUTHORIZATION},
+        {"Request-Disposition", SIPREG_HDR_REQUEST_DISPOSITION},
+        {"X-Twenty-Byte-Name-1", SIPREG_HDR_OTHER},              /* 20 */
+        {"X-Twenty-Four-Bytes-Name", SIPREG_HDR_OTHER},          /* 24 */
+        {"X-Twenty-Five-Bytes-Name1", SIPREG_HDR_OTHER},         /* 25 */
+        {"X-Thirty-One-Bytes-Long-Name-31", SIPREG_HDR_OTHER},   /* 31 */
+        {"X-Thirty-Two-Bytes-Long-Name-032", SIPREG_HDR_OTHER},  /* 32 */
+        {"X-Thirty-Three-Bytes-Long-Name-33", SIPREG_HDR_OTHER}, /* 33 */
+        {"X-A-Name-Of-Forty-Bytes-Is-Long-Enough-4", SIPREG_HDR_OTHER},
+        {"Proxy-Authorization-X", SIPREG_HDR_OTHER},
+        {"WWW-Authenticat", SIPREG_HDR_OTHER},
+        {"WWW-Authenticatee", SIPREG_HDR_OTHER},
+        {"0123456789012345678", SIPREG_HDR_OTHER},
+    };
+    static const char *values[] = {"v", "Digest realm=\"example.org\", nonce=\"0123456789abcdef\""};
+    char line[256];
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        size_t n = strlen(names[i].name);
+        for (int variant = 0; variant < 3; variant++) {
+            for (size_t v = 0; v < 2; v++) {
+                memcpy(line, names[i].name, n);
+                for (size_t k = 0; k < n && variant; k++)
+                    if ((line[k] | 0x20) >= 'a' && (line[k] | 0x20) <= 'z')
+                        line[k] = (char)(variant == 1 ? line[k] | 0x20 : line[k] & ~0x20);
+                snprintf(line + n, sizeof line - n, ": %s", values[v]);
+                if (line_is(line, names[i].id, n, n + 2, strlen(values[v])))
+                    return 1;
+            }
+        }
+    }
+    /* one byte that is a token character but not a letter, digit or '-' (general code) */
+    ASSERT_EQ(line_is("X.Fifteen-Bytes: v", SIPREG_HDR_OTHER, 15, 17, 1), 0);
+    ASSERT_EQ(line_is("X-Sixteen_Bytes1: v", SIPREG_HDR_OTHER, 16, 18, 1), 0);
+    ASSERT_EQ(line_is("X-Twenty-Byte-Name!1: v", SIPREG_HDR_OTHER, 20, 22, 1), 0);
+    ASSERT_EQ(line_is("X-Thirty-One-Bytes-Long-Name-3~: v", SIPREG_HDR_OTHER, 31, 33, 1), 0);
+    ASSERT_EQ(line_is("WWW-Authenticate+: v", SIPREG_HDR_OTHER, 17, 19, 1), 0);
+    /* a 16-byte name whose colon is the 17th byte, and a line that ends inside the second block */
+    ASSERT_EQ(line_is("Content-Encoding:", SIPREG_HDR_CONTENT_ENCODING, 16, 17, 0), 0);
+    ASSERT_EQ(line_is("X-Thirty-One-Bytes-Long-Name-31:", SIPREG_HDR_OTHER, 31, 32, 0), 0);
+    /* no colon within 32 bytes, and none at all */
+    ASSERT_EQ(line_refused("X-Thirty-Three-Bytes-Long-Name-33 v", 35, SIPREG_PERR_HEADER, 34), 0);
+    ASSERT_EQ(line_refused("X-Sixteen-Bytes1", 16, SIPREG_PERR_HEADER, 16), 0);
+    ASSERT_EQ(line_refused("X-Fifteen-Bytes", 15, SIPREG_PERR_HEADER, 15), 0);
+    /* an empty name, a name of non-token bytes */
+    ASSERT_EQ(line_refused(": v", 3, SIPREG_PERR_HEADER_NAME, 0), 0);
+    ASSERT_EQ(line_refused("@: v", 4, SIPREG_PERR_HEADER_NAME, 0), 0);
+    ASSERT_EQ(line_refused("{X-Sixteen-Bytes: v", 19, SIPREG_PERR_HEADER_NAME, 0), 0);
+    return 0;
+}
+
+/* Bytes that read as a name's byte once OR 0x20 is applied (the fast path's case fold): CR and
+ * '-', '@' and '`', '[' and '{', DEL and '_', ^ and ~, 0x1a and ':'. Only the general code's
+ * verdict counts: a token byte makes another (unknown) name, any other byte a malformed line. */
+TEST(msg_fastpath_hdr_name_fold_lookalikes)
+{
+    /* unknown names */
+    ASSERT_EQ(line_is("X-A`b: 1", SIPREG_HDR_OTHER, 5, 7, 1), 0);
+    ASSERT_EQ(line_refused("X-A@b: 1", 8, SIPREG_PERR_HEADER, 3), 0);
+    ASSERT_EQ(line_refused("X-A[b: 1", 8, SIPREG_PERR_HEADER, 3), 0);
+    ASSERT_EQ(line_refused("X-A{b: 1", 8, SIPREG_PERR_HEADER, 3), 0);
+    ASSERT_EQ(line_is("X-A_b: 1", SIPREG_HDR_OTHER, 5, 7, 1), 0);
+    ASSERT_EQ(line_refused("X-A\x7f"
+                           "b: 1",
+                           8, SIPREG_PERR_HEADER, 3),
+              0);
+    ASSERT_EQ(line_is("X-A~b: 1", SIPREG_HDR_OTHER, 5, 7, 1), 0);
+    ASSERT_EQ(line_refused("X-A^b: 1", 8, SIPREG_PERR_HEADER, 3), 0);
+    ASSERT_EQ(line_refused("Via\x1a: 1", 7, SIPREG_PERR_HEADER, 3), 0);
+    ASSERT_EQ(line_refused("Via\x1a 1", 6, SIPREG_PERR_HEADER, 3), 0);
+    /* a known name with a CR, HT, LF, NUL or 0x0d-like byte where its '-' is */
+    ASSERT_EQ(line_refused("Max\rForwards: 70", 16, SIPREG_PERR_HEADER, 3), 0);
+    ASSERT_EQ(line_refused("Max\nForwards: 70", 16, SIPREG_PERR_HEADER, 3), 0);
+    ASSERT_EQ(line_refused("Max\tForwards: 70", 16, SIPREG_PERR_HEADER, 4), 0);
+    ASSERT_EQ(line_refused("Max Forwards: 70", 16, SIPREG_PERR_HEADER, 4), 0);
+    ASSERT_EQ(line_refused("Max\0Forwards: 70", 16, SIPREG_PERR_HEADER, 3), 0);
+    ASSERT_EQ(line_refused("Call\rID: x", 10, SIPREG_PERR_HEADER, 4), 0);
+    ASSERT_EQ(line_refused("Proxy\rAuthorization: x", 22, SIPREG_PERR_HEADER, 5), 0);
+    ASSERT_EQ(line_refused("WWW\rAuthenticate: x", 19, SIPREG_PERR_HEADER, 3), 0);
+    ASSERT_EQ(line_refused("Max-Forwards\r: 70", 17, SIPREG_PERR_HEADER, 12), 0);
+
+    /* Every known name, each byte replaced by every byte whose OR 0x20 equals the byte's own OR
+     * 0x20, and by a few others: the other case of a letter is the same header; a token byte
+     * makes an unknown name; SP or HT before the colon leaves the byte after as the culprit; any
+     * other byte is a malformed line at its offset (an empty name at the first byte). */
+    static const unsigned char extra[] = {0x00, 0x09, 0x0a, 0x0d, 0x1a, ' ', '!', '.',
+                                          ':',  '@',  '[',  '_',  '`',  '{', '~', 0x7f,
+                                          0x80, 0xc1, 0xcd, 0xe1, 0xed, 0xff};
+    char line[64];
+    size_t checked = 0;
+    for (int i_ = 1; i_ < SIPREG_HDR__COUNT; i_++) {
+        const enum sipreg_hdr_id id = (enum sipreg_hdr_id)i_;
+        const char *name = sipreg_hdr_name(id);
+        size_t n = strlen(name);
+        for (size_t i = 0; i < n; i++) {
+            unsigned char subst[2 + sizeof extra];
+            size_t ns = 0;
+            subst[ns++] = (unsigned char)(name[i] | 0x20);
+            subst[ns++] = (unsigned char)(name[i] & ~0x20);
+            memcpy(subst + ns, extra, sizeof extra);
+            ns += sizeof extra;
+            for (size_t s = 0; s < ns; s++) {
+                unsigned char b = subst[s];
+                memcpy(line, name, n);
+                line[i] = (char)b;
+                memcpy(line + n, ": 0", 4);
+                size_t len = n + 3;
+                int letter = (b | 0x20) >= 'a' && (b | 0x20) <= 'z';
+                int same = letter && (b | 0x20) == (unsigned char)(name[i] | 0x20);
+                int token = letter || (b >= '0' && b <= '9') || (b && strchr("-.!%*_+`'~", b));
+                if (b == ':') {
+                    /* the name ends there: valid when the rest is a token, else malformed */
+                    continue;
+                }
+                if (same || token) {
+                    struct sipreg_msg m;
+                    struct sipreg_perr why;
+                    size_t at;
+                    const char *base;
+                    int rc = with_line(&m, line, len, "\r\n\r\n", NULL, &why, &at, &base);
+                    enum sipreg_hdr_id want =
+                        same ? id : sipreg_hdr_id((struct sipreg_str){line, n});
+                    if (rc == SIPREG_EPARSE && why.code == SIPREG_PERR_DUP_HEADER &&
+                        (want == SIPREG_HDR_FROM || want == SIPREG_HDR_TO ||
+                         want == SIPREG_HDR_CALL_ID || want == SIPREG_HDR_CSEQ))
+                        continue;
+                    if (rc != 0 || m.hdr[NHDR_BEFORE].id != want ||
+                        m.hdr[NHDR_BEFORE].name.len != n)
+                        TEST_FAIL_("\"%s\" byte %zu = 0x%02x: rc %d id %d, want id %d", name, i, b,
+                                   rc, rc ? -1 : (int)m.hdr[NHDR_BEFORE].id, want);
+                    if (same && want != id)
+                        TEST_FAIL_("\"%s\" byte %zu = 0x%02x: not the same header", name, i, b);
+                } else if (i == 0 && (b == ' ' || b == '\t' || b == '\n')) {
+                    continue; /* a continuation of the line before, or the empty line */
+                } else if (i == n - 1 && (b == ' ' || b == '\t')) {
+                    /* "Name :": the name without its last byte */
+                    struct sipreg_msg m;
+                    struct sipreg_perr why;
+                    size_t at;
+                    const char *base;
+                    int rc = with_line(&m, line, len, "\r\n\r\n", NULL, &why, &at, &base);
+                    enum sipreg_hdr_id want = sipreg_hdr_id((struct sipreg_str){line, n - 1});
+                    if (rc == SIPREG_EPARSE && why.code == SIPREG_PERR_DUP_HEADER &&
+                        (want == SIPREG_HDR_FROM || want == SIPREG_HDR_TO ||
+                         want == SIPREG_HDR_CALL_ID || want == SIPREG_HDR_CSEQ))
+                        continue;
+                    if (rc != 0 || m.hdr[NHDR_BEFORE].id != want ||
+                        m.hdr[NHDR_BEFORE].name.len != n - 1)
+                        TEST_FAIL_("\"%s\" byte %zu = 0x%02x: rc %d, want id %d", name, i, b, rc,
+                                   want);
+                } else {
+                    size_t col = i;
+                    enum sipreg_perr_code code = SIPREG_PERR_HEADER;
+                    if (i == 0 && b != '\r')
+                        code = SIPREG_PERR_HEADER_NAME;
+                    else if (b == ' ' || b == '\t')
+                        col = i + 1;
+                    if (line_refused(line, len, code, col))
+                        TEST_FAIL_("\"%s\" byte %zu = 0x%02x", name, i, b);
+                }
+                checked++;
+            }
+        }
+    }
+    ASSERT(checked > 8500);
+    return 0;
+}
+
+/* Compact forms (one letter, in either case) and other one-letter names. */
+TEST(msg_fastpath_hdr_compact_forms)
+{
+    static const struct {
+        char c;
+        enum sipreg_hdr_id id;
+    } forms[] = {
+        {'v', SIPREG_HDR_VIA},
+        {'m', SIPREG_HDR_CONTACT},
+        {'l', SIPREG_HDR_CONTENT_LENGTH},
+        {'c', SIPREG_HDR_CONTENT_TYPE},
+        {'e', SIPREG_HDR_CONTENT_ENCODING},
+        {'k', SIPREG_HDR_SUPPORTED},
+        {'s', SIPREG_HDR_SUBJECT},
+        {'o', SIPREG_HDR_EVENT},
+        {'r', SIPREG_HDR_REFER_TO},
+        {'u', SIPREG_HDR_ALLOW_EVENTS},
+        {'x', SIPREG_HDR_SESSION_EXPIRES},
+        {'y', SIPREG_HDR_IDENTITY},
+        {'b', SIPREG_HDR_REFERRED_BY},
+        {'a', SIPREG_HDR_ACCEPT_CONTACT},
+        {'j', SIPREG_HDR_REJECT_CONTACT},
+        {'d', SIPREG_HDR_REQUEST_DISPOSITION},
+        {'g', SIPREG_HDR_OTHER},
+        {'h', SIPREG_HDR_OTHER},
+        {'n', SIPREG_HDR_OTHER},
+        {'p', SIPREG_HDR_OTHER},
+        {'q', SIPREG_HDR_OTHER},
+        {'w', SIPREG_HDR_OTHER},
+        {'z', SIPREG_HDR_OTHER},
+        {'0', SIPREG_HDR_OTHER},
+        {'9', SIPREG_HDR_OTHER},
+        {'-', SIPREG_HDR_OTHER},
+    };
+    char line[16];
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+        for (int up = 0; up < 2; up++) {
+            char c = forms[i].c;
+            if (up && c >= 'a' && c <= 'z')
+                c = (char)(c - 32);
+            snprintf(line, sizeof line, "%c: 0", c);
+            if (line_is(line, forms[i].id, 1, 3, 1))
+                return 1;
+            snprintf(line, sizeof line, "%c:0", c);
+            if (line_is(line, forms[i].id, 1, 2, 1))
+                return 1;
+        }
+    }
+    /* a repeated single header in compact form */
+    ASSERT_EQ(line_refused("i: y", 4, SIPREG_PERR_DUP_HEADER, 0), 0);
+    ASSERT_EQ(line_refused("f: <sip:b@c>", 12, SIPREG_PERR_DUP_HEADER, 0), 0);
+    ASSERT_EQ(line_refused("T: <sip:b@c>", 12, SIPREG_PERR_DUP_HEADER, 0), 0);
+    return 0;
+}
+
+/* Unknown names of 1 to 40 bytes, of every first 4 bytes the hash sees: indexed as unknown,
+ * whatever slot they hash to; a known name's exact spelling is the only match. */
+TEST(msg_fastpath_hdr_unknown_names_any_slot)
+{
+    char line[64];
+    static const char alphabet[] =
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-";
+    size_t seed = 12345, checked = 0;
+    for (size_t n = 1; n <= 40; n++) {
+        for (int k = 0; k < 300; k++) {
+            for (size_t i = 0; i < n; i++) {
+                seed = seed * 6364136223846793005u + 1442695040888963407u;
+                line[i] = alphabet[(seed >> 33) % (sizeof alphabet - 1)];
+            }
+            memcpy(line + n, ": z", 4);
+            enum sipreg_hdr_id want = sipreg_hdr_id((struct sipreg_str){line, n});
+            if (want != SIPREG_HDR_OTHER)
+                continue; /* the known names have their own tests */
+            if (line_is(line, SIPREG_HDR_OTHER, n, n + 2, 1))
+                return 1;
+            checked++;
+        }
+    }
+    ASSERT(checked > 11000);
+    return 0;
+}
+
+/* A line of exactly max_line bytes (CR LF not counted) is taken, one more is refused at the
+ * line's start, for short lines (within the first block), long values and long names. The line
+ * is the first header, so that no line before it can be the one refused. */
+TEST(msg_fastpath_hdr_line_at_max_line)
+{
+    static const char start[] = "OPTIONS sip:a@example.com SIP/2.0\r\n";
+    static const char rest[] = "\r\n" REQ_HDRS "CSeq: 1 OPTIONS\r\n\r\n";
+    static const char *names[] = {"X",
+                                  "Subject",
+                                  "X-Fifteen-Bytes",
+                                  "WWW-Authenticate",
+                                  "X-Thirty-One-Bytes-Long-Name-31",
+                                  "X-Thirty-Two-Bytes-Long-Name-032"};
+    static char text[512];
+    const size_t at = sizeof start - 1;
+    memcpy(text, start, at);
+    for (size_t ni = 0; ni < sizeof names / sizeof names[0]; ni++) {
+        size_t nl = strlen(names[ni]);
+        for (size_t len = nl + 1; len <= 140; len++) {
+            /* name ":" value, `len` bytes in all */
+            memcpy(text + at, names[ni], nl);
+            text[at + nl] = ':';
+            memset(text + at + nl + 1, 'v', len - nl - 1);
+            memcpy(text + at + len, rest, sizeof rest - 1);
+            size_t total = at + len + sizeof rest - 1;
+            for (size_t lim_n = len - 1; lim_n <= len; lim_n++) {
+                struct sipreg_msg_limits lim = {.max_line = lim_n};
+                struct sipreg_msg m;
+                struct sipreg_perr why;
+                struct sipreg_arena a;
+                sipreg_arena_init(&a, mem, sizeof mem);
+                int rc = sipreg_msg_parse(&m, guard_copy(text, total), total, SIPREG_MSG_DATAGRAM,
+                                          &lim, &a, &why);
+                if (lim_n < len) {
+                    if (rc != SIPREG_EPARSE || why.code != SIPREG_PERR_LINE_TOO_LONG ||
+                        why.offset != at)
+                        TEST_FAIL_("%s, %zu bytes, max_line %zu: rc %d %s at %zu", names[ni], len,
+                                   lim_n, rc, sipreg_perr_reason(why.code), why.offset);
+                    ASSERT_EQ(m.nhdr, 0);
+                    continue;
+                }
+                /* taken; a later line may be the one refused */
+                if (rc != 0 && !(rc == SIPREG_EPARSE && why.code == SIPREG_PERR_LINE_TOO_LONG &&
+                                 why.offset > at + len))
+                    TEST_FAIL_("%s, %zu bytes, max_line %zu: rc %d %s at %zu", names[ni], len,
+                               lim_n, rc, sipreg_perr_reason(why.code), why.offset);
+                const struct sipreg_hdr *h = &m.hdr[0];
+                ASSERT(m.nhdr >= 1);
+                ASSERT_EQ(off(h->name, m.buf), (long long)at);
+                ASSERT_EQ(h->name.len, nl);
+                ASSERT_EQ(off(h->value, m.buf), (long long)(at + nl + 1));
+                ASSERT_EQ(h->value.len, len - nl - 1);
+                if (len >= 55)
+                    ASSERT_EQ(rc, 0); /* every line of REQ_HDRS fits */
+            }
+        }
+    }
+    return 0;
+}
+
+/* Values of 15 to 70 bytes after names of several lengths (the value's start moves across the
+ * first block, the 32-byte steps and the overlapping last block), with one control byte at each
+ * position: HT and SP are trimmed at the ends and kept inside, other controls but CR kept, a
+ * bare CR refused where it is. Each line is followed by the empty line, or by another header. */
+TEST(msg_fastpath_hdr_long_values)
+{
+    static const char *names[] = {"X", "Subject", "X-Fifteen-Bytes", "WWW-Authenticate",
+                                  "X-Twenty-Byte-Name-1"};
+    static const unsigned char ctl[] = {0x00, 0x01, 0x08, '\t', 0x0b, 0x0c, 0x0e,
+                                        0x0f, 0x1f, 0x7f, '\r', ' ',  0x80, 0xff};
+    static const char *tails[] = {"\r\n\r\n", "\r\nMax-Forwards: 70\r\n\r\n"};
+    char line[128];
+    size_t checked = 0;
+    for (size_t ni = 0; ni < sizeof names / sizeof names[0]; ni++) {
+        size_t nl = strlen(names[ni]);
+        memcpy(line, names[ni], nl);
+        memcpy(line + nl, ": ", 2);
+        char *val = line + nl + 2;
+        for (size_t vl = 15; vl <= 70; vl++) {
+            for (size_t pos = 0; pos <= vl; pos++) {
+                for (size_t ci = 0; ci < sizeof ctl; ci++) {
+                    if (pos == vl && ci > 0)
+                        break; /* pos == vl: no control byte at all */
+                    for (size_t i = 0; i < vl; i++)
+                        val[i] = (char)('a' + (i % 26));
+                    if (pos < vl)
+                        val[pos] = (char)ctl[ci];
+                    unsigned char b = pos < vl ? ctl[ci] : 'a';
+                    size_t len = nl + 2 + vl;
+                    struct sipreg_msg m;
+                    struct sipreg_perr why;
+                    size_t at;
+                    const char *base;
+                    int rc = with_line(&m, line, len, tails[pos % 2], NULL, &why, &at, &base);
+                    if (b == '\r') {
+                        if (rc != SIPREG_EPARSE || why.code != SIPREG_PERR_HEADER ||
+                            why.offset != at + nl + 2 + pos)
+                            TEST_FAIL_("%s, value %zu, CR at %zu: rc %d %s at %zu", names[ni], vl,
+                                       pos, rc, sipreg_perr_reason(why.code), why.offset - at);
+                        checked++;
+                        continue;
+                    }
+                    size_t vs = 0, ve = vl;
+                    if (b == ' ' || b == '\t') {
+                        if (pos == 0)
+                            vs = 1;
+                        if (pos == vl - 1)
+                            ve = vl - 1;
+                    }
+                    const struct sipreg_hdr *h = &m.hdr[NHDR_BEFORE];
+                    if (rc != 0 || off(h->name, base) != (long long)at || h->name.len != nl ||
+                        off(h->value, base) != (long long)(at + nl + 2 + vs) ||
+                        h->value.len != ve - vs || m.nhdr != NHDR_BEFORE + 1 + pos % 2)
+                        TEST_FAIL_("%s, value %zu, 0x%02x at %zu: rc %d %s, value %lld+%zu",
+                                   names[ni], vl, b, pos, rc, sipreg_perr_reason(why.code),
+                                   rc ? -1 : off(h->value, base) - (long long)at,
+                                   rc ? 0 : h->value.len);
+                    checked++;
+                }
+            }
+        }
+    }
+    ASSERT(checked > 50000);
+    return 0;
+}
+
+/* ---- CSeq (cseq_parse: 8 digits as one word, the request's method compared first) ---- */
+
+#define CSEQ_HDRS                                                 \
+    "Via: SIP/2.0/UDP 192.0.2.4:5060;branch=z9hG4bK776;rport\r\n" \
+    "From: <sip:alice@example.com>;tag=abc\r\n"                   \
+    "To: <sip:alice@example.com>\r\n"                             \
+    "Call-ID: 1234@host\r\n"
+
+/* Parses `start` (a start line with its CR LF), CSEQ_HDRS, "CSeq: " `cseq` and the empty line. */
+static int with_cseq(struct sipreg_msg *m, const char *start, const char *cseq,
+                     struct sipreg_perr *why, size_t *value_at)
+{
+    static char text[512];
+    snprintf(text, sizeof text, "%s" CSEQ_HDRS "CSeq: %s\r\n\r\n", start, cseq);
+    *value_at = strlen(start) + strlen(CSEQ_HDRS) + 6;
+    struct sipreg_arena a;
+    return parse_z(m, text, &a, mem, sizeof mem, why);
+}
+
+TEST(msg_fastpath_cseq_numbers)
+{
+    static const struct {
+        const char *v;
+        long long num; /* -1: refused (SIPREG_PERR_CSEQ at the value) */
+    } cases[] = {
+        {"1 REGISTER", 1},
+        {"12 REGISTER", 12},
+        {"123 REGISTER", 123},
+        {"1234 REGISTER", 1234},
+        {"12345 REGISTER", 12345},
+        {"123456 REGISTER", 123456},
+        {"1234567 REGISTER", 1234567},
+        {"12345678 REGISTER", 12345678},
+        {"123456789 REGISTER", 123456789},
+        {"1234567890 REGISTER", 1234567890},
+        {"99999999 REGISTER", 99999999},
+        {"999999999 REGISTER", 999999999},
+        {"2147483647 REGISTER", 2147483647},
+        {"2147483648 REGISTER", -1},
+        {"2147483650 REGISTER", -1},
+        {"4294967295 REGISTER", -1},
+        {"4294967296 REGISTER", -1},
+        {"9999999999 REGISTER", -1},
+        {"12345678901 REGISTER", -1},
+        {"0 REGISTER", 0},
+        {"00000000 REGISTER", 0},
+        {"00000001 REGISTER", 1},
+        {"0000000001 REGISTER", 1},
+        {"000000002147483647 REGISTER", 2147483647},
+        {"000000002147483648 REGISTER", -1},
+        {"00000000000000000000042 REGISTER", 42},
+        {"1\tREGISTER", 1},
+        {"12345678\tREGISTER", 12345678},
+        {"1  \t REGISTER", 1},
+        {"12345678  REGISTER", 12345678},
+        {"1REGISTER", -1},
+        {"12345678REGISTER", -1},
+        {"123456789REGISTER", -1},
+        {"1234a678 REGISTER", -1},
+        {"1234567a REGISTER", -1},
+        {"12345678a REGISTER", -1},
+        {"1 2 REGISTER", -1},
+        {"12345678", -1},
+        {"123456789", -1},
+        {"1", -1},
+        {"REGISTER", -1},
+        {"-1 REGISTER", -1},
+        {"+1 REGISTER", -1},
+        {"1.0 REGISTER", -1},
+        {"1\x80 REGISTER", -1},
+        {"1234567\xb0 REGISTER", -1},
+        {"1234567: REGISTER", -1},
+        {"1234567/ REGISTER", -1},
+        {"1 REGISTER x", -1},
+        {"1 REGISTER\r\n x", -1},
+        {"1\r\n REGISTER", 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct sipreg_msg m;
+        struct sipreg_perr why;
+        size_t at;
+        int rc = with_cseq(&m, "REGISTER sip:a SIP/2.0\r\n", cases[i].v, &why, &at);
+        if (cases[i].num < 0) {
+            if (rc != SIPREG_EPARSE || why.code != SIPREG_PERR_CSEQ || why.offset != at)
+                TEST_FAIL_("\"%s\": rc %d %s at %zu, want Malformed CSeq at %zu", cases[i].v, rc,
+                           sipreg_perr_reason(why.code), why.offset, at);
+            continue;
+        }
+        if (rc != 0 || m.cseq.num != (uint32_t)cases[i].num ||
+            m.cseq.method_id != SIPREG_METHOD_REGISTER || off(m.cseq.method, m.buf) < 0 ||
+            m.cseq.method.len != 8 || memcmp(m.cseq.method.p, "REGISTER", 8) != 0 ||
+            m.cseq.method.p + 8 != m.buf + at + strlen(cases[i].v))
+            TEST_FAIL_("\"%s\": rc %d %s num %u", cases[i].v, rc, sipreg_perr_reason(why.code),
+                       rc ? 0 : m.cseq.num);
+    }
+    /* the public parser, on an exactly-sized slice (no trailing bytes to read) */
+    static const struct {
+        const char *v;
+        long long num;
+        const char *method;
+    } pub[] = {
+        {"12345678 A", 12345678, "A"},
+        {"1 a", 1, "a"},
+        {"  7 INVITE  ", 7, "INVITE"},
+        {"12345678", -1, NULL},
+        {"1", -1, NULL},
+        {"", -1, NULL},
+        {"2147483648 A", -1, NULL},
+        {"2147483647 ABCDEFGHIJKLMNOPQRSTUVWXYZ", 2147483647, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"},
+    };
+    for (size_t i = 0; i < sizeof pub / sizeof pub[0]; i++) {
+        struct sipreg_cseq c;
+        struct sipreg_perr why;
+        size_t n = strlen(pub[i].v);
+        int rc = sipreg_cseq_parse(&c, (struct sipreg_str){guard_copy(pub[i].v, n), n}, &why);
+        if (pub[i].num < 0) {
+            ASSERT_EQ(rc, SIPREG_EPARSE);
+            ASSERT_EQ(why.code, SIPREG_PERR_CSEQ);
+            continue;
+        }
+        ASSERT_EQ(rc, 0);
+        ASSERT_EQ(c.num, pub[i].num);
+        ASSERT_STR(c.method, pub[i].method);
+    }
+    /* where the public parser reports a number too large: at its tenth digit */
+    struct sipreg_cseq c;
+    struct sipreg_perr why;
+    ASSERT_EQ(sipreg_cseq_parse(&c, SIPREG_STR_LIT("2147483648 A"), &why), SIPREG_EPARSE);
+    ASSERT_EQ(why.offset, 9);
+    ASSERT_EQ(sipreg_cseq_parse(&c, SIPREG_STR_LIT("12345678a A"), &why), SIPREG_EPARSE);
+    ASSERT_EQ(why.offset, 8);
+    ASSERT_EQ(sipreg_cseq_parse(&c, SIPREG_STR_LIT("1234a678 A"), &why), SIPREG_EPARSE);
+    ASSERT_EQ(why.offset, 4);
+    return 0;
+}
+
+/* The CSeq method against the request's: the same (the fast compare), another, another case,
+ * an unknown method of any length (past the 16-byte upper-case step and the 24-byte words). */
+TEST(msg_fastpath_cseq_methods)
+{
+    static const struct {
+        const char *start, *cseq;
+        int ok;
+        enum sipreg_method id; /* of the CSeq */
+    } cases[] = {
+        {"REGISTER sip:a SIP/2.0\r\n", "1 REGISTER", 1, SIPREG_METHOD_REGISTER},
+        {"REGISTER sip:a SIP/2.0\r\n", "1 INVITE", 0, 0},
+        {"REGISTER sip:a SIP/2.0\r\n", "1 register", 0, 0},
+        {"REGISTER sip:a SIP/2.0\r\n", "1 REGISTERS", 0, 0},
+        {"REGISTER sip:a SIP/2.0\r\n", "1 REGISTE", 0, 0},
+        {"REGISTER sip:a SIP/2.0\r\n", "1 REGISTER  ", 1, SIPREG_METHOD_REGISTER},
+        {"register sip:a SIP/2.0\r\n", "1 register", 1, SIPREG_METHOD_UNKNOWN},
+        {"register sip:a SIP/2.0\r\n", "1 REGISTER", 0, 0},
+        {"Register sip:a SIP/2.0\r\n", "1 Register", 1, SIPREG_METHOD_UNKNOWN},
+        {"OPTIONS sip:a SIP/2.0\r\n", "1 OPTIONS", 1, SIPREG_METHOD_OPTIONS},
+        {"INVITE sip:a SIP/2.0\r\n", "1 INVITE", 1, SIPREG_METHOD_INVITE},
+        {"FOO sip:a SIP/2.0\r\n", "1 FOO", 1, SIPREG_METHOD_UNKNOWN},
+        {"FOO sip:a SIP/2.0\r\n", "1 FOOBAR", 0, 0},
+        {"FOO sip:a SIP/2.0\r\n", "1 FOo", 0, 0},
+        {"FOO-BAR.X sip:a SIP/2.0\r\n", "1 FOO-BAR.X", 1, SIPREG_METHOD_UNKNOWN},
+        {"ABCDEFGHIJKLMNOP sip:a SIP/2.0\r\n", "1 ABCDEFGHIJKLMNOP", 1, SIPREG_METHOD_UNKNOWN},
+        {"ABCDEFGHIJKLMNOPQ sip:a SIP/2.0\r\n", "1 ABCDEFGHIJKLMNOPQ", 1, SIPREG_METHOD_UNKNOWN},
+        {"ABCDEFGHIJKLMNOPQ sip:a SIP/2.0\r\n", "1 ABCDEFGHIJKLMNOPR", 0, 0},
+        {"ABCDEFGHIJKLMNOPQRSTUVWX sip:a SIP/2.0\r\n", "1 ABCDEFGHIJKLMNOPQRSTUVWX", 1,
+         SIPREG_METHOD_UNKNOWN},
+        {"ABCDEFGHIJKLMNOPQRSTUVWXY sip:a SIP/2.0\r\n", "1 ABCDEFGHIJKLMNOPQRSTUVWXY", 1,
+         SIPREG_METHOD_UNKNOWN},
+        {"ABCDEFGHIJKLMNOPQRSTUVWXY sip:a SIP/2.0\r\n", "1 ABCDEFGHIJKLMNOPQRSTUVWXZ", 0, 0},
+        {"ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGH sip:a SIP/2.0\r\n",
+         "1 ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGH", 1, SIPREG_METHOD_UNKNOWN},
+        {"ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGH sip:a SIP/2.0\r\n",
+         "1 ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGh", 0, 0},
+        {"ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGH sip:a SIP/2.0\r\n",
+         "1 aBCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGH", 0, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct sipreg_msg m;
+        struct sipreg_perr why;
+        size_t at;
+        int rc = with_cseq(&m, cases[i].start, cases[i].cseq, &why, &at);
+        if (!cases[i].ok) {
+            if (rc != SIPREG_EPARSE || why.code != SIPREG_PERR_CSEQ_METHOD || why.offset != at)
+                TEST_FAIL_("%s / %s: rc %d %s at %zu, want CSeq method mismatch at %zu",
+                           cases[i].start, cases[i].cseq, rc, sipreg_perr_reason(why.code),
+                           why.offset, at);
+            ASSERT(m.hdrs_complete);
+            continue;
+        }
+        const char *mth = cases[i].cseq + 2;
+        size_t ml = strcspn(mth, " ");
+        if (rc != 0 || m.cseq.num != 1 || m.cseq.method_id != cases[i].id ||
+            off(m.cseq.method, m.buf) != (long long)(at + 2) || m.cseq.method.len != ml)
+            TEST_FAIL_("%s / %s: rc %d %s", cases[i].start, cases[i].cseq, rc,
+                       sipreg_perr_reason(why.code));
+    }
+    return 0;
+}
+
+/* A response's CSeq method is read on its own (its upper-case letters in a 16-byte step that may
+ * run on within the buffer): every length, with 0 to 20 bytes after it in the buffer. */
+TEST(msg_fastpath_cseq_response_methods)
+{
+    static const struct {
+        const char *m;
+        enum sipreg_method id;
+    } known[] = {
+        {"REGISTER", SIPREG_METHOD_REGISTER}, {"INVITE", SIPREG_METHOD_INVITE},
+        {"OPTIONS", SIPREG_METHOD_OPTIONS},   {"register", SIPREG_METHOD_UNKNOWN},
+        {"Register", SIPREG_METHOD_UNKNOWN},  {"REGISTERX", SIPREG_METHOD_UNKNOWN},
+        {"REGISTE", SIPREG_METHOD_UNKNOWN},   {"X-FOO.bar", SIPREG_METHOD_UNKNOWN},
+    };
+    char text[512], mth[64];
+    for (size_t i = 0; i < sizeof known / sizeof known[0] + 40; i++) {
+        const char *method;
+        enum sipreg_method id = SIPREG_METHOD_UNKNOWN;
+        if (i < sizeof known / sizeof known[0]) {
+            method = known[i].m;
+            id = known[i].id;
+        } else {
+            /* upper-case letters, then maybe other token bytes */
+            size_t k = i - sizeof known / sizeof known[0];
+            size_t len = k % 20 + 1;
+            for (size_t j = 0; j < len; j++)
+                mth[j] = (char)('A' + j % 26);
+            if (k >= 20)
+                mth[len - 1] = k % 2 ? '~' : '1';
+            mth[len] = 0;
+            method = mth;
+        }
+        for (size_t after = 0; after <= 20; after++) {
+            int n =
+                snprintf(text, sizeof text, "SIP/2.0 200 OK\r\n" CSEQ_HDRS "CSeq: 3 %s\r\n\r\n%.*s",
+                         method, (int)after, "abcdefghijklmnopqrstuvwxyz");
+            struct sipreg_msg m;
+            struct sipreg_perr why;
+            struct sipreg_arena a;
+            sipreg_arena_init(&a, mem, sizeof mem);
+            int rc = sipreg_msg_parse(&m, guard_copy(text, (size_t)n), (size_t)n,
+                                      SIPREG_MSG_DATAGRAM, NULL, &a, &why);
+            size_t at = (size_t)(strstr(text, "CSeq: 3 ") - text) + 8;
+            if (rc != 0 || m.cseq.num != 3 || m.cseq.method_id != id ||
+                off(m.cseq.method, m.buf) != (long long)at || m.cseq.method.len != strlen(method) ||
+                m.body.len != after)
+                TEST_FAIL_("\"%s\", %zu after: rc %d %s id %d", method, after, rc,
+                           sipreg_perr_reason(why.code), (int)m.cseq.method_id);
+        }
+    }
+    /* not a token, or two words */
+    static const char *bad[] = {"3 REG ISTER", "3 REGISTER;", "3 REG@", "3 \x80", "3 REGISTER\x7f"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct sipreg_msg m;
+        struct sipreg_perr why;
+        size_t at;
+        int rc = with_cseq(&m, "SIP/2.0 200 OK\r\n", bad[i], &why, &at);
+        if (rc != SIPREG_EPARSE || why.code != SIPREG_PERR_CSEQ || why.offset != at)
+            TEST_FAIL_("\"%s\": rc %d %s at %zu", bad[i], rc, sipreg_perr_reason(why.code),
+                       why.offset);
+    }
+    return 0;
+}
+
+/* ---- Call-ID and Reason-Phrase at the buffer's end (block reads that run on) ---- */
+
+/* A Call-ID of 1 to 40 bytes as the last header, with 0 to 17 bytes after its CR LF (the empty
+ * line and a body, or nothing: a datagram may end with its headers), in an exactly-sized buffer
+ * against the guard page; a bad byte at each position is reported there. */
+TEST(msg_fastpath_call_id_at_buffer_end)
+{
+    static const char *after[] = {"\r\n", "\r\n\r\n", "\r\n\r\nx", "\r\n\r\n0123456789abcdef"};
+    static const char word[] = "aZ9-._!%*+`'~()<>:\\\"/[]?{}";
+    char id[64], text[512];
+    for (size_t len = 1; len <= 40; len++) {
+        for (size_t t = 0; t < sizeof after / sizeof after[0]; t++) {
+            for (int shape = 0; shape < 3; shape++) {
+                for (size_t i = 0; i < len; i++)
+                    id[i] = word[(i * 7 + len) % (sizeof word - 1)];
+                if (shape == 1 && len >= 3)
+                    id[len / 2] = '@';
+                id[len] = 0;
+                int n = snprintf(text, sizeof text,
+                                 "REGISTER sip:a SIP/2.0\r\nVia: SIP/2.0/UDP h\r\n"
+                                 "From: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCSeq: 1 REGISTER\r\n"
+                                 "Call-ID: %s%s",
+                                 id, after[t]);
+                size_t at = (size_t)n - strlen(after[t]) - len;
+                size_t bad = len; /* none */
+                if (shape == 2) {
+                    /* a byte no word holds, at a position that walks along the value */
+                    bad = (len * 5 + t) % len;
+                    text[at + bad] = t % 2 ? ',' : (char)0x80;
+                }
+                struct sipreg_msg m;
+                struct sipreg_perr why;
+                struct sipreg_arena a;
+                sipreg_arena_init(&a, mem, sizeof mem);
+                int rc = sipreg_msg_parse(&m, guard_copy(text, (size_t)n), (size_t)n,
+                                          SIPREG_MSG_DATAGRAM, NULL, &a, &why);
+                if (bad < len) {
+                    if (rc != SIPREG_EPARSE || why.code != SIPREG_PERR_CALL_ID ||
+                        why.offset != at + bad)
+                        TEST_FAIL_("Call-ID of %zu, bad byte at %zu, tail %zu: rc %d %s at %zu",
+                                   len, bad, t, rc, sipreg_perr_reason(why.code), why.offset);
+                    continue;
+                }
+                if (rc != 0 || off(m.call_id, m.buf) != (long long)at || m.call_id.len != len)
+                    TEST_FAIL_("Call-ID \"%s\", tail %zu: rc %d %s", id, t, rc,
+                               sipreg_perr_reason(why.code));
+            }
+        }
+    }
+    /* '@' placement: at the start, at the end, twice */
+    static const struct {
+        const char *id;
+        size_t at; /* of the refusal, from the value's start */
+    } bad[] = {{"@host", 0},
+               {"abc@", 3},
+               {"a@b@c", 3},
+               {"0123456789abcdef@", 16},
+               {"0123456789abcdef@0123456789abcdef@x", 33},
+               {"@", 0}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int n = snprintf(text, sizeof text,
+                         "REGISTER sip:a SIP/2.0\r\nVia: SIP/2.0/UDP h\r\n"
+                         "From: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCSeq: 1 REGISTER\r\n"
+                         "Call-ID: %s\r\n",
+                         bad[i].id);
+        size_t at = (size_t)n - 2 - strlen(bad[i].id);
+        struct sipreg_msg m;
+        struct sipreg_perr why;
+        struct sipreg_arena a;
+        sipreg_arena_init(&a, mem, sizeof mem);
+        ASSERT_EQ(sipreg_msg_parse(&m, guard_copy(text, (size_t)n), (size_t)n, SIPREG_MSG_DATAGRAM,
+                                   NULL, &a, &why),
+                  SIPREG_EPARSE);
+        ASSERT_EQ(why.code, SIPREG_PERR_CALL_ID);
+        ASSERT_EQ(why.offset, at + bad[i].at);
+    }
+    return 0;
+}
+
+/* A status line alone (then no header: Via is missing) whose Reason-Phrase of 0 to 40 bytes ends
+ * 2 bytes before the buffer's end; a control byte at each position is refused there, HT and
+ * bytes above 0x7f taken; the CR LF after the phrase is never taken for part of it. */
+TEST(msg_fastpath_reason_at_buffer_end)
+{
+    char text[128];
+    static const unsigned char ctl[] = {0x00, 0x01, '\t', 0x0b, 0x1f, 0x7f, 0x80, 0xff};
+    for (size_t len = 0; len <= 40; len++) {
+        for (size_t pos = 0; pos <= len; pos++) {
+            for (size_t ci = 0; ci < sizeof ctl; ci++) {
+                if (pos == len && ci > 0)
+                    break;
+                int n = snprintf(text, sizeof text, "SIP/2.0 486 ");
+                for (size_t i = 0; i < len; i++)
+                    text[n + (int)i] = (char)('A' + i % 26);
+                if (pos < len)
+                    text[(size_t)n + pos] = (char)ctl[ci];
+                memcpy(text + n + len, "\r\n", 2);
+                size_t total = (size_t)n + len + 2;
+                unsigned char b = pos < len ? ctl[ci] : 'A';
+                int refused = b < 0x20 ? b != '\t' : b == 0x7f;
+                struct sipreg_msg m;
+                struct sipreg_perr why;
+                struct sipreg_arena a;
+                sipreg_arena_init(&a, mem, sizeof mem);
+                int rc = sipreg_msg_parse(&m, guard_copy(text, total), total, SIPREG_MSG_DATAGRAM,
+                                          NULL, &a, &why);
+                ASSERT_EQ(rc, SIPREG_EPARSE);
+                if (refused) {
+                    if (why.code != SIPREG_PERR_REASON || why.offset != (size_t)n + pos)
+                        TEST_FAIL_("reason of %zu, 0x%02x at %zu: %s at %zu", len, b, pos,
+                                   sipreg_perr_reason(why.code), why.offset);
+                    continue;
+                }
+                if (why.code != SIPREG_PERR_MISSING_VIA || m.status != 486 ||
+                    off(m.reason, m.buf) != n || m.reason.len != len)
+                    TEST_FAIL_("reason of %zu, 0x%02x at %zu: %s, reason %lld+%zu", len, b, pos,
+                               sipreg_perr_reason(why.code), off(m.reason, m.buf), m.reason.len);
+            }
+        }
+    }
+    return 0;
+}
