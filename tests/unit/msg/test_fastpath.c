@@ -2,14 +2,37 @@
 /* The fast readers take the common shape of a header line, a CSeq, a Call-ID, a Via value and a
  * name-addr, and hand anything else to the general code. Each case here sits on one side or the
  * other of such an edge and pins the exact result: fields, slices (by offset), error codes and
- * error offsets. Inputs sit against a guard page after their last byte (guard_copy), so that a
- * block read past the end faults. */
+ * error offsets. Inputs sit against a guard page after their last byte (guard_copy) or before
+ * their first (guard_lead below), so that a block read past either end faults. */
 #include <stdalign.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "msg_test.h"
 
 static alignas(max_align_t) char mem[16384];
+
+/* A copy of `n` bytes whose first byte follows an unmapped page: a read before the start faults.
+ * Valid until the next guard_lead(). */
+static const char *guard_lead(const void *p, size_t n)
+{
+    static char *map;
+    static size_t maplen;
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    if (map)
+        munmap(map, maplen);
+    maplen = pg + (n + pg - 1) / pg * pg + pg;
+    map = mmap(NULL, maplen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (map == MAP_FAILED || mprotect(map, pg, PROT_NONE) != 0) {
+        perror("guard_lead");
+        exit(2);
+    }
+    if (n)
+        memcpy(map + pg, p, n);
+    return map + pg;
+}
 
 /* The slice as an offset from `base`, or -1 when absent. */
 static long long off(struct sipreg_str s, const char *base)
@@ -888,6 +911,485 @@ TEST(msg_fastpath_reason_at_buffer_end)
                                sipreg_perr_reason(why.code), off(m.reason, m.buf), m.reason.len);
             }
         }
+    }
+    return 0;
+}
+
+/* ---- Via (via_fast and its hand-over to the general parser) ---- */
+
+/* Parses the Via value `z` placed against a guard page after it (lead 0) or before it (lead 1),
+ * in an arena of `cap` bytes of mem; *base is where the value was placed. */
+static int via_at(struct sipreg_via **v, const char *z, int lead, size_t cap,
+                  const struct sipreg_msg_limits *lim, struct sipreg_arena *a,
+                  struct sipreg_perr *why, const char **base)
+{
+    size_t n = strlen(z);
+    *base = lead ? guard_lead(z, n) : guard_copy(z, n);
+    sipreg_arena_init(a, mem, cap);
+    *v = NULL;
+    return sipreg_via_parse(v, (struct sipreg_str){*base, n}, lim, a, why);
+}
+
+struct via_want {
+    const char *z;
+    int err;          /* 0, or the offset of the SIPREG_PERR_VIA refusal */
+    const char *host; /* host and port of the first element */
+    long port;
+};
+
+static int via_check(const struct via_want *w)
+{
+    for (int lead = 0; lead < 2; lead++) {
+        struct sipreg_via *v;
+        struct sipreg_arena a;
+        struct sipreg_perr why;
+        const char *base;
+        int rc = via_at(&v, w->z, lead, sizeof mem, NULL, &a, &why, &base);
+        if (w->err) {
+            if (rc != SIPREG_EPARSE || why.code != SIPREG_PERR_VIA || why.offset != (size_t)w->err)
+                TEST_FAIL_("\"%s\": rc %d %s at %zu, want Malformed Via at %d", w->z, rc,
+                           sipreg_perr_reason(why.code), why.offset, w->err);
+            continue;
+        }
+        if (rc != 0)
+            TEST_FAIL_("\"%s\": rc %d %s at %zu", w->z, rc, sipreg_perr_reason(why.code),
+                       why.offset);
+        const char *h = strstr(w->z, w->host);
+        if (off(v->host, base) != h - w->z || v->host.len != strlen(w->host) || v->port != w->port)
+            TEST_FAIL_("\"%s\": host %lld+%zu port %u, want %s port %ld", w->z, off(v->host, base),
+                       v->host.len, v->port, w->host, w->port);
+    }
+    return 0;
+}
+
+/* Ports: 5060 (one word compare), other values of 1 to 5 digits, more digits or leading zeros
+ * (general parser), 65535 and 65536, 0, a trailing non-digit; at the value's end and before a
+ * parameter. Refusals are at the digit that overflows, or after the digits. */
+TEST(msg_fastpath_via_ports)
+{
+    static const struct via_want cases[] = {
+        {"SIP/2.0/UDP h:5060", 0, "h", 5060},
+        {"SIP/2.0/UDP h:5060;branch=z9hG4bK1", 0, "h", 5060},
+        {"SIP/2.0/UDP h:50600", 0, "h", 50600},
+        {"SIP/2.0/UDP h:50600;rport", 0, "h", 50600},
+        {"SIP/2.0/UDP h:50601", 0, "h", 50601},
+        {"SIP/2.0/UDP h:5061", 0, "h", 5061},
+        {"SIP/2.0/UDP h:506", 0, "h", 506},
+        {"SIP/2.0/UDP h:5059", 0, "h", 5059},
+        {"SIP/2.0/UDP h:6060", 0, "h", 6060},
+        {"SIP/2.0/UDP h:1", 0, "h", 1},
+        {"SIP/2.0/UDP h:9;x", 0, "h", 9},
+        {"SIP/2.0/UDP h:10", 0, "h", 10},
+        {"SIP/2.0/UDP h:65535", 0, "h", 65535},
+        {"SIP/2.0/UDP h:65535;branch=z9hG4bK1", 0, "h", 65535},
+        {"SIP/2.0/UDP h:05060", 0, "h", 5060},
+        {"SIP/2.0/UDP h:005060", 0, "h", 5060},
+        {"SIP/2.0/UDP h:0000000000005060", 0, "h", 5060},
+        {"SIP/2.0/UDP h:00001", 0, "h", 1},
+        {"SIP/2.0/UDP example.com:5060", 0, "example.com", 5060},
+        {"SIP/2.0/UDP a-very-long-host-name.example.com:5060", 0,
+         "a-very-long-host-name.example.com", 5060},
+        {"SIP/2.0/UDP a-very-long-host-name.example.com:50600;branch=z9hG4bK1", 0,
+         "a-very-long-host-name.example.com", 50600},
+        {"SIP/2.0/UDP h : 5060", 0, "h", 5060},
+        {"SIP/2.0/UDP h:5060 ;rport", 0, "h", 5060},
+        {"SIP/2.0/UDP h: 5060", 0, "h", 5060},
+        {"SIP/2.0/UDP h:5060 ", 0, "h", 5060},
+        {"SIP/2.0/UDP h", 0, "h", 0},
+        {"SIP/2.0/UDP h:65536", 18, NULL, 0},
+        {"SIP/2.0/UDP h:65536;branch=z9hG4bK1", 18, NULL, 0},
+        {"SIP/2.0/UDP h:99999", 18, NULL, 0},
+        {"SIP/2.0/UDP h:100000", 19, NULL, 0},
+        {"SIP/2.0/UDP h:506000", 19, NULL, 0},
+        {"SIP/2.0/UDP h:0", 15, NULL, 0},
+        {"SIP/2.0/UDP h:00000", 19, NULL, 0},
+        {"SIP/2.0/UDP h:", 14, NULL, 0},
+        {"SIP/2.0/UDP h:;x", 14, NULL, 0},
+        {"SIP/2.0/UDP h:5060x", 18, NULL, 0},
+        {"SIP/2.0/UDP h:50600x", 19, NULL, 0},
+        {"SIP/2.0/UDP h:5060:5060", 18, NULL, 0},
+        {"SIP/2.0/UDP h:-1", 14, NULL, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (via_check(&cases[i]))
+            return 1;
+    return 0;
+}
+
+/* One LWS byte between transport and host is the fast path's; more, HT or folding are the
+ * general parser's: the same host, raw slice and transport either way. */
+TEST(msg_fastpath_via_transport_and_lws)
+{
+    static const struct {
+        const char *z, *name, *version, *transport, *host;
+    } cases[] = {
+        {"SIP/2.0/UDP h", "SIP", "2.0", "UDP", "h"},
+        {"SIP/2.0/UDP  h", "SIP", "2.0", "UDP", "h"},
+        {"SIP/2.0/UDP   h;rport", "SIP", "2.0", "UDP", "h"},
+        {"SIP/2.0/UDP\th", "SIP", "2.0", "UDP", "h"},
+        {"SIP/2.0/UDP \th", "SIP", "2.0", "UDP", "h"},
+        {"SIP/2.0/UDP\r\n h", "SIP", "2.0", "UDP", "h"},
+        {"SIP/2.0/TCP h", "SIP", "2.0", "TCP", "h"},
+        {"SIP/2.0/TCP  h", "SIP", "2.0", "TCP", "h"},
+        {"SIP/2.0/TLS h", "SIP", "2.0", "TLS", "h"},
+        {"SIP/2.0/SCTP h", "SIP", "2.0", "SCTP", "h"},
+        {"SIP/2.0/TLS-SCTP h", "SIP", "2.0", "TLS-SCTP", "h"},
+        {"SIP/2.0/WS h", "SIP", "2.0", "WS", "h"},
+        {"SIP/2.0/WSS  h", "SIP", "2.0", "WSS", "h"},
+        {"SIP/2.0/udp h", "SIP", "2.0", "udp", "h"},
+        {"SIP/2.0/UDPX h", "SIP", "2.0", "UDPX", "h"},
+        {"SIP/2.0/UD h", "SIP", "2.0", "UD", "h"},
+        {"sip/2.0/UDP h", "sip", "2.0", "UDP", "h"},
+        {"SIP / 2.0 / UDP h", "SIP", "2.0", "UDP", "h"},
+        {"SIP/2.1/UDP h", "SIP", "2.1", "UDP", "h"},
+        {"SIP/2.0/UDP h_1.example", "SIP", "2.0", "UDP", "h_1.example"},
+        {"SIP/2.0/UDP 0123456789abcdef.example.com", "SIP", "2.0", "UDP",
+         "0123456789abcdef.example.com"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        for (int lead = 0; lead < 2; lead++) {
+            struct sipreg_via *v;
+            struct sipreg_arena a;
+            struct sipreg_perr why;
+            const char *base, *z = cases[i].z;
+            int rc = via_at(&v, z, lead, sizeof mem, NULL, &a, &why, &base);
+            if (rc != 0)
+                TEST_FAIL_("\"%s\": rc %d %s at %zu", z, rc, sipreg_perr_reason(why.code),
+                           why.offset);
+            ASSERT_EQ(off(v->raw, base), 0);
+            ASSERT_EQ(v->raw.len, strlen(z));
+            ASSERT_EQ(off(v->proto_name, base), strstr(z, cases[i].name) - z);
+            ASSERT_STR(v->proto_name, cases[i].name);
+            ASSERT_EQ(off(v->proto_version, base), strstr(z, cases[i].version) - z);
+            ASSERT_STR(v->proto_version, cases[i].version);
+            ASSERT_EQ(off(v->transport, base), strstr(z, cases[i].transport) - z);
+            ASSERT_STR(v->transport, cases[i].transport);
+            ASSERT_EQ(off(v->host, base), (long long)(strlen(z) - strlen(cases[i].host) -
+                                                      (strchr(z, ';') ? strlen(";rport") : 0)));
+            ASSERT_STR(v->host, cases[i].host);
+            ASSERT(!v->host_ipv6);
+            ASSERT(!v->next);
+        }
+    }
+    /* refusals around the transport and the host */
+    static const struct via_want bad[] = {
+        {"SIP/2.0/UDPh", 12, NULL, 0},     {"SIP/2.0/UDP", 11, NULL, 0},
+        {"SIP/2.0/UDP ", 11, NULL, 0},     {"SIP/2.0/ h", 10, NULL, 0},
+        {"SIP/2.0/UDP ;x", 12, NULL, 0},   {"SIP/2.0/UDP h;", 14, NULL, 0},
+        {"SIP/2.0/UDP h;;x", 14, NULL, 0}, {"SIP/2.0/UDP h x", 14, NULL, 0},
+        {"SIP/2.0/UDP h@x", 13, NULL, 0},  {"SIP/2.0/UDP [::1", 16, NULL, 0},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (via_check(&bad[i]))
+            return 1;
+    return 0;
+}
+
+/* branch, rport, received, maddr and ttl as the value's last bytes (the word reads of the last
+ * 8 or 16 bytes up to the end), of every length, in either case, and names that only begin like
+ * them; with the value against a guard page on either side. */
+TEST(msg_fastpath_via_params_at_end)
+{
+    char val[64];
+    static const char *heads[] = {"SIP/2.0/UDP h", "SIP/2.0/UDP h:5060;foo=bar",
+                                  "SIP/2.0/TCP 192.0.2.4:50600;x"};
+    for (size_t hi = 0; hi < sizeof heads / sizeof heads[0]; hi++) {
+        size_t before = strchr(heads[hi], ';') ? 1 : 0;
+        for (size_t k = 1; k <= 24; k++) {
+            for (size_t i = 0; i < k; i++)
+                val[i] = "z9hG4bK-0123456789.abcdefghijklmnopqrstuvwxyz"[i];
+            val[k] = 0;
+            for (int form = 0; form < 8; form++) {
+                static const char *prefix[] = {
+                    ";branch=", ";BRANCH=",       ";received=", ";Received=",
+                    ";maddr=",  ";rport;branch=", ";branchx=",  ";x="};
+                char zz[160];
+                snprintf(zz, sizeof zz, "%s%s%s", heads[hi], prefix[form], val);
+                for (int lead = 0; lead < 2; lead++) {
+                    struct sipreg_via *v;
+                    struct sipreg_arena a;
+                    struct sipreg_perr why;
+                    const char *base;
+                    int rc = via_at(&v, zz, lead, sizeof mem, NULL, &a, &why, &base);
+                    if (rc != 0)
+                        TEST_FAIL_("\"%s\": rc %d %s at %zu", zz, rc, sipreg_perr_reason(why.code),
+                                   why.offset);
+                    long long vat = (long long)(strlen(zz) - k);
+                    ASSERT_EQ(off(v->branch, base), form <= 1 || form == 5 ? vat : -1);
+                    ASSERT_EQ(off(v->received, base), form == 2 || form == 3 ? vat : -1);
+                    ASSERT_EQ(off(v->maddr, base), form == 4 ? vat : -1);
+                    ASSERT_EQ(v->branch.p ? v->branch.len : k, k);
+                    ASSERT_EQ(v->received.p ? v->received.len : k, k);
+                    ASSERT_EQ(v->maddr.p ? v->maddr.len : k, k);
+                    ASSERT_EQ(v->rport, form == 5 ? 0 : -1);
+                    ASSERT_EQ(v->ttl, -1);
+                    ASSERT_EQ(v->params.n, before + 1 + (form == 5));
+                    const struct sipreg_param *pm = &v->params.v[v->params.n - 1];
+                    ASSERT_EQ(off(pm->value, base), vat);
+                    ASSERT_EQ(pm->value.len, k);
+                    ASSERT_EQ(off(v->raw, base), 0);
+                    ASSERT_EQ(v->raw.len, strlen(zz));
+                }
+            }
+        }
+    }
+    /* rport and ttl values, and names without a value */
+    static const struct {
+        const char *z;
+        int rport, ttl, err; /* err: offset of the refusal, or 0 */
+    } cases[] = {
+        {"SIP/2.0/UDP h;rport", 0, -1, 0},
+        {"SIP/2.0/UDP h;RPORT", 0, -1, 0},
+        {"SIP/2.0/UDP h;rport=1", 1, -1, 0},
+        {"SIP/2.0/UDP h;rport=5060", 5060, -1, 0},
+        {"SIP/2.0/UDP h;rport=50600", 50600, -1, 0},
+        {"SIP/2.0/UDP h;rport=65535", 65535, -1, 0},
+        {"SIP/2.0/UDP h;rport=05060", 5060, -1, 0},
+        {"SIP/2.0/UDP h;rport=0000000005060", 5060, -1, 0},
+        {"SIP/2.0/UDP h;rport=5060;branch=z9hG4bK1", 5060, -1, 0},
+        {"SIP/2.0/UDP h;rport=5060 ;x", 5060, -1, 0},
+        {"SIP/2.0/UDP h;rport=5061,SIP/2.0/UDP g", 5061, -1, 0},
+        {"SIP/2.0/UDP h;rport=5070;rport", 0, -1, 0},
+        {"SIP/2.0/UDP h;rport;rport=5070", 5070, -1, 0},
+        {"SIP/2.0/UDP h;rportx", -1, -1, 0},
+        {"SIP/2.0/UDP h;rportx=1", -1, -1, 0},
+        {"SIP/2.0/UDP h;rpor", -1, -1, 0},
+        {"SIP/2.0/UDP h;ttl=0", -1, 0, 0},
+        {"SIP/2.0/UDP h;ttl=255", -1, 255, 0},
+        {"SIP/2.0/UDP h;TTL=1", -1, 1, 0},
+        {"SIP/2.0/UDP h;rport=65536", 0, 0, 20},
+        {"SIP/2.0/UDP h;rport=0", 0, 0, 20},
+        {"SIP/2.0/UDP h;rport=", 0, 0, 20},
+        {"SIP/2.0/UDP h;rport=x", 0, 0, 20},
+        {"SIP/2.0/UDP h;rport=5060x", 0, 0, 20},
+        {"SIP/2.0/UDP h;rport=5060=", 0, 0, 20},
+        {"SIP/2.0/UDP h;ttl=256", 0, 0, 14},
+        {"SIP/2.0/UDP h;ttl", 0, 0, 14},
+        {"SIP/2.0/UDP h;branch", 0, 0, 14},
+        {"SIP/2.0/UDP h;branch=", 0, 0, 21},
+        {"SIP/2.0/UDP h;received", 0, 0, 14},
+        {"SIP/2.0/UDP h;received=", 0, 0, 23},
+        {"SIP/2.0/UDP h;maddr", 0, 0, 14},
+        {"SIP/2.0/UDP h;x=\"q\"", -1, -1, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        for (int lead = 0; lead < 2; lead++) {
+            struct sipreg_via *v;
+            struct sipreg_arena a;
+            struct sipreg_perr why;
+            const char *base;
+            int rc = via_at(&v, cases[i].z, lead, sizeof mem, NULL, &a, &why, &base);
+            if (cases[i].err) {
+                if (rc != SIPREG_EPARSE || why.code != SIPREG_PERR_VIA ||
+                    why.offset != (size_t)cases[i].err)
+                    TEST_FAIL_("\"%s\": rc %d %s at %zu, want Malformed Via at %d", cases[i].z, rc,
+                               sipreg_perr_reason(why.code), why.offset, cases[i].err);
+                continue;
+            }
+            if (rc != 0 || v->rport != cases[i].rport || v->ttl != cases[i].ttl)
+                TEST_FAIL_("\"%s\": rc %d rport %d ttl %d", cases[i].z, rc, rc ? 0 : v->rport,
+                           rc ? 0 : v->ttl);
+        }
+    }
+    return 0;
+}
+
+/* All of a message's Via headers, comma lists included, some read by the fast reader and some
+ * by the general parser (two spaces, an IPv6 host, a quoted value), in order, with message
+ * offsets; and a refusal in the third header reported at its message offset. */
+TEST(msg_fastpath_via_message_lists)
+{
+    const char *z = "REGISTER sip:example.com SIP/2.0\r\n"
+                    "Via: SIP/2.0/UDP a1:5060;branch=z9hG4bK1, SIP/2.0/TCP a2;rport\r\n"
+                    "From: <sip:a@example.com>;tag=1\r\n"
+                    "v: SIP/2.0/UDP  a3;branch=z9hG4bK3,SIP/2.0/UDP a4;received=10.0.0.4\r\n"
+                    "Via: SIP/2.0/UDP [2001:db8::1]:5070;branch=z9hG4bK5, SIP/2.0/TLS a6:50600\r\n"
+                    "To: <sip:a@example.com>\r\n"
+                    "Via: SIP/2.0/UDP a7;x=\"q\";branch=z9hG4bK7\r\n"
+                    "VIA:SIP/2.0/UDP a8;rport=65535\r\n"
+                    "Call-ID: 1@h\r\nCSeq: 1 REGISTER\r\n\r\n";
+    static const struct {
+        const char *raw, *host, *branch, *received;
+        unsigned port;
+        int rport;
+    } want[] = {
+        {"SIP/2.0/UDP a1:5060;branch=z9hG4bK1", "a1", "z9hG4bK1", NULL, 5060, -1},
+        {"SIP/2.0/TCP a2;rport", "a2", NULL, NULL, 0, 0},
+        {"SIP/2.0/UDP  a3;branch=z9hG4bK3", "a3", "z9hG4bK3", NULL, 0, -1},
+        {"SIP/2.0/UDP a4;received=10.0.0.4", "a4", NULL, "10.0.0.4", 0, -1},
+        {"SIP/2.0/UDP [2001:db8::1]:5070;branch=z9hG4bK5", "2001:db8::1", "z9hG4bK5", NULL, 5070,
+         -1},
+        {"SIP/2.0/TLS a6:50600", "a6", NULL, NULL, 50600, -1},
+        {"SIP/2.0/UDP a7;x=\"q\";branch=z9hG4bK7", "a7", "z9hG4bK7", NULL, 0, -1},
+        {"SIP/2.0/UDP a8;rport=65535", "a8", NULL, NULL, 0, 65535},
+    };
+    {
+        struct sipreg_msg m;
+        struct sipreg_arena a;
+        struct sipreg_perr why;
+        ASSERT_EQ(parse_z(&m, z, &a, mem, sizeof mem, &why), 0);
+        const struct sipreg_via *v;
+        ASSERT_EQ(sipreg_msg_via(&m, &v, &why), 0);
+        for (size_t i = 0; i < sizeof want / sizeof want[0]; i++, v = v->next) {
+            ASSERT(v);
+            ASSERT_EQ(off(v->raw, m.buf), strstr(z, want[i].raw) - z);
+            ASSERT_EQ(v->raw.len, strlen(want[i].raw));
+            ASSERT_EQ(off(v->host, m.buf), strstr(z, want[i].raw) - z +
+                                               (strstr(want[i].raw, want[i].host) - want[i].raw));
+            ASSERT_STR(v->host, want[i].host);
+            ASSERT_EQ(v->port, want[i].port);
+            ASSERT_EQ(v->rport, want[i].rport);
+            if (want[i].branch)
+                ASSERT_STR(v->branch, want[i].branch);
+            else
+                ASSERT_ABSENT(v->branch);
+            if (want[i].received)
+                ASSERT_STR(v->received, want[i].received);
+            else
+                ASSERT_ABSENT(v->received);
+        }
+        ASSERT(!v);
+        /* the list is cached: the same pointer again */
+        const struct sipreg_via *again;
+        ASSERT_EQ(sipreg_msg_via(&m, &again, &why), 0);
+        ASSERT(again == m.via_cache);
+    }
+    const char *bad = "REGISTER sip:example.com SIP/2.0\r\n"
+                      "Via: SIP/2.0/UDP b1\r\n"
+                      "Via: SIP/2.0/UDP b2, SIP/2.0/UDP b3;branch=z9hG4bK3\r\n"
+                      "From: <sip:a@example.com>;tag=1\r\nTo: <sip:a@example.com>\r\n"
+                      "Via: SIP/2.0/UDP b4, SIP/2.0/UDP b5:65536\r\n"
+                      "Call-ID: 1@h\r\nCSeq: 1 REGISTER\r\n\r\n";
+    struct sipreg_msg m;
+    struct sipreg_arena a;
+    struct sipreg_perr why;
+    ASSERT_EQ(parse_z(&m, bad, &a, mem, sizeof mem, &why), 0);
+    const struct sipreg_via *v;
+    ASSERT_EQ(sipreg_msg_via(&m, &v, &why), SIPREG_EPARSE);
+    ASSERT_EQ(why.code, SIPREG_PERR_VIA);
+    ASSERT_EQ(why.offset, (size_t)(strstr(bad, "65536") - bad) + 4);
+    ASSERT(!m.via_cache);
+    return 0;
+}
+
+/* The arena use of a Via list is the general parser's, to the byte: an arena of exactly that
+ * size parses, every smaller one fails with SIPREG_ENOMEM at the general parser's offset (the
+ * element whose node does not fit, or the end of the element whose parameters do not). */
+TEST(msg_fastpath_via_arena_exact)
+{
+    const size_t al = alignof(max_align_t);
+    const size_t node = sizeof(struct sipreg_via), vs = (node + al - 1) / al * al;
+    const size_t ps = sizeof(struct sipreg_param);
+    ASSERT_EQ(ps % al, 0); /* parameter arrays need no padding after one another */
+    static const char one[] = "SIP/2.0/UDP h;branch=z9hG4bK1;rport";
+    static const char none[] = "SIP/2.0/UDP h";
+    static const char two[] = "SIP/2.0/UDP h;branch=1, SIP/2.0/UDP g;rport;x=y";
+    /* as many parameters as the general parser collects on its stack before it spills */
+    static const char sixteen[] = "SIP/2.0/UDP h;a;b;c;d;e;f;g;h;i;j;k;l;m;n;o;p";
+    struct {
+        const char *z;
+        size_t need[4]; /* caps at which each next step fits */
+        size_t at[4];   /* offset of the refusal below need[i] */
+        size_t nsteps;
+    } cases[] = {
+        {one, {node, vs + 2 * ps}, {0, sizeof one - 1}, 2},
+        {none, {node}, {0}, 1},
+        {sixteen, {node, vs + 16 * ps}, {0, sizeof sixteen - 1}, 2},
+        {two, {node, vs + ps, vs + ps + node, 2 * vs + 3 * ps}, {0, 22, 24, sizeof two - 1}, 4},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t need = cases[i].need[cases[i].nsteps - 1];
+        for (size_t cap = 0; cap <= need + 40; cap++) {
+            for (int lead = 0; lead < 2; lead++) {
+                struct sipreg_via *v;
+                struct sipreg_arena a;
+                struct sipreg_perr why;
+                const char *base;
+                int rc = via_at(&v, cases[i].z, lead, cap, NULL, &a, &why, &base);
+                size_t step = 0;
+                while (step < cases[i].nsteps && cap >= cases[i].need[step])
+                    step++;
+                if (step < cases[i].nsteps) {
+                    if (rc != SIPREG_ENOMEM || why.code != SIPREG_PERR_NO_MEMORY ||
+                        why.offset != cases[i].at[step])
+                        TEST_FAIL_("\"%s\", arena %zu: rc %d %s at %zu, want no memory at %zu",
+                                   cases[i].z, cap, rc, sipreg_perr_reason(why.code), why.offset,
+                                   cases[i].at[step]);
+                    continue;
+                }
+                if (rc != 0 || a.used != need || off(v->host, base) != 12)
+                    TEST_FAIL_("\"%s\", arena %zu: rc %d, used %zu, want %zu", cases[i].z, cap, rc,
+                               a.used, need);
+            }
+        }
+    }
+    /* the same through the message accessor: offsets in the message */
+    static char z[256];
+    int n = snprintf(z, sizeof z,
+                     "REGISTER sip:a SIP/2.0\r\nVia: %s\r\nFrom: <sip:a@b>;tag=1\r\n"
+                     "To: <sip:a@b>\r\nCall-ID: 1@h\r\nCSeq: 1 REGISTER\r\n\r\n",
+                     two);
+    const size_t vat = strlen("REGISTER sip:a SIP/2.0\r\nVia: ");
+    const size_t need = 2 * vs + 3 * ps;
+    for (size_t cap = 0; cap <= need; cap++) {
+        struct sipreg_msg m;
+        struct sipreg_arena a;
+        struct sipreg_perr why;
+        sipreg_arena_init(&a, mem, cap);
+        ASSERT_EQ(sipreg_msg_parse(&m, guard_copy(z, (size_t)n), (size_t)n, SIPREG_MSG_DATAGRAM,
+                                   NULL, &a, &why),
+                  0);
+        ASSERT_EQ(a.used, 0);
+        const struct sipreg_via *v;
+        int rc = sipreg_msg_via(&m, &v, &why);
+        size_t at = cap < node             ? 0
+                    : cap < vs + ps        ? 22
+                    : cap < vs + ps + node ? 24
+                                           : sizeof two - 1;
+        if (cap < need) {
+            ASSERT_EQ(rc, SIPREG_ENOMEM);
+            ASSERT_EQ(why.code, SIPREG_PERR_NO_MEMORY);
+            ASSERT_EQ(why.offset, vat + at);
+        } else {
+            ASSERT_EQ(rc, 0);
+            ASSERT_EQ(a.used, need);
+            ASSERT_STR(v->next->host, "g");
+        }
+    }
+    return 0;
+}
+
+/* max_params and max_list: exactly at the limit parses, one more is refused where the general
+ * parser refuses it. */
+TEST(msg_fastpath_via_limits)
+{
+    struct sipreg_via *v;
+    struct sipreg_arena a;
+    struct sipreg_perr why;
+    const char *base;
+    struct sipreg_msg_limits lim = {.max_params = 3};
+    for (int lead = 0; lead < 2; lead++) {
+        lim.max_params = 3;
+        ASSERT_EQ(via_at(&v, "SIP/2.0/UDP h;a;b;c", lead, sizeof mem, &lim, &a, &why, &base), 0);
+        ASSERT_EQ(v->params.n, 3);
+        ASSERT_EQ(off(v->params.v[2].name, base), 18);
+        lim.max_params = 2;
+        ASSERT_EQ(via_at(&v, "SIP/2.0/UDP h;a;b;c", lead, sizeof mem, &lim, &a, &why, &base),
+                  SIPREG_EPARSE);
+        ASSERT_EQ(why.code, SIPREG_PERR_TOO_MANY_PARAMS);
+        ASSERT_EQ(why.offset, 18);
+        lim = (struct sipreg_msg_limits){.max_list = 1};
+        ASSERT_EQ(via_at(&v, "SIP/2.0/UDP a", lead, sizeof mem, &lim, &a, &why, &base), 0);
+        ASSERT_EQ(
+            via_at(&v, "SIP/2.0/UDP a, SIP/2.0/UDP b", lead, sizeof mem, &lim, &a, &why, &base),
+            SIPREG_EPARSE);
+        ASSERT_EQ(why.code, SIPREG_PERR_TOO_MANY_VALUES);
+        ASSERT_EQ(why.offset, 15);
+        lim.max_list = 2;
+        ASSERT_EQ(
+            via_at(&v, "SIP/2.0/UDP a, SIP/2.0/UDP b", lead, sizeof mem, &lim, &a, &why, &base), 0);
+        ASSERT_EQ(off(v->next->host, base), 27);
+        lim = (struct sipreg_msg_limits){0};
     }
     return 0;
 }
