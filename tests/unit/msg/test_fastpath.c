@@ -1393,3 +1393,394 @@ TEST(msg_fastpath_via_limits)
     }
     return 0;
 }
+
+/* ---- From, To and Contact (fast_one and its hand-over to the general parser) ---- */
+
+struct addr_want {
+    const char *z;
+    const char *display; /* NULL: absent */
+    const char *user;    /* NULL: absent */
+    const char *host;
+    unsigned port;
+    size_t nuri, nparams;
+    const char *tag; /* NULL: absent */
+    enum sipreg_perr_code code;
+    size_t at; /* of the refusal */
+};
+
+/* The slice s equals z (NULL: absent) and lies within the input at base. */
+static int same_slice(struct sipreg_str s, const char *z, const char *base, size_t len)
+{
+    if (!z)
+        return s.p == NULL;
+    return s.p && s.p >= base && s.p + s.len <= base + len && s.len == strlen(z) &&
+           memcmp(s.p, z, s.len) == 0;
+}
+
+static int addr_check(const struct addr_want *w)
+{
+    for (int lead = 0; lead < 2; lead++) {
+        size_t n = strlen(w->z);
+        const char *base = lead ? guard_lead(w->z, n) : guard_copy(w->z, n);
+        struct sipreg_addr ad;
+        struct sipreg_arena a;
+        struct sipreg_perr why;
+        sipreg_arena_init(&a, mem, sizeof mem);
+        int rc = sipreg_addr_parse(&ad, (struct sipreg_str){base, n}, NULL, &a, &why);
+        if (w->code) {
+            if (rc != SIPREG_EPARSE || why.code != w->code || why.offset != w->at)
+                TEST_FAIL_("\"%s\": rc %d %s at %zu, want %s at %zu", w->z, rc,
+                           sipreg_perr_reason(why.code), why.offset, sipreg_perr_reason(w->code),
+                           w->at);
+            continue;
+        }
+        if (rc != 0)
+            TEST_FAIL_("\"%s\": rc %d %s at %zu", w->z, rc, sipreg_perr_reason(why.code),
+                       why.offset);
+        if (!same_slice(ad.display, w->display, base, n) ||
+            !same_slice(ad.uri.user, w->user, base, n) ||
+            !same_slice(ad.uri.host, w->host, base, n) || ad.uri.port != w->port ||
+            ad.uri.params.n != w->nuri || ad.params.n != w->nparams ||
+            !same_slice(ad.tag, w->tag, base, n))
+            TEST_FAIL_("\"%s\": display \"%.*s\" user \"%.*s\" host \"%.*s\" port %u uri params "
+                       "%zu params %zu tag \"%.*s\"",
+                       w->z, (int)ad.display.len, ad.display.p ? ad.display.p : "",
+                       (int)ad.uri.user.len, ad.uri.user.p ? ad.uri.user.p : "",
+                       (int)ad.uri.host.len, ad.uri.host.p ? ad.uri.host.p : "", ad.uri.port,
+                       ad.uri.params.n, ad.params.n, (int)ad.tag.len, ad.tag.p ? ad.tag.p : "");
+        /* the tag is the value of a parameter named tag */
+        if (w->tag) {
+            size_t k = 0;
+            while (k < ad.params.n && !(ad.params.v[k].value.p == ad.tag.p))
+                k++;
+            ASSERT(k < ad.params.n);
+            ASSERT_EQ(ad.params.v[k].name.len, 3);
+        }
+        /* raw is the whole value without the surrounding LWS */
+        const char *s = w->z;
+        while (*s == ' ')
+            s++;
+        size_t rl = strlen(s);
+        while (rl && s[rl - 1] == ' ')
+            rl--;
+        ASSERT_EQ(off(ad.raw, base), s - w->z);
+        ASSERT_EQ(ad.raw.len, rl);
+    }
+    return 0;
+}
+
+/* A From or To whose one parameter is its tag (taken in one step), and the forms next to it. */
+TEST(msg_fastpath_addr_tag_forms)
+{
+    static const struct addr_want cases[] = {
+        {"<sip:a@b>;tag=x", NULL, "a", "b", 0, 0, 1, "x", 0, 0},
+        {"<sip:a@b>;tag=1234567890abcdef1234", NULL, "a", "b", 0, 0, 1, "1234567890abcdef1234", 0,
+         0},
+        {"<sip:a@b>;TAG=x", NULL, "a", "b", 0, 0, 1, "x", 0, 0},
+        {"<sip:a@b>;Tag=x", NULL, "a", "b", 0, 0, 1, "x", 0, 0},
+        {"<sip:a@b>;tag=x;tag=y", NULL, "a", "b", 0, 0, 2, "x", 0, 0},
+        {"<sip:a@b>;x=1;tag=y", NULL, "a", "b", 0, 0, 2, "y", 0, 0},
+        {"<sip:a@b>;tag=y;x", NULL, "a", "b", 0, 0, 2, "y", 0, 0},
+        {"<sip:a@b;lr>;tag=x", NULL, "a", "b", 0, 1, 1, "x", 0, 0},
+        {"<sip:b>;tag=x", NULL, NULL, "b", 0, 0, 1, "x", 0, 0},
+        {"<sip:a@b:5060>;tag=x", NULL, "a", "b", 5060, 0, 1, "x", 0, 0},
+        {"<sip:a@b> ;tag=x", NULL, "a", "b", 0, 0, 1, "x", 0, 0},
+        {"<sip:a@b>;tag=x ", NULL, "a", "b", 0, 0, 1, "x", 0, 0},
+        {"  <sip:a@b>;tag=x  ", NULL, "a", "b", 0, 0, 1, "x", 0, 0},
+        {"<sip:a@b>; tag=x", NULL, "a", "b", 0, 0, 1, "x", 0, 0},
+        {"<sip:a@b>;tag =x", NULL, "a", "b", 0, 0, 1, "x", 0, 0},
+        {"<sip:a@b>;tag= x", NULL, "a", "b", 0, 0, 1, "x", 0, 0},
+        {"<sip:a@b>;tagx=1", NULL, "a", "b", 0, 0, 1, NULL, 0, 0},
+        {"<sip:a@b>;ta=1", NULL, "a", "b", 0, 0, 1, NULL, 0, 0},
+        {"<sip:a@b>;x", NULL, "a", "b", 0, 0, 1, NULL, 0, 0},
+        {"<sip:a@b>", NULL, "a", "b", 0, 0, 0, NULL, 0, 0},
+        {"sip:a@b;tag=x", NULL, "a", "b", 0, 0, 1, "x", 0, 0},
+        {"<sip:a@b>;tag=", NULL, NULL, NULL, 0, 0, 0, NULL, SIPREG_PERR_PARAM, 14},
+        {"<sip:a@b>;tag", NULL, NULL, NULL, 0, 0, 0, NULL, SIPREG_PERR_PARAM, 10},
+        {"<sip:a@b>;TAG", NULL, NULL, NULL, 0, 0, 0, NULL, SIPREG_PERR_PARAM, 10},
+        {"<sip:a@b>;tag;tag=x", NULL, NULL, NULL, 0, 0, 0, NULL, SIPREG_PERR_PARAM, 10},
+        {"<sip:a@b>;tag=\"x\"", NULL, NULL, NULL, 0, 0, 0, NULL, SIPREG_PERR_PARAM, 10},
+        {"<sip:a@b>;tag=x y", NULL, NULL, NULL, 0, 0, 0, NULL, SIPREG_PERR_PARAM, 16},
+        {"<sip:a@b>;tag=x>", NULL, NULL, NULL, 0, 0, 0, NULL, SIPREG_PERR_PARAM, 15},
+        {"<sip:a@b>;tag=x,y", NULL, NULL, NULL, 0, 0, 0, NULL, SIPREG_PERR_PARAM, 15},
+        {"<sip:a@b>;", NULL, NULL, NULL, 0, 0, 0, NULL, SIPREG_PERR_PARAM, 10},
+        {"<sip:a@b>x", NULL, NULL, NULL, 0, 0, 0, NULL, SIPREG_PERR_PARAM, 9},
+        /* ESC OR 0x20 is ';', 0x1a OR 0x20 is ':': neither is one */
+        {"<sip:a@b>\x1btag=x", NULL, NULL, NULL, 0, 0, 0, NULL, SIPREG_PERR_PARAM, 9},
+        {"<sip\x1a"
+         "a@b>;tag=x",
+         NULL, NULL, NULL, 0, 0, 0, NULL, SIPREG_PERR_URI, 4},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (addr_check(&cases[i]))
+            return 1;
+    /* max_params 1: the tag alone fits, a second parameter does not */
+    struct sipreg_msg_limits lim = {.max_params = 1};
+    struct sipreg_addr ad;
+    struct sipreg_arena a;
+    struct sipreg_perr why;
+    sipreg_arena_init(&a, mem, sizeof mem);
+    ASSERT_EQ(sipreg_addr_parse(&ad, SIPREG_STR_LIT("<sip:a@b>;tag=x"), &lim, &a, &why), 0);
+    ASSERT_STR(ad.tag, "x");
+    ASSERT_EQ(sipreg_addr_parse(&ad, SIPREG_STR_LIT("<sip:a@b>;tag=x;y"), &lim, &a, &why),
+              SIPREG_EPARSE);
+    ASSERT_EQ(why.code, SIPREG_PERR_TOO_MANY_PARAMS);
+    ASSERT_EQ(why.offset, 16);
+    ASSERT_EQ(sipreg_addr_parse(&ad, SIPREG_STR_LIT("<sip:a@b;lr;x>;tag=x"), &lim, &a, &why),
+              SIPREG_EPARSE);
+    ASSERT_EQ(why.code, SIPREG_PERR_TOO_MANY_PARAMS);
+    return 0;
+}
+
+/* Display names (one space before '<' is the fast path's end; more, HT, none, a quoted name),
+ * and the URI forms around the fast reader's: ports, schemes, an empty user, a password. */
+TEST(msg_fastpath_addr_display_and_uri)
+{
+    static const struct addr_want cases[] = {
+        {"A <sip:a@b>;tag=x", "A", "a", "b", 0, 0, 1, "x", 0, 0},
+        {"A  <sip:a@b>", "A", "a", "b", 0, 0, 0, NULL, 0, 0},
+        {"A   <sip:a@b>", "A", "a", "b", 0, 0, 0, NULL, 0, 0},
+        {"A B <sip:a@b>", "A B", "a", "b", 0, 0, 0, NULL, 0, 0},
+        {"A B  <sip:a@b>", "A B", "a", "b", 0, 0, 0, NULL, 0, 0},
+        {"A\t<sip:a@b>", "A", "a", "b", 0, 0, 0, NULL, 0, 0},
+        {"A \t<sip:a@b>", "A", "a", "b", 0, 0, 0, NULL, 0, 0},
+        {"A\t <sip:a@b>", "A", "a", "b", 0, 0, 0, NULL, 0, 0},
+        {"A<sip:a@b>", "A", "a", "b", 0, 0, 0, NULL, 0, 0},
+        {" A <sip:a@b> ", "A", "a", "b", 0, 0, 0, NULL, 0, 0},
+        {"Alice-Liddell.x <sip:alice@example.com:5060;transport=udp>;tag=9fxced76sl",
+         "Alice-Liddell.x", "alice", "example.com", 5060, 1, 1, "9fxced76sl", 0, 0},
+        {"\"A\" <sip:a@b>;tag=x", "A", "a", "b", 0, 0, 1, "x", 0, 0},
+        {"\"A B\"<sip:a@b>", "A B", "a", "b", 0, 0, 0, NULL, 0, 0},
+        {"<sip:a@b:0>", NULL, "a", "b", 0, 0, 0, NULL, 0, 0},
+        {"<sip:a@b:1>", NULL, "a", "b", 1, 0, 0, NULL, 0, 0},
+        {"<sip:a@b:65535>", NULL, "a", "b", 65535, 0, 0, NULL, 0, 0},
+        {"<sip:a@b:05060>", NULL, "a", "b", 5060, 0, 0, NULL, 0, 0},
+        {"<sip:a@b:0000005060>", NULL, "a", "b", 5060, 0, 0, NULL, 0, 0},
+        {"<SIP:a@b>", NULL, "a", "b", 0, 0, 0, NULL, 0, 0},
+        {"<Sip:a@b>", NULL, "a", "b", 0, 0, 0, NULL, 0, 0},
+        {"<sips:a@b>", NULL, "a", "b", 0, 0, 0, NULL, 0, 0},
+        {"<sip:a:pw@b>", NULL, "a", "b", 0, 0, 0, NULL, 0, 0},
+        {"<sip:a%40x@b>", NULL, "a%40x", "b", 0, 0, 0, NULL, 0, 0},
+        {"<sip:a;p=1@b>", NULL, "a;p=1", "b", 0, 0, 0, NULL, 0, 0},
+        {"<sip:b;maddr=x@y>", NULL, "b;maddr=x", "y", 0, 0, 0, NULL, 0, 0},
+        {"<sip:a@b;p1;p2=v;p3=[x]>", NULL, "a", "b", 0, 3, 0, NULL, 0, 0},
+        {"<sip:a@b;p=%41>", NULL, "a", "b", 0, 1, 0, NULL, 0, 0},
+        {"<sip:a@b?h=v>", NULL, "a", "b", 0, 0, 0, NULL, 0, 0},
+        {"<sip:a@b:65536>", NULL, NULL, NULL, 0, 0, 0, NULL, SIPREG_PERR_URI, 13},
+        {"<sip:a@b:123456>", NULL, NULL, NULL, 0, 0, 0, NULL, SIPREG_PERR_URI, 14},
+        {"<sip:a@b:>", NULL, NULL, NULL, 0, 0, 0, NULL, SIPREG_PERR_URI, 9},
+        {"<sip:@b>", NULL, NULL, NULL, 0, 0, 0, NULL, SIPREG_PERR_URI, 5},
+        {"<sip:a@>", NULL, NULL, NULL, 0, 0, 0, NULL, SIPREG_PERR_URI, 7},
+        {"<sip:a@b;>", NULL, NULL, NULL, 0, 0, 0, NULL, SIPREG_PERR_URI, 9},
+        {"<sip:a@b;p=>", NULL, NULL, NULL, 0, 0, 0, NULL, SIPREG_PERR_URI, 11},
+        {"A B <sip:a@b", NULL, NULL, NULL, 0, 0, 0, NULL, SIPREG_PERR_ADDR, 4},
+        {"A,B <sip:a@b>", NULL, NULL, NULL, 0, 0, 0, NULL, SIPREG_PERR_ADDR, 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (addr_check(&cases[i]))
+            return 1;
+    return 0;
+}
+
+struct contact_want {
+    const char *z;
+    long long expires, reg_id;
+    int q;
+    const char *instance; /* NULL: absent */
+    enum sipreg_perr_code code;
+    size_t at;
+};
+
+static int contact_check(const struct contact_want *w)
+{
+    for (int lead = 0; lead < 2; lead++) {
+        size_t n = strlen(w->z);
+        const char *base = lead ? guard_lead(w->z, n) : guard_copy(w->z, n);
+        struct sipreg_contact *c;
+        struct sipreg_arena a;
+        struct sipreg_perr why;
+        sipreg_arena_init(&a, mem, sizeof mem);
+        int rc = sipreg_contact_parse(&c, (struct sipreg_str){base, n}, NULL, &a, &why);
+        if (w->code) {
+            if (rc != SIPREG_EPARSE || why.code != w->code || why.offset != w->at)
+                TEST_FAIL_("\"%s\": rc %d %s at %zu, want %s at %zu", w->z, rc,
+                           sipreg_perr_reason(why.code), why.offset, sipreg_perr_reason(w->code),
+                           w->at);
+            continue;
+        }
+        if (rc != 0)
+            TEST_FAIL_("\"%s\": rc %d %s at %zu", w->z, rc, sipreg_perr_reason(why.code),
+                       why.offset);
+        while (c->next)
+            c = c->next; /* the values sit in the last element */
+        if (c->expires != w->expires || c->reg_id != w->reg_id || c->q != w->q ||
+            !same_slice(c->instance, w->instance, base, n))
+            TEST_FAIL_("\"%s\": expires %lld reg-id %lld q %d instance \"%.*s\"%s", w->z,
+                       (long long)c->expires, (long long)c->reg_id, c->q, (int)c->instance.len,
+                       c->instance.p ? c->instance.p : "", c->instance.p ? "" : " (absent)");
+    }
+    return 0;
+}
+
+/* expires (clamped to 2**32-1), reg-id (1 to 2**31-1), q and +sip.instance: values read while
+ * they are scanned, at the edges of their ranges, and what the general parser refuses. */
+TEST(msg_fastpath_contact_params)
+{
+    static const struct contact_want cases[] = {
+        {"<sip:a@b>;expires=0", 0, -1, -1, NULL, 0, 0},
+        {"<sip:a@b>;expires=1", 1, -1, -1, NULL, 0, 0},
+        {"<sip:a@b>;expires=3600", 3600, -1, -1, NULL, 0, 0},
+        {"<sip:a@b>;EXPIRES=5", 5, -1, -1, NULL, 0, 0},
+        {"<sip:a@b>;Expires=5", 5, -1, -1, NULL, 0, 0},
+        {"<sip:a@b>;expires=4294967295", 4294967295LL, -1, -1, NULL, 0, 0},
+        {"<sip:a@b>;expires=4294967296", 4294967295LL, -1, -1, NULL, 0, 0},
+        {"<sip:a@b>;expires=42949672950", 4294967295LL, -1, -1, NULL, 0, 0},
+        {"<sip:a@b>;expires=18446744073709551615", 4294967295LL, -1, -1, NULL, 0, 0},
+        {"<sip:a@b>;expires=18446744073709551616", 4294967295LL, -1, -1, NULL, 0, 0},
+        {"<sip:a@b>;expires=99999999999999999999999999999999", 4294967295LL, -1, -1, NULL, 0, 0},
+        {"<sip:a@b>;expires=0000000000000000000000001", 1, -1, -1, NULL, 0, 0},
+        {"<sip:a@b>;expires=00004294967295", 4294967295LL, -1, -1, NULL, 0, 0},
+        {"<sip:a@b>;expires=1;expires=2", 2, -1, -1, NULL, 0, 0},
+        {"<sip:a@b>;expires=1,<sip:c@d>;expires=7", 7, -1, -1, NULL, 0, 0},
+        {"<sip:a@b>;expires=7 ;x", 7, -1, -1, NULL, 0, 0},
+        {"<sip:a@b>;expiresx=7", -1, -1, -1, NULL, 0, 0},
+        {"<sip:a@b>;expire=7", -1, -1, -1, NULL, 0, 0},
+        {"<sip:a@b>;reg-id=1", -1, 1, -1, NULL, 0, 0},
+        {"<sip:a@b>;REG-ID=2", -1, 2, -1, NULL, 0, 0},
+        {"<sip:a@b>;reg-id=2147483647", -1, 2147483647LL, -1, NULL, 0, 0},
+        {"<sip:a@b>;reg-id=0001", -1, 1, -1, NULL, 0, 0},
+        {"<sip:a@b>;reg-id=00000000000000000000001", -1, 1, -1, NULL, 0, 0},
+        {"<sip:a@b>;reg-idx=0", -1, -1, -1, NULL, 0, 0},
+        {"<sip:a@b>;reg_id=0", -1, -1, -1, NULL, 0, 0},
+        {"<sip:a@b>;q=0", -1, -1, 0, NULL, 0, 0},
+        {"<sip:a@b>;q=1", -1, -1, 1000, NULL, 0, 0},
+        {"<sip:a@b>;q=0.5", -1, -1, 500, NULL, 0, 0},
+        {"<sip:a@b>;Q=0.123", -1, -1, 123, NULL, 0, 0},
+        {"<sip:a@b>;q=1.000", -1, -1, 1000, NULL, 0, 0},
+        {"<sip:a@b>;q=0.", -1, -1, 0, NULL, 0, 0},
+        {"<sip:a@b>;+sip.instance=\"<urn:uuid:1>\"", -1, -1, -1, "<urn:uuid:1>", 0, 0},
+        {"<sip:a@b>;+SIP.INSTANCE=\"x\"", -1, -1, -1, "x", 0, 0},
+        {"<sip:a@b>;+sip.instance=\"\"", -1, -1, -1, "", 0, 0},
+        {"<sip:a@b>;+sip.instance=\"a\\\"b\"", -1, -1, -1, "a\\\"b", 0, 0},
+        {"<sip:a@b>;+sip.instance=\"a,b\";expires=1", 1, -1, -1, "a,b", 0, 0},
+        {"<sip:a@b>;+sip.instance=\"x\" ;q=1", -1, -1, 1000, "x", 0, 0},
+        {"<sip:a@b>;+sip.instancex=\"x\"", -1, -1, -1, NULL, 0, 0},
+        {"<sip:a@b>;+sip.instanc=\"x\"", -1, -1, -1, NULL, 0, 0},
+        {"<sip:a@b>;expires=0;reg-id=1;+sip.instance=\"<x>\";q=0.1", 0, 1, 100, "<x>", 0, 0},
+        {"<sip:a@b>;expires=", 0, 0, 0, NULL, SIPREG_PERR_PARAM, 18},
+        {"<sip:a@b>;expires", 0, 0, 0, NULL, SIPREG_PERR_CONTACT, 10},
+        {"<sip:a@b>;expires=1x", 0, 0, 0, NULL, SIPREG_PERR_CONTACT, 18},
+        {"<sip:a@b>;expires=-1", 0, 0, 0, NULL, SIPREG_PERR_CONTACT, 18},
+        {"<sip:a@b>;expires=\"1\"", 0, 0, 0, NULL, SIPREG_PERR_CONTACT, 18},
+        {"<sip:a@b>;reg-id=0", 0, 0, 0, NULL, SIPREG_PERR_CONTACT, 10},
+        {"<sip:a@b>;reg-id=000", 0, 0, 0, NULL, SIPREG_PERR_CONTACT, 10},
+        {"<sip:a@b>;reg-id=2147483648", 0, 0, 0, NULL, SIPREG_PERR_CONTACT, 10},
+        {"<sip:a@b>;reg-id=4294967295", 0, 0, 0, NULL, SIPREG_PERR_CONTACT, 10},
+        {"<sip:a@b>;reg-id=4294967296", 0, 0, 0, NULL, SIPREG_PERR_CONTACT, 10},
+        {"<sip:a@b>;reg-id=99999999999999999999", 0, 0, 0, NULL, SIPREG_PERR_CONTACT, 10},
+        {"<sip:a@b>;reg-id", 0, 0, 0, NULL, SIPREG_PERR_CONTACT, 10},
+        {"<sip:a@b>;reg-id=1a", 0, 0, 0, NULL, SIPREG_PERR_CONTACT, 10},
+        {"<sip:a@b>;q=1.001", 0, 0, 0, NULL, SIPREG_PERR_CONTACT, 10},
+        {"<sip:a@b>;q=0.1234", 0, 0, 0, NULL, SIPREG_PERR_CONTACT, 10},
+        {"<sip:a@b>;q", 0, 0, 0, NULL, SIPREG_PERR_CONTACT, 10},
+        {"<sip:a@b>;+sip.instance=abc", 0, 0, 0, NULL, SIPREG_PERR_CONTACT, 10},
+        {"<sip:a@b>;+sip.instance", 0, 0, 0, NULL, SIPREG_PERR_CONTACT, 10},
+        {"<sip:a@b>;+sip.instance=\"x", 0, 0, 0, NULL, SIPREG_PERR_CONTACT, 0},
+        {"<sip:a@b>;tag=", 0, 0, 0, NULL, SIPREG_PERR_PARAM, 14},
+        {"<sip:a@b>;tag", 0, 0, 0, NULL, SIPREG_PERR_PARAM, 10},
+        /* look-alikes of the unfolded bytes of the known names: 0x0e for '.', CR for '-' */
+        {"<sip:a@b>;+sip\x0einstance=\"x\"", 0, 0, 0, NULL, SIPREG_PERR_PARAM, 14},
+        {"<sip:a@b>;reg\r-id=1", 0, 0, 0, NULL, SIPREG_PERR_PARAM, 14},
+        {"<sip:a@b>\x1b"
+         "expires=1",
+         0, 0, 0, NULL, SIPREG_PERR_PARAM, 9},
+        {"<sip:a@b>, <sip:c@d>;reg-id=0", 0, 0, 0, NULL, SIPREG_PERR_CONTACT, 21},
+        {"<sip:a@b>;expires=1,", 0, 0, 0, NULL, SIPREG_PERR_CONTACT, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (contact_check(&cases[i]))
+            return 1;
+    return 0;
+}
+
+/* ---- sipreg_params_find (one word compare for the caller's spelling, then byte by byte) ---- */
+
+TEST(msg_fastpath_params_find)
+{
+    /* names of 1 to 20 bytes, all prefixes of one string, in one buffer whose last byte is the
+     * last name's, against a guard page */
+    static const char full[] = "aBcDeFgHiJkLmNoPqRsT";
+    char names[512], q[32];
+    size_t pos = 0, at[24];
+    for (size_t n = 1; n <= 20; n++) {
+        at[n] = pos;
+        memcpy(names + pos, full, n);
+        pos += n;
+    }
+    /* a few names with bytes a case fold could confuse */
+    static const char *odd[] = {"x@y", "a[b", "m-n", "abcdefgh1", "abcdefghijklmnopq1"};
+    size_t odd_at[5];
+    for (size_t i = 0; i < 5; i++) {
+        odd_at[i] = pos;
+        memcpy(names + pos, odd[i], strlen(odd[i]));
+        pos += strlen(odd[i]);
+    }
+    const char *g = guard_copy(names, pos);
+    struct sipreg_param pv[25];
+    for (size_t n = 1; n <= 20; n++)
+        pv[n - 1] = (struct sipreg_param){{g + at[n], n}, SIPREG_STR_NULL};
+    for (size_t i = 0; i < 5; i++)
+        pv[20 + i] = (struct sipreg_param){{g + odd_at[i], strlen(odd[i])}, SIPREG_STR_NULL};
+    struct sipreg_params ps = {pv, 25};
+    for (size_t n = 1; n <= 20; n++) {
+        for (int variant = 0; variant < 4; variant++) {
+            for (size_t k = 0; k < n; k++) {
+                char c = full[k];
+                if (variant == 1)
+                    c = (char)(c | 0x20);
+                else if (variant == 2)
+                    c = (char)(c & ~0x20);
+                else if (variant == 3)
+                    c = (char)(c ^ 0x20);
+                q[k] = c;
+            }
+            q[n] = 0;
+            if (sipreg_params_find(&ps, q) != &pv[n - 1])
+                TEST_FAIL_("\"%s\" not found as name %zu", q, n);
+            /* one byte another letter, or the letter's non-letter look-alike: no match */
+            for (size_t k = 0; k < n; k++) {
+                char keep = q[k];
+                q[k] = (char)((keep | 0x20) == 'z' ? 'y' : 'z');
+                if (sipreg_params_find(&ps, q) != NULL)
+                    TEST_FAIL_("\"%s\" found (byte %zu changed)", q, k);
+                q[k] = (char)((keep | 0x20) + 0x1f - 0x20); /* the byte before, not a letter case */
+                if (sipreg_params_find(&ps, q) != NULL)
+                    TEST_FAIL_("\"%s\" found (byte %zu changed)", q, k);
+                q[k] = keep;
+            }
+        }
+    }
+    ASSERT(sipreg_params_find(&ps, "x@y") == &pv[20]);
+    ASSERT(sipreg_params_find(&ps, "X@Y") == &pv[20]);
+    ASSERT(sipreg_params_find(&ps, "x`y") == NULL);
+    ASSERT(sipreg_params_find(&ps, "a[b") == &pv[21]);
+    ASSERT(sipreg_params_find(&ps, "A[B") == &pv[21]);
+    ASSERT(sipreg_params_find(&ps, "a{b") == NULL);
+    ASSERT(sipreg_params_find(&ps, "m-n") == &pv[22]);
+    ASSERT(sipreg_params_find(&ps, "m\rn") == NULL);
+    ASSERT(sipreg_params_find(&ps, "M\rN") == NULL);
+    /* differing only past the 8th byte */
+    ASSERT(sipreg_params_find(&ps, "abcdefgh1") == &pv[23]);
+    ASSERT(sipreg_params_find(&ps, "ABCDEFGH1") == &pv[23]);
+    ASSERT(sipreg_params_find(&ps, "abcdefgh2") == NULL);
+    ASSERT(sipreg_params_find(&ps, "ABCDEFGH2") == NULL);
+    ASSERT(sipreg_params_find(&ps, "abcdefghijklmnopq1") == &pv[24]);
+    ASSERT(sipreg_params_find(&ps, "ABCDEFGHIJKLMNOPQ1") == &pv[24]);
+    ASSERT(sipreg_params_find(&ps, "abcdefghijklmnopq2") == NULL);
+    ASSERT(sipreg_params_find(&ps, "abcdefghi") == &pv[8]);
+    ASSERT(sipreg_params_find(&ps, "") == NULL);
+    ASSERT(sipreg_params_find(&ps, "abcdefghijklmnopqrstu") == NULL);
+    struct sipreg_params empty = {NULL, 0};
+    ASSERT(sipreg_params_find(&empty, "tag") == NULL);
+    return 0;
+}
