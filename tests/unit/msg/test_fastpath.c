@@ -1286,6 +1286,9 @@ TEST(msg_fastpath_via_arena_exact)
     static const char two[] = "SIP/2.0/UDP h;branch=1, SIP/2.0/UDP g;rport;x=y";
     /* as many parameters as the general parser collects on its stack before it spills */
     static const char sixteen[] = "SIP/2.0/UDP h;a;b;c;d;e;f;g;h;i;j;k;l;m;n;o;p";
+    /* one more: the general parser spills to an array of min(32, max_params) parameters, and
+     * so must the fast reader's verdict (it leaves such an element to the general parser) */
+    static const char seventeen[] = "SIP/2.0/UDP h;a;b;c;d;e;f;g;h;i;j;k;l;m;n;o;p;q";
     struct {
         const char *z;
         size_t need[4]; /* caps at which each next step fits */
@@ -1295,6 +1298,7 @@ TEST(msg_fastpath_via_arena_exact)
         {one, {node, vs + 2 * ps}, {0, sizeof one - 1}, 2},
         {none, {node}, {0}, 1},
         {sixteen, {node, vs + 16 * ps}, {0, sizeof sixteen - 1}, 2},
+        {seventeen, {node, vs + 32 * ps}, {0, 46}, 2},
         {two, {node, vs + ps, vs + ps + node, 2 * vs + 3 * ps}, {0, 22, 24, sizeof two - 1}, 4},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
