@@ -20,7 +20,7 @@ void sipreg_arena_reset(struct sipreg_arena *a)
 
 size_t sipreg_arena_mark(const struct sipreg_arena *a)
 {
-    return a->used;
+    return sipreg__arena_mark(a);
 }
 
 void sipreg_arena_rewind(struct sipreg_arena *a, size_t mark)

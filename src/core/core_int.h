@@ -4,8 +4,13 @@
 
 #include "sipreg/core.h"
 
-/* The bodies of sipreg_arena_alloc() and sipreg_str_to_u64(), inline so that the parsers' hot
- * paths can use them without a call: one definition, reached two ways. */
+/* The bodies of sipreg_arena_alloc(), sipreg_arena_mark() and sipreg_str_to_u64(), inline so
+ * that the parsers' hot paths can use them without a call: one definition, reached two ways. */
+static inline size_t sipreg__arena_mark(const struct sipreg_arena *a)
+{
+    return a->used;
+}
+
 static inline void *sipreg__arena_alloc(struct sipreg_arena *a, size_t n)
 {
     const size_t align = _Alignof(max_align_t);

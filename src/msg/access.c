@@ -25,10 +25,10 @@ static int addr_of(struct sipreg_msg *m, enum sipreg_hdr_id id, const struct sip
         *out = *cache;
         return 0;
     }
-    if (!m->first[id])
+    const struct sipreg_hdr *h = first_hdr(m, id);
+    if (!h)
         return perr(why, id == SIPREG_HDR_FROM ? SIPREG_PERR_MISSING_FROM : SIPREG_PERR_MISSING_TO,
                     NULL, NULL);
-    const struct sipreg_hdr *h = &m->hdr[m->first[id] - 1];
     struct sipreg_addr *ad = sipreg__arena_alloc(m->arena, sizeof *ad);
     if (!ad)
         return perr(why, SIPREG_PERR_NO_MEMORY, NULL, NULL);

@@ -93,7 +93,6 @@ static inline __attribute__((always_inline)) int fast_known(struct sipreg_addr *
                                                             struct sipreg_contact *c, enum known id,
                                                             struct sipreg_str v, bool *tag_seen)
 {
-    uint64_t x = 0;
     if (!c && id != K_TAG)
         return 0; /* not reached: only a Contact has the others (this tells the compiler) */
     switch (id) {
@@ -106,29 +105,16 @@ static inline __attribute__((always_inline)) int fast_known(struct sipreg_addr *
         ad->tag = v;
         return 0;
     case K_EXPIRES:
-        /* delta-seconds, clamped to 2**32-1 as the general path does */
-        if (!v.p)
-            return -1;
-        for (size_t i = 0; i < v.len; i++) {
-            unsigned d = (unsigned)(unsigned char)v.p[i] - '0';
-            if (d > 9)
-                return -1;
-            if (x <= 0xffffffffu)
-                x = x * 10 + d;
-        }
-        c->expires = (int64_t)(x > 0xffffffffu ? 0xffffffffu : x);
-        return 0;
+    case K_REG_ID:
+        /* with a value, fast_one() reads these as their digits come (known_eq() always
+         * recognises them before a '='): here they have none, which the general path judges */
+        return -1;
     case K_Q: return v.p && parse_q(v, &c->q) == 0 ? 0 : -1;
     case K_INSTANCE:
         if (!v.p || v.p[0] != '"')
             return -1;
         /* a whole quoted string, as read here: sipreg__unquote() without the call */
         c->instance = mkstr(v.p + 1, v.p + v.len - 1);
-        return 0;
-    case K_REG_ID:
-        if (!v.p || sipreg__dec_u64(v, 0x7fffffff, &x) != 0 || x == 0)
-            return -1;
-        c->reg_id = (int64_t)x;
         return 0;
     default: return 0;
     }
@@ -421,7 +407,7 @@ int sipreg__addr_parse(struct sipreg_addr *ad, struct sipreg_str s,
                        struct sipreg_perr *why)
 {
     const char *p = skip_ws(s.p, s.p + s.len), *e = rskip_ws(p, s.p + s.len);
-    size_t mark = a->used; /* sipreg_arena_mark(), without the call */
+    size_t mark = sipreg__arena_mark(a);
     if (fast_one(ad, NULL, p, e, lim, a) == e)
         return 0;
     sipreg_arena_rewind(a, mark); /* forget what the attempt took */
@@ -489,7 +475,7 @@ static int fast_contacts(struct sipreg_contact **out, struct sipreg_str s,
 {
     const char *p = skip_ws(s.p, s.p + s.len), *e = rskip_ws(p, s.p + s.len);
     struct sipreg_contact *head = NULL, **tail = &head;
-    size_t mark = a->used, n = 0; /* sipreg_arena_mark(), without the call */
+    size_t mark = sipreg__arena_mark(a), n = 0;
     while (p < e) {
         struct sipreg_contact *c;
         if (++n > lim->max_list || !(c = sipreg__arena_alloc(a, sizeof *c)))

@@ -229,6 +229,17 @@ static inline uint64_t load_le(const char *p, size_t n)
     return v;
 }
 
+/* 1 when the n bytes at a and b are the same. Short runs (4 to 16 bytes: method and parameter
+ * names) are compared as two overlapping words, others with memcmp. */
+static inline bool bytes_eq(const char *a, const char *b, size_t n)
+{
+    if (n >= 8 && n <= 16)
+        return load_le(a, 8) == load_le(b, 8) && load_le(a + n - 8, 8) == load_le(b + n - 8, 8);
+    if (n >= 4 && n < 8)
+        return load_le(a, 4) == load_le(b, 4) && load_le(a + n - 4, 4) == load_le(b + n - 4, 4);
+    return n == 0 || memcmp(a, b, n) == 0;
+}
+
 /* Words covering all n bytes at p (1 <= n <= 24) without reading outside them: overlapping
  * loads from both ends, as memcpy implementations do. */
 static inline void hdr_words(const char *p, size_t n, uint64_t w[3])
@@ -299,6 +310,13 @@ int sipreg__addr_parse(struct sipreg_addr *ad, struct sipreg_str s,
 int sipreg__contact_parse(struct sipreg_contact **out, struct sipreg_str s,
                           const struct sipreg_msg_limits *lim, struct sipreg_arena *a,
                           struct sipreg_perr *why);
+
+/* The first header of a known id (not SIPREG_HDR_OTHER), or NULL: sipreg_msg_hdr_find() for
+ * callers whose id needs no range check. */
+static inline const struct sipreg_hdr *first_hdr(const struct sipreg_msg *m, enum sipreg_hdr_id id)
+{
+    return m->first[id] ? &m->hdr[m->first[id] - 1] : NULL;
+}
 
 /* Via: sipreg_msg_via() once its cache is empty. Parses all of m's Via headers into one list,
  * stores it in m->via_cache and sets *out; why's offset is within m->buf. */

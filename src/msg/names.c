@@ -85,6 +85,12 @@ static void build_tables(void)
     }
 }
 
+/* The tables are small and constant; build them before main() so lookups need no locking. */
+__attribute__((constructor)) static void init_tables(void)
+{
+    build_tables();
+}
+
 enum sipreg_hdr_id sipreg_hdr_id(struct sipreg_str name)
 {
     return hdr_lookup(name.p, name.len);
@@ -102,26 +108,6 @@ static const char *const method_names[] = {
     "NOTIFY", "PUBLISH",  "MESSAGE", "INFO", "PRACK",  "UPDATE", "REFER",
 };
 
-/* The method names as hdr_words() reads them (they are 3 to 9 bytes: two words cover them). */
-static uint64_t method_key[sizeof method_names / sizeof method_names[0]][2];
-
-static void build_method_keys(void)
-{
-    for (size_t id = 1; id < sizeof method_names / sizeof method_names[0]; id++) {
-        uint64_t w[3];
-        hdr_words(method_names[id], strlen(method_names[id]), w);
-        method_key[id][0] = w[0];
-        method_key[id][1] = w[1];
-    }
-}
-
-/* The tables are small and constant; build them before main() so lookups need no locking. */
-__attribute__((constructor)) static void init_tables(void)
-{
-    build_tables();
-    build_method_keys();
-}
-
 enum sipreg_method sipreg_method_id(struct sipreg_str t)
 {
     /* Methods are case-sensitive (RFC 3261 §7.1): by length, then one whole compare. */
@@ -135,13 +121,11 @@ enum sipreg_method sipreg_method_id(struct sipreg_str t)
         [8] = {SIPREG_METHOD_REGISTER},
         [9] = {SIPREG_METHOD_SUBSCRIBE},
     };
-    if (t.len < 3 || t.len >= sizeof by_len / sizeof by_len[0])
+    if (t.len >= sizeof by_len / sizeof by_len[0])
         return SIPREG_METHOD_UNKNOWN;
-    uint64_t w[3];
-    hdr_words(t.p, t.len, w);
     for (size_t i = 0; i < 4 && by_len[t.len][i]; i++) {
         unsigned id = by_len[t.len][i];
-        if (w[0] == method_key[id][0] && w[1] == method_key[id][1])
+        if (bytes_eq(t.p, method_names[id], t.len))
             return (enum sipreg_method)id;
     }
     return SIPREG_METHOD_UNKNOWN;

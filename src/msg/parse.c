@@ -101,12 +101,29 @@ static __attribute__((noinline)) int other_name(const char *p, size_t n, __m128i
     return (int)id;
 }
 
-/* The end of fast_line (and long_line): the line at p, with a name of n bytes and its first CR,
- * LF or HT at q (3 bytes or more before the end), is indexed when q starts CR LF and no
- * continuation line, within the header count. Returns the start of the next line, or NULL. */
-static inline const char *end_line(struct sipreg_msg *m, uint8_t *last, enum sipreg_hdr_id id,
-                                   const char *p, size_t n, const char *q, size_t max_headers)
+/* The first crlf_mask() byte of a line whose block at b has the mask crlf, any bit of which is
+ * past the colon; when it has none, of the rest of the line from `scan` (the byte after that
+ * block) on. It must be 3 bytes or more before limit_end (CR LF and the next line's first byte),
+ * so the scan stops 2 bytes early and needs no test for them. NULL when there is none. */
+static inline const char *line_stop(const char *b, unsigned crlf, const char *scan,
+                                    const char *limit_end)
 {
+    if (!crlf)
+        return find_crlf(scan, limit_end - 2);
+    const char *q = b + __builtin_ctz(crlf);
+    return limit_end - q < 3 ? NULL : q;
+}
+
+/* The end of fast_line (and long_line): the line at p, with a name of n bytes and its first CR,
+ * LF or HT at q (from line_stop(); NULL: none), is indexed when q starts CR LF and no
+ * continuation line, within the line length and header count. Returns the start of the next
+ * line, or NULL. */
+static inline const char *end_line(struct sipreg_msg *m, uint8_t *last, enum sipreg_hdr_id id,
+                                   const char *p, size_t n, const char *q, size_t max_line,
+                                   size_t max_headers)
+{
+    if (!q || (size_t)(q - p) > max_line)
+        return NULL;
     /* CR LF, then no SP or HT (the next line is not a continuation) */
     if (load_le(q, 2) != ('\r' | '\n' << 8) ||
         ((unsigned char)q[2] <= ' ' && (q[2] == ' ' || q[2] == '\t')) || m->nhdr >= max_headers)
@@ -139,17 +156,8 @@ static __attribute__((noinline)) const char *long_line(struct sipreg_msg *m, uin
         (size_t)__builtin_ctz(name_stop_mask(y) | 0x10000u) != k)
         return NULL;
     size_t n = 16 + k;
-    const char *q;
-    if (crlf) {
-        q = p + 16 + __builtin_ctz(crlf); /* past the colon, as it comes first */
-        if (limit_end - q < 3)
-            return NULL;
-    } else if (!(q = find_crlf(p + 32, limit_end - 2))) {
-        return NULL;
-    }
-    if ((size_t)(q - p) > max_line)
-        return NULL;
-    return end_line(m, last, hdr_lookup(p, n), p, n, q, max_headers);
+    return end_line(m, last, hdr_lookup(p, n), p, n, line_stop(p + 16, crlf, p + 32, limit_end),
+                    max_line, max_headers);
 }
 
 /* Indexes the header line at p (16 bytes or more before limit_end) when it has the common shape:
@@ -184,19 +192,8 @@ static inline const char *fast_line(struct sipreg_msg *m, uint8_t *last, const c
         id = sipreg__hdr_hash[h];
     else if ((id = other_name(p, n, x, h)) < 0)
         return NULL;
-    /* the line's end with 2 more bytes after it (CR LF and the next line's first): a scan
-     * stopping 2 bytes early needs no test for them. Any bit of crlf is past the colon. */
-    const char *q;
-    if (crlf) {
-        q = p + __builtin_ctz(crlf);
-        if (limit_end - q < 3)
-            return NULL;
-    } else if (!(q = find_crlf(p + 16, limit_end - 2))) {
-        return NULL;
-    }
-    if ((size_t)(q - p) > max_line)
-        return NULL;
-    return end_line(m, last, (enum sipreg_hdr_id)id, p, n, q, max_headers);
+    return end_line(m, last, (enum sipreg_hdr_id)id, p, n, line_stop(p, crlf, p + 16, limit_end),
+                    max_line, max_headers);
 }
 #endif
 
@@ -439,16 +436,7 @@ static int check_call_id(struct sipreg_str v, const char *buf_end, const char *b
 /* sipreg_str_eq() without a call: method tokens are short, so compared as words. */
 static inline bool str_same(struct sipreg_str a, struct sipreg_str b)
 {
-    if (a.len != b.len)
-        return false;
-    if (a.len == 0)
-        return true;
-    if (a.len > SIPREG__HDR_NAME_MAX)
-        return memcmp(a.p, b.p, a.len) == 0;
-    uint64_t x[3], y[3];
-    hdr_words(a.p, a.len, x);
-    hdr_words(b.p, b.len, y);
-    return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2])) == 0;
+    return a.len == b.len && bytes_eq(a.p, b.p, a.len);
 }
 
 /* CSeq = 1*DIGIT LWS Method; the number must be below 2**31 (RFC 3261 §8.1.1.5). When the
@@ -691,10 +679,7 @@ int sipreg_msg_parse(struct sipreg_msg *m, const char *buf, size_t len, enum sip
     }
 
     /* Content-Length and the body. */
-    /* (the index is read directly: these ids are known, no need for sipreg_msg_hdr_find) */
-    const struct sipreg_hdr *cl = m->first[SIPREG_HDR_CONTENT_LENGTH]
-                                      ? &m->hdr[m->first[SIPREG_HDR_CONTENT_LENGTH] - 1]
-                                      : NULL;
+    const struct sipreg_hdr *cl = first_hdr(m, SIPREG_HDR_CONTENT_LENGTH);
     if (cl) {
         err = parse_content_length(&m->content_length, cl->value, lim->max_size, buf, why);
         if (err)
@@ -732,7 +717,7 @@ int sipreg_msg_parse(struct sipreg_msg *m, const char *buf, size_t len, enum sip
         if (!m->first[required[i].id])
             return perr(why, required[i].code, buf, body);
 
-    const struct sipreg_hdr *h = &m->hdr[m->first[SIPREG_HDR_CSEQ] - 1];
+    const struct sipreg_hdr *h = first_hdr(m, SIPREG_HDR_CSEQ); /* all five are there */
     err = cseq_parse(&m->cseq, h->value, end, m->method_s, m->method, why);
     if (err) {
         if (why)
@@ -745,15 +730,14 @@ int sipreg_msg_parse(struct sipreg_msg *m, const char *buf, size_t len, enum sip
                                             : m->cseq.method_id != m->method))
         return perr(why, SIPREG_PERR_CSEQ_METHOD, buf, h->value.p);
 
-    h = &m->hdr[m->first[SIPREG_HDR_CALL_ID] - 1];
+    h = first_hdr(m, SIPREG_HDR_CALL_ID);
     err = check_call_id(h->value, end, buf, why);
     if (err)
         return err;
     m->call_id = h->value;
 
-    if (m->first[SIPREG_HDR_MAX_FORWARDS]) {
+    if ((h = first_hdr(m, SIPREG_HDR_MAX_FORWARDS))) {
         /* header values are stored without surrounding whitespace: nothing to trim */
-        h = &m->hdr[m->first[SIPREG_HDR_MAX_FORWARDS] - 1];
         uint64_t mf;
         if (sipreg__dec_u64(h->value, 255, &mf) != 0)
             return perr(why, SIPREG_PERR_MAX_FORWARDS, buf, h->value.p);
@@ -786,9 +770,9 @@ int sipreg_msg_frame(const char *buf, size_t len, const struct sipreg_msg_limits
 
 const struct sipreg_hdr *sipreg_msg_hdr_find(const struct sipreg_msg *m, enum sipreg_hdr_id id)
 {
-    if (id <= SIPREG_HDR_OTHER || id >= SIPREG_HDR__COUNT || !m->first[id])
+    if (id <= SIPREG_HDR_OTHER || id >= SIPREG_HDR__COUNT)
         return NULL;
-    return &m->hdr[m->first[id] - 1];
+    return first_hdr(m, id);
 }
 
 const struct sipreg_hdr *sipreg_msg_hdr_next(const struct sipreg_msg *m, const struct sipreg_hdr *h)

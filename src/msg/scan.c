@@ -239,17 +239,6 @@ int sipreg__params_parse(struct sipreg_params *ps, const char *p, const char *en
     return 0;
 }
 
-/* 1 when the n bytes at a and b are the same bytes, tested as two overlapping words; 0 also when
- * n is not within 4 to 16 (not tested). */
-static inline int same_bytes(const char *a, const char *b, size_t n)
-{
-    if (n >= 8 && n <= 16)
-        return load_le(a, 8) == load_le(b, 8) && load_le(a + n - 8, 8) == load_le(b + n - 8, 8);
-    if (n >= 4 && n < 8)
-        return load_le(a, 4) == load_le(b, 4) && load_le(a + n - 4, 4) == load_le(b + n - 4, 4);
-    return 0;
-}
-
 const struct sipreg_param *sipreg_params_find(const struct sipreg_params *ps, const char *name)
 {
     size_t n = strlen(name);
@@ -259,7 +248,7 @@ const struct sipreg_param *sipreg_params_find(const struct sipreg_params *ps, co
             continue;
         /* names are nearly always written as the caller spells them: that is one word compare,
          * and only a difference is looked at byte by byte, ignoring case */
-        if (same_bytes(pn->p, name, n))
+        if (bytes_eq(pn->p, name, n))
             return &ps->v[i];
         size_t k = 0;
         while (k < n &&

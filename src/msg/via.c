@@ -508,7 +508,7 @@ static int via_parse(struct sipreg_via **out, struct sipreg_str s,
                      const struct sipreg_msg_limits *lim, struct sipreg_arena *a,
                      struct sipreg_perr *why)
 {
-    size_t mark = a->used; /* sipreg_arena_mark(), without the call */
+    size_t mark = sipreg__arena_mark(a);
     if (via_fast(out, skip_ws(s.p, s.p + s.len), s.p + s.len, s.p, lim, a))
         return 0;
     /* Anything unusual: the general path derives the value again from the start, so that every
