@@ -85,7 +85,7 @@ int main(int argc, char **argv)
              * the same length (usex00042..) */
             char name[32];
             snprintf(name, sizeof name, kind ? "usex%05ld" : "user%05ld", 1 + i % 10000);
-            sipreg_auth_nonce_build(&secret, SIPREG_STR_LIT("example.com"), wall, nonce);
+            sipreg_auth_nonce_build(&secret, SIPREG_STR_LIT("example.com"), NULL, wall, nonce);
             int n = snprintf(msg, sizeof msg,
                              "REGISTER sip:example.com SIP/2.0\r\n"
                              "Via: SIP/2.0/UDP 192.0.2.9:5060;branch=z9hG4bK%d%08ld;rport\r\n"

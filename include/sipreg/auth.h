@@ -77,8 +77,9 @@ SIPREG_API int sipreg_auth_response(const struct sipreg_auth_calc *c,
 /* ---- server secret and stateless nonces ---- */
 
 #define SIPREG_AUTH_SECRET_LEN 32
-/* A nonce is base64url without padding of 8 (issue time) + 8 (random) + 16 (MAC) bytes. */
-#define SIPREG_AUTH_NONCE_LEN  43
+/* A nonce is base64url without padding of 8 (issue time) + 4 (epoch) + 8 (random) + 16 (MAC)
+ * bytes. */
+#define SIPREG_AUTH_NONCE_LEN  48
 #define SIPREG_AUTH_OPAQUE_LEN 22
 
 /* The server secret. Every node sharing the same 32 bytes issues and accepts the same nonces and
@@ -98,25 +99,50 @@ SIPREG_API int sipreg_auth_secret_init(struct sipreg_auth_secret *s, const void 
 /* Wipes the secret (OPENSSL_cleanse). */
 SIPREG_API void sipreg_auth_secret_fini(struct sipreg_auth_secret *s);
 
-/* Writes a new nonce for `realm` issued at `now` (SIPREG_AUTH_NONCE_LEN chars, NUL-terminated).
- * `now` is the nonce clock: nodes sharing a secret must share it too (use wall-clock ms there).
- * 0 or SIPREG_ECRYPTO. */
+/* What a nonce is bound to, inside its MAC, besides the realm and the secret:
+ * - `bind`: bytes naming the client it was sent to (sipreg_auth_bind_addr() of its address), so
+ *   that a nonce drawn from one address is worthless at another, and answering one proves that
+ *   the address receives what is sent to it; absent (p == NULL): bound to nothing;
+ * - `epoch`: the epoch of the replay tracker that will count its uses (see below); a nonce of
+ *   another epoch was issued before a restart or by a node that does not share the tracker. */
+struct sipreg_auth_nonce_scope {
+    struct sipreg_str bind;
+    uint32_t epoch;
+};
+
+/* Room for sipreg_auth_bind_addr()'s output. */
+#define SIPREG_AUTH_BIND_MAX 9
+
+/* The binding bytes of a client address: its IPv4 address (an IPv4-mapped IPv6 address counts
+ * as IPv4), or the /64 of an IPv6 address (one host or subscriber line usually holds a whole
+ * /64, and any of its addresses can be chosen at will). Returns the length written (5 or 9).
+ * The registrar keys its per-source limits and budgets with the same bytes. */
+SIPREG_API size_t sipreg_auth_bind_addr(const struct sipreg_netaddr *a,
+                                        uint8_t out[SIPREG_AUTH_BIND_MAX]);
+
+/* Writes a new nonce for `realm` and `scope` (NULL: unbound, epoch 0) issued at `now`
+ * (SIPREG_AUTH_NONCE_LEN chars, NUL-terminated). `now` is the nonce clock: nodes sharing a
+ * secret must share it too (use wall-clock ms there). 0 or SIPREG_ECRYPTO. */
 SIPREG_API int sipreg_auth_nonce_build(const struct sipreg_auth_secret *s, struct sipreg_str realm,
-                                       sipreg_time now, char out[SIPREG_AUTH_NONCE_LEN + 1]);
+                                       const struct sipreg_auth_nonce_scope *scope, sipreg_time now,
+                                       char out[SIPREG_AUTH_NONCE_LEN + 1]);
 
 /* What a genuine nonce carries. `tag` is its MAC: unique per nonce and unforgeable, the key for
  * replay tracking. */
 struct sipreg_auth_nonce_info {
     sipreg_time issued;
+    uint32_t epoch;
     uint8_t tag[16];
 };
 
-/* Checks a nonce: decodes it, checks its length and MAC in constant time, then its age.
- * 0: genuine and fresh (issued at most `lifetime` ms ago and at most `skew` ms ahead of now);
- * SIPREG_ESTALE: genuine but older than that or further in the future; SIPREG_EAUTH: forged,
- * garbled, for another realm or another secret. `info` (may be NULL) is filled for 0 and
- * SIPREG_ESTALE. SIPREG_ECRYPTO on a libcrypto failure. */
+/* Checks a nonce: decodes it, checks its length and MAC (realm, secret and `scope`'s binding) in
+ * constant time, then its epoch and age.
+ * 0: genuine and fresh (of `scope`'s epoch, issued at most `lifetime` ms ago and at most `skew`
+ * ms ahead of now); SIPREG_ESTALE: genuine but of another epoch, older than that or further in
+ * the future; SIPREG_EAUTH: forged, garbled, for another realm, secret or binding. `info` (may
+ * be NULL) is filled for 0 and SIPREG_ESTALE. SIPREG_ECRYPTO on a libcrypto failure. */
 SIPREG_API int sipreg_auth_nonce_verify(const struct sipreg_auth_secret *s, struct sipreg_str realm,
+                                        const struct sipreg_auth_nonce_scope *scope,
                                         struct sipreg_str nonce, sipreg_time now,
                                         sipreg_time lifetime, sipreg_time skew,
                                         struct sipreg_auth_nonce_info *info /* OUT */);
@@ -147,10 +173,21 @@ SIPREG_API int sipreg_auth_tracker_create(struct sipreg_auth_tracker **out, size
 SIPREG_API void sipreg_auth_tracker_destroy(struct sipreg_auth_tracker *t);
 /* Records use `nc` of the nonce `info`. 0 when nc is above every nc seen for it (it is then
  * remembered); SIPREG_ESTALE when nc is repeated or lower, when the nonce may have been evicted,
- * or when nc is 0. Only call it for requests whose response was verified, or anyone could burn a
- * client's nonce. */
+ * when nc is 0 or 0xffffffff, or when the nonce was burned. Only call it for requests whose
+ * response was verified, or anyone could use up a client's nonce. */
 SIPREG_API int sipreg_auth_tracker_check(struct sipreg_auth_tracker *t,
                                          const struct sipreg_auth_nonce_info *info, uint32_t nc);
+/* 0 when the nonce may still be used; SIPREG_ESTALE when it was burned or may have been
+ * evicted. Changes nothing. */
+SIPREG_API int sipreg_auth_tracker_usable(struct sipreg_auth_tracker *t,
+                                          const struct sipreg_auth_nonce_info *info);
+/* Uses the nonce up: every later sipreg_auth_tracker_check() of it is refused. For a wrong
+ * answer to a genuine nonce, so that one nonce cannot serve unlimited guesses. */
+SIPREG_API void sipreg_auth_tracker_burn(struct sipreg_auth_tracker *t,
+                                         const struct sipreg_auth_nonce_info *info);
+/* The tracker's epoch: random, fixed at creation, never 0. Nonces to be counted by this tracker
+ * must carry it (sipreg_auth_nonce_scope, sipreg_auth_server_cfg.epoch); others are stale. */
+SIPREG_API uint32_t sipreg_auth_tracker_epoch(const struct sipreg_auth_tracker *t);
 /* Entries held now. */
 SIPREG_API size_t sipreg_auth_tracker_count(struct sipreg_auth_tracker *t);
 
@@ -163,7 +200,7 @@ struct sipreg_auth_server_cfg {
     sipreg_time nonce_lifetime;              /* ms a nonce stays fresh: 300000 */
     sipreg_time nonce_skew; /* ms a nonce may come from the future (other nodes): 2000 */
     /* Algorithms offered (one challenge each, in this order) and the only ones accepted.
-     * NULL: SHA-256, then MD5. */
+     * NULL: MD5 alone (what deployed phones accept; SHA-256 is the operator's to turn on). */
     const enum sipreg_auth_alg *algs;
     size_t nalgs;
     bool proxy;          /* Proxy-Authenticate (407) instead of WWW-Authenticate (401) */
@@ -173,34 +210,39 @@ struct sipreg_auth_server_cfg {
      * always offer qop, which RFC 3261 §22.4 clients must use, and without nc a captured
      * request replays freely. When on, such a nonce is good for one request only. */
     bool allow_rfc2069;
+    /* The epoch nonces are issued with and must carry: sipreg_auth_tracker_epoch() of the
+     * tracker given to sipreg_auth_verify(). */
+    uint32_t epoch;
 };
 
 /* Writes one "WWW-Authenticate: Digest realm=..., nonce=..., opaque=..., algorithm=...,
  * qop=..." line (CRLF-terminated) per configured algorithm, sharing one fresh nonce issued at
- * `now`; ", stale=true" is added to each when `stale`. The output depends on no username, and
- * its length only on the configuration. 0, SIPREG_EINVAL (bad cfg), SIPREG_ENOSPC (the buffer is
- * then overflowed), SIPREG_ECRYPTO. */
+ * `now`, bound to `bind` (sipreg_auth_bind_addr() of the client's address; absent: unbound) and
+ * cfg->epoch; ", stale=true" is added to each when `stale`. The output depends on no username,
+ * and its length only on the configuration. 0, SIPREG_EINVAL (bad cfg), SIPREG_ENOSPC (the
+ * buffer is then overflowed), SIPREG_ECRYPTO. */
 SIPREG_API int sipreg_auth_challenge_build(struct sipreg_buf *b,
                                            const struct sipreg_auth_server_cfg *cfg,
-                                           sipreg_time now, bool stale);
+                                           struct sipreg_str bind, sipreg_time now, bool stale);
 
 /* Why a credential check failed, for logs only (never tell the client). */
-#define SIPREG_AUTH_REASON_MAP(XX)                       \
-    XX(OK, "ok")                                         \
-    XX(SCHEME, "scheme is not Digest")                   \
-    XX(ALGORITHM, "algorithm unknown or not offered")    \
-    XX(USERNAME, "username missing")                     \
-    XX(REALM, "realm mismatch")                          \
-    XX(URI, "digest-uri differs from the Request-URI")   \
-    XX(OPAQUE, "opaque missing or wrong")                \
-    XX(QOP, "qop missing, unknown or not allowed")       \
-    XX(NC, "nc missing or malformed")                    \
-    XX(CNONCE, "cnonce missing")                         \
-    XX(RESPONSE_FORMAT, "response missing or malformed") \
-    XX(NONCE, "nonce forged or malformed")               \
-    XX(RESPONSE, "response mismatch")                    \
-    XX(NONCE_STALE, "nonce expired")                     \
-    XX(REPLAY, "nc replayed or nonce evicted")
+#define SIPREG_AUTH_REASON_MAP(XX)                                      \
+    XX(OK, "ok")                                                        \
+    XX(SCHEME, "scheme is not Digest")                                  \
+    XX(ALGORITHM, "algorithm unknown or not offered")                   \
+    XX(USERNAME, "username missing")                                    \
+    XX(REALM, "realm mismatch")                                         \
+    XX(URI, "digest-uri differs from the Request-URI")                  \
+    XX(OPAQUE, "opaque missing or wrong")                               \
+    XX(QOP, "qop missing, unknown or not allowed")                      \
+    XX(NC, "nc missing or malformed")                                   \
+    XX(CNONCE, "cnonce missing")                                        \
+    XX(RESPONSE_FORMAT, "response missing or malformed")                \
+    XX(NONCE, "nonce forged, malformed or sent to another address")     \
+    XX(RESPONSE, "response mismatch")                                   \
+    XX(NONCE_STALE, "nonce expired")                                    \
+    XX(NONCE_EPOCH, "nonce issued before a restart or by another node") \
+    XX(REPLAY, "nc replayed, nonce used up or evicted")
 
 enum sipreg_auth_reason {
 #define SIPREG_XX_AUTH_REASON(name, text) SIPREG_AUTH_REASON_##name,
@@ -217,6 +259,8 @@ struct sipreg_auth_request {
     struct sipreg_str method; /* the request method token */
     struct sipreg_str ruri;   /* the Request-URI exactly as in the request line */
     struct sipreg_str body;   /* the body, for qop=auth-int (absent = empty) */
+    struct sipreg_str bind;   /* what nonces were bound to for this client: see
+                               * sipreg_auth_challenge_build (absent: unbound) */
 };
 
 /* Checks Authorization/Proxy-Authorization credentials `cred` against the request.
@@ -226,17 +270,22 @@ struct sipreg_auth_request {
  * username and realm, and for an unknown user pass sipreg_auth_dummy_ha1() so that the work and
  * its time are the same. Unescaping the username for that lookup is the caller's business.
  *
- * Checks, in order: scheme Digest, algorithm offered, username present, realm equal, digest-uri
- * byte-equal to `req->ruri` (no URI comparison rules: clients copy the Request-URI), opaque
- * equal, qop auth/auth-int (or absent if allowed), cnonce and a well-formed nc with a qop; these
- * concern only what the client sent and return SIPREG_EAUTH at once. Then the nonce MAC
- * (SIPREG_EAUTH if forged), the response, computed whether or not the nonce is stale and
- * compared in constant time (SIPREG_EAUTH if wrong); only then a stale nonce gives SIPREG_ESTALE
- * (RFC 7616 §3.3: stale only when the credentials are right), and last the nc tracker
- * (SIPREG_ESTALE for a replayed or lower nc, or a nonce the tracker may have evicted: the client
- * retries with a fresh nonce, an attacker gains nothing).
- * Returns 0 when authenticated, SIPREG_EAUTH, SIPREG_ESTALE, SIPREG_EINVAL (bad cfg, ha1 of the
- * wrong length, NULL tracker) or SIPREG_ECRYPTO. `why` (may be NULL) gets the reason. */
+ * In order:
+ * - the scheme is Digest and the nonce was issued for this realm, secret and `req->bind`, else
+ *   SIPREG_ENONCE: the request proves nothing about its sender (its source may be forged);
+ *   answer with a fresh challenge and count nothing;
+ * - the nonce is of cfg->epoch, fresh, and not used up in the tracker, else SIPREG_ESTALE,
+ *   decided before the response is computed so that a used nonce tests no password: answer
+ *   with a fresh challenge and stale=true, count nothing;
+ * - from here a failure is the sender's (it received the nonce) and burns the nonce: algorithm
+ *   offered, username present, realm equal, digest-uri byte-equal to `req->ruri` (clients copy
+ *   the Request-URI), opaque equal, qop auth/auth-int (or absent if allowed), cnonce and a
+ *   well-formed nc with a qop, then the response, compared in constant time: SIPREG_EAUTH;
+ * - last the nc tracker: SIPREG_ESTALE for a replayed or lower nc (the client retries with a
+ *   fresh nonce, a replayer gains nothing).
+ * Returns 0 when authenticated, SIPREG_ENONCE, SIPREG_ESTALE, SIPREG_EAUTH, SIPREG_EINVAL (bad
+ * cfg, ha1 of the wrong length, NULL tracker) or SIPREG_ECRYPTO. `why` (may be NULL) gets the
+ * reason. */
 SIPREG_API int sipreg_auth_verify(const struct sipreg_auth_server_cfg *cfg,
                                   const struct sipreg_auth *cred,
                                   const struct sipreg_auth_request *req, struct sipreg_str ha1,

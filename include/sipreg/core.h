@@ -46,7 +46,8 @@ typedef int64_t sipreg_time;
     XX(EIO, -13, "input/output error")                      \
     XX(ETIMEDOUT, -14, "timed out")                         \
     XX(ECRYPTO, -15, "cryptographic library error")         \
-    XX(EBUSY, -16, "resource busy")
+    XX(EBUSY, -16, "resource busy")                         \
+    XX(ENONCE, -17, "nonce not issued to this client")
 
 enum sipreg_errno {
     SIPREG_OK = 0,
@@ -140,6 +141,19 @@ SIPREG_API size_t sipreg_netaddr_format(const struct sipreg_netaddr *a, char *ou
 SIPREG_API int sipreg_netaddr_parse(struct sipreg_netaddr *a, const char *s, uint16_t default_port);
 /* 1 when transport, address and port are equal. */
 SIPREG_API int sipreg_netaddr_eq(const struct sipreg_netaddr *a, const struct sipreg_netaddr *b);
+
+/* An address prefix: "192.0.2.0/24", "2001:db8::/32". */
+struct sipreg_cidr {
+    uint8_t family; /* 4 or 6 */
+    uint8_t bits;   /* prefix length: at most 32 or 128 */
+    uint8_t ip[16]; /* the prefix, host bits zero */
+};
+/* Parses "IPv4[/bits]" or "IPv6[/bits]" (no brackets; a bare address is a /32 or /128). Host bits
+ * set beyond the prefix are refused, so that a typo cannot widen what the operator meant.
+ * 0 or SIPREG_EINVAL. */
+SIPREG_API int sipreg_cidr_parse(struct sipreg_cidr *c, const char *s);
+/* 1 when the address lies in the prefix (an IPv4-mapped IPv6 address matches IPv4 prefixes). */
+SIPREG_API int sipreg_cidr_match(const struct sipreg_cidr *c, const struct sipreg_netaddr *a);
 
 /* Slice helpers. */
 SIPREG_API struct sipreg_str sipreg_str_z(const char *z);

@@ -37,14 +37,26 @@ struct sipreg_registrar_event {
 
 typedef void (*sipreg_registrar_event_fn)(const struct sipreg_registrar_event *ev, void *ud);
 
-/* Configuration. Zero fields take the defaults named beside them. Strings are copied. */
+/* What one domain may set apart from the registrar's defaults. */
+struct sipreg_registrar_domain {
+    const char *name;                 /* a domain of sipreg_registrar_cfg.domains */
+    const char *realm;                /* NULL: the registrar's realm, else the domain's name */
+    const enum sipreg_auth_alg *algs; /* NULL: the registrar's algorithms */
+    size_t nalgs;                     /* at most 4 */
+};
+
+/* Configuration. Zero fields take the defaults named beside them. Strings and arrays are copied. */
 struct sipreg_registrar_cfg {
     const char *const *domains; /* domains served (required, at least one) */
     size_t ndomains;
     const struct sipreg_netaddr *local; /* our own listen addresses: a Request-URI naming one */
     size_t nlocal;                      /* of them is accepted too (phones register to IPs) */
-    const char *realm;                  /* digest realm: the first domain */
-    struct sipreg_store *store;         /* required; not owned */
+    const char *realm; /* digest realm of every domain; NULL: each domain's own name. A user
+                        * (sipreg_store_user_get by name and realm) registers only AORs of its
+                        * domain: its record's domain, else the one its realm names */
+    const struct sipreg_registrar_domain *domain_policy; /* per-domain realm and algorithms */
+    size_t ndomain_policy;
+    struct sipreg_store *store;              /* required; not owned */
     const struct sipreg_auth_secret *secret; /* required unless no_auth; not owned */
     bool no_auth;                     /* accept every REGISTER without credentials (tests, labs) */
     bool allow_third_party;           /* let a user register AORs other than its own */
@@ -53,18 +65,32 @@ struct sipreg_registrar_cfg {
     uint32_t max_expires;             /* 7200: longer requests are capped */
     uint32_t default_expires;         /* 3600: when neither Contact nor Expires says */
     sipreg_time nonce_lifetime;       /* 300000 ms */
-    const enum sipreg_auth_alg *algs; /* offered (in order) and accepted: SHA-256, then MD5; */
-    size_t nalgs;                     /* at most 4; copied */
-    uint32_t fail_limit_source;       /* 20 failed authentications per source address ... */
-    uint32_t fail_limit_user;         /* 10 per user ... */
-    sipreg_time fail_window;          /* 60000 ms: ... within this window ... */
-    sipreg_time fail_cooldown;        /* 300000 ms: ... block for this long */
-    bool fail_silent;                 /* blocked requests are dropped instead of answered 403 */
-    size_t txn_capacity;              /* 4096 server transactions */
-    uint32_t reply_rate;     /* 100 replies/s per source to unauthenticated requests (anti- */
-    uint32_t reply_burst;    /* 200 amplification); a 200 after authentication is not counted */
-    bool reply_unlimited;    /* no cap (e.g. behind an edge proxy that is the only source) */
-    size_t tracker_capacity; /* 65536 nonces remembered for nc replay checks */
+    const enum sipreg_auth_alg *algs; /* offered (in order) and accepted: MD5 alone, which */
+    size_t nalgs;                     /* every deployed phone answers; at most 4 */
+    /* Failed authentications (wrong answers to a nonce sent to that source; nothing else
+     * counts): from fail_limit_* failures within fail_window on, a source (IPv4 address or IPv6
+     * /64) or a user is slowed down: each failure makes it wait 1 s, 2 s, 4 s ... up to
+     * fail_cooldown before it is verified again, and the count is forgiven after a whole
+     * fail_cooldown without failure. A slowed-down source is refused only for users that failed
+     * from it; a slowed-down user is still verified at the source where it last succeeded
+     * (within 24 h) with no failure since. */
+    uint32_t fail_limit_source; /* 20 */
+    uint32_t fail_limit_user;   /* 10 */
+    sipreg_time fail_window;    /* 60000 ms */
+    sipreg_time fail_cooldown;  /* 300000 ms */
+    bool fail_silent;           /* refused requests are dropped instead of answered 403 */
+    size_t txn_capacity;        /* 4096 server transactions */
+    /* Replies to sources that have not proven they receive our packets (by answering a nonce
+     * sent to them) are at most 3 times the size of their request, and at most reply_rate per
+     * second per source (IPv4 address or IPv6 /64), so that forged source addresses cannot
+     * turn the registrar into an amplifier. Replies to proven sources are not counted. */
+    uint32_t reply_rate;               /* 100 replies/s */
+    uint32_t reply_burst;              /* 200 */
+    bool reply_unlimited;              /* no budget (the 3x cap stays) */
+    const struct sipreg_cidr *trusted; /* sources exempt from the reply budget, the 3x cap and */
+    size_t ntrusted;                   /* the source failure limit (an edge proxy); the per-user
+                                        * limit still applies */
+    size_t tracker_capacity;           /* 65536 nonces remembered for nc replay checks */
     struct sipreg_registrar_shared *shared; /* not owned; NULL: the registrar keeps its own.
                                              * Workers must share one, so that failure limits,
                                              * reply budgets and nonce-count replay checks hold

@@ -34,6 +34,12 @@ struct sipreg_nist_cfg {
     sipreg_time t1;       /* SIPREG_TXN_T1; Timer J = 64*T1 on unreliable transports, 0 else */
     sipreg_time t4;       /* SIPREG_TXN_T4; not used by non-INVITE servers (Table 4), checked */
     size_t max_response;  /* largest cached final response: SIPREG_NIST_DEFAULT_MAX_RESP */
+    size_t max_cached;    /* bytes of cached responses in the whole table: 32 MiB; past it the
+                           * oldest Completed transactions are ended early to make room */
+    unsigned max_replays; /* times one cached response is resent: 10, what a client retransmits
+                           * within Timer F; later retransmissions are absorbed, so that a
+                           * captured request replayed from its source draws a bounded number
+                           * of answers */
     uint8_t hash_key[16]; /* SipHash key of the match table; all zero: drawn from libcrypto's
                              RAND_bytes, so peers cannot aim Via branches at one bucket */
 };
@@ -62,7 +68,8 @@ struct sipreg_nist_stats {
     uint64_t created;  /* SIPREG_NIST_NEW results */
     uint64_t absorbed; /* SIPREG_NIST_ABSORB results */
     uint64_t replayed; /* SIPREG_NIST_REPLAY results */
-    uint64_t evicted;  /* Completed transactions dropped early because the table was full */
+    uint64_t evicted;  /* Completed transactions dropped early: the table or its byte budget was
+                        * full */
     uint64_t full;     /* SIPREG_ELIMIT results because nothing could be evicted */
     uint64_t
         timed_out; /* Trying transactions dropped by their 64*T1 guard: the TU never answered */
@@ -114,8 +121,9 @@ SIPREG_API int sipreg_nist_receive(struct sipreg_nist_table *t, struct sipreg_ms
  * is copied, the transaction terminates at once and SIPREG_NIST_TERMINATED is returned: `txn` is
  * then invalid. Calling it again in Completed replaces the cached response (e.g. a 500 after a
  * failed store commit replaces a pending 200) without restarting Timer J.
+ * To stay within max_cached, older Completed transactions may be ended first.
  * Errors leave the transaction as it was: SIPREG_EINVAL (not a final response), SIPREG_ELIMIT
- * (longer than max_response), SIPREG_ENOMEM. */
+ * (longer than max_response, or more than max_cached with nothing left to end), SIPREG_ENOMEM. */
 SIPREG_API int sipreg_nist_respond(struct sipreg_nist_table *t, struct sipreg_nist *txn,
                                    const char *resp, size_t len, sipreg_time now);
 

@@ -161,46 +161,76 @@ static uint64_t get_be64(const uint8_t *p)
     return v;
 }
 
-static int nonce_mac(const struct sipreg_auth_secret *s, const uint8_t head[16],
-                     struct sipreg_str realm, uint8_t mac[32])
+static void put_be32(uint8_t *p, uint32_t v)
 {
-    struct sipreg__bytes parts[] = {{head, 16}, {realm.p, realm.len}};
-    return sipreg__hmac_sha256(s->k_nonce, parts, 2, mac);
+    for (int i = 3; i >= 0; i--) {
+        p[i] = (uint8_t)v;
+        v >>= 8;
+    }
+}
+
+/* The nonce layout: issue time (8), epoch (4), random (8), then the first 16 bytes of the MAC. */
+#define HEAD_LEN 20
+#define RAW_LEN  (HEAD_LEN + 16)
+
+/* MAC over the head, the realm and the binding, each length-prefixed so that no two (realm,
+ * binding) pairs share an input. */
+static int nonce_mac(const struct sipreg_auth_secret *s, const uint8_t head[HEAD_LEN],
+                     struct sipreg_str realm, const struct sipreg_auth_nonce_scope *scope,
+                     uint8_t mac[32])
+{
+    struct sipreg_str bind = scope ? scope->bind : SIPREG_STR_NULL;
+    uint8_t lens[16];
+    put_be64(lens, (uint64_t)realm.len);
+    put_be64(lens + 8, (uint64_t)bind.len);
+    struct sipreg__bytes parts[] = {
+        {head, HEAD_LEN}, {lens, sizeof lens}, {realm.p, realm.len}, {bind.p, bind.len}};
+    return sipreg__hmac_sha256(s->k_nonce, parts, 4, mac);
 }
 
 int sipreg_auth_nonce_build(const struct sipreg_auth_secret *s, struct sipreg_str realm,
-                            sipreg_time now, char out[SIPREG_AUTH_NONCE_LEN + 1])
+                            const struct sipreg_auth_nonce_scope *scope, sipreg_time now,
+                            char out[SIPREG_AUTH_NONCE_LEN + 1])
 {
-    uint8_t raw[32], mac[32];
+    uint8_t raw[RAW_LEN], mac[32];
     out[0] = '\0';
     put_be64(raw, (uint64_t)now);
-    if (RAND_bytes(raw + 8, 8) != 1)
+    put_be32(raw + 8, scope ? scope->epoch : 0);
+    if (RAND_bytes(raw + 12, 8) != 1)
         return SIPREG_ECRYPTO;
-    int err = nonce_mac(s, raw, realm, mac);
+    int err = nonce_mac(s, raw, realm, scope, mac);
     if (err)
         return err;
-    memcpy(raw + 16, mac, 16);
+    memcpy(raw + HEAD_LEN, mac, 16);
     sipreg__b64url_encode(out, raw, sizeof raw);
     return 0;
 }
 
 int sipreg_auth_nonce_verify(const struct sipreg_auth_secret *s, struct sipreg_str realm,
-                             struct sipreg_str nonce, sipreg_time now, sipreg_time lifetime,
-                             sipreg_time skew, struct sipreg_auth_nonce_info *info)
+                             const struct sipreg_auth_nonce_scope *scope, struct sipreg_str nonce,
+                             sipreg_time now, sipreg_time lifetime, sipreg_time skew,
+                             struct sipreg_auth_nonce_info *info)
 {
-    uint8_t raw[32], mac[32];
+    uint8_t raw[RAW_LEN], mac[32];
     if (sipreg__b64url_decode(raw, sizeof raw, nonce) != 0)
         return SIPREG_EAUTH;
-    int err = nonce_mac(s, raw, realm, mac);
+    int err = nonce_mac(s, raw, realm, scope, mac);
     if (err)
         return err;
-    if (CRYPTO_memcmp(mac, raw + 16, 16) != 0)
+    if (CRYPTO_memcmp(mac, raw + HEAD_LEN, 16) != 0)
         return SIPREG_EAUTH;
     sipreg_time issued = (sipreg_time)get_be64(raw);
+    uint32_t epoch =
+        (uint32_t)raw[8] << 24 | (uint32_t)raw[9] << 16 | (uint32_t)raw[10] << 8 | raw[11];
     if (info) {
         info->issued = issued;
-        memcpy(info->tag, raw + 16, 16);
+        info->epoch = epoch;
+        memcpy(info->tag, raw + HEAD_LEN, 16);
     }
+    /* Another epoch: issued before a restart, or by a node whose replay tracker is not ours, so
+     * that nothing here knows which of its counts were used. */
+    if (epoch != (scope ? scope->epoch : 0))
+        return SIPREG_ESTALE;
     /* Differences in uint64_t: exact for any pair of int64_t values, never overflowing. */
     if (issued > now)
         return (uint64_t)issued - (uint64_t)now > (uint64_t)(skew < 0 ? 0 : skew) ? SIPREG_ESTALE
@@ -208,6 +238,21 @@ int sipreg_auth_nonce_verify(const struct sipreg_auth_secret *s, struct sipreg_s
     return (uint64_t)now - (uint64_t)issued > (uint64_t)(lifetime < 0 ? 0 : lifetime)
                ? SIPREG_ESTALE
                : 0;
+}
+
+size_t sipreg_auth_bind_addr(const struct sipreg_netaddr *a, uint8_t out[SIPREG_AUTH_BIND_MAX])
+{
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    /* an IPv4-mapped IPv6 address is its IPv4 address: one host, one key */
+    if (a->family == 4 || (a->family == 6 && memcmp(a->ip, mapped, 12) == 0)) {
+        out[0] = 4;
+        memcpy(out + 1, a->family == 4 ? a->ip : a->ip + 12, 4);
+        return 5;
+    }
+    /* IPv6: the /64, which one subscriber line or host usually holds whole */
+    out[0] = 6;
+    memcpy(out + 1, a->ip, 8);
+    return 9;
 }
 
 int sipreg_auth_dummy_ha1(const struct sipreg_auth_secret *s, enum sipreg_auth_alg alg,

@@ -2,6 +2,8 @@
 #include <pthread.h>
 #include <string.h>
 
+#include <openssl/rand.h>
+
 #include "auth/auth_int.h"
 
 struct entry {
@@ -19,6 +21,7 @@ struct sipreg_auth_tracker {
     size_t mask;
     bool has_wm;
     sipreg_time wm; /* newest issue time ever evicted */
+    uint32_t epoch; /* carried by the nonces this tracker counts (see sipreg_auth_nonce_scope) */
 };
 
 /* Tags are HMAC outputs the server chose: uniformly spread and not attacker-controlled, so their
@@ -46,7 +49,10 @@ int sipreg_auth_tracker_create(struct sipreg_auth_tracker **out, size_t capacity
     t->e = sipreg_calloc(capacity, sizeof *t->e);
     t->heap = sipreg_calloc(capacity, sizeof *t->heap);
     t->index = sipreg_calloc(slots, sizeof *t->index);
-    if (!t->e || !t->heap || !t->index || pthread_mutex_init(&t->mu, NULL) != 0) {
+    /* a fresh epoch per tracker, never 0 (the epoch of unscoped nonces) */
+    bool rand_ok = RAND_bytes((unsigned char *)&t->epoch, sizeof t->epoch) == 1;
+    t->epoch |= !t->epoch;
+    if (!t->e || !t->heap || !t->index || !rand_ok || pthread_mutex_init(&t->mu, NULL) != 0) {
         sipreg_free(t->e);
         sipreg_free(t->heap);
         sipreg_free(t->index);
@@ -143,26 +149,21 @@ static void heap_replace_root(struct sipreg_auth_tracker *t, uint32_t v)
     }
 }
 
-static int check_locked(struct sipreg_auth_tracker *t, const struct sipreg_auth_nonce_info *info,
-                        uint32_t nc)
+/* The entry of the nonce `info`, inserted with nc 0 when absent (evicting the oldest when full);
+ * NULL when it is not held and may have been evicted, or would be evicted at once. */
+static struct entry *get_locked(struct sipreg_auth_tracker *t,
+                                const struct sipreg_auth_nonce_info *info)
 {
-    if (nc == 0)
-        return SIPREG_ESTALE;
     size_t slot = index_slot(t, info->tag);
-    if (t->index[slot]) {
-        struct entry *e = &t->e[t->index[slot] - 1];
-        if (nc <= e->nc)
-            return SIPREG_ESTALE;
-        e->nc = nc;
-        return 0;
-    }
+    if (t->index[slot])
+        return &t->e[t->index[slot] - 1];
     /* Not held: it may be new, or it may have been evicted; the watermark tells them apart. */
     if (t->has_wm && info->issued <= t->wm)
-        return SIPREG_ESTALE;
+        return NULL;
     uint32_t v;
     if (t->n < t->cap) {
         v = (uint32_t)t->n;
-        t->e[v] = (struct entry){.issued = info->issued, .nc = nc};
+        t->e[v] = (struct entry){.issued = info->issued};
         memcpy(t->e[v].tag, info->tag, 16);
         heap_push(t, t->n, v);
         t->n++;
@@ -171,27 +172,59 @@ static int check_locked(struct sipreg_auth_tracker *t, const struct sipreg_auth_
         struct entry *old = &t->e[v];
         /* Older than everything held: it would be the one evicted right away. */
         if (info->issued < old->issued)
-            return SIPREG_ESTALE;
+            return NULL;
         index_remove(t, index_slot(t, old->tag));
         if (!t->has_wm || old->issued > t->wm)
             t->wm = old->issued;
         t->has_wm = true;
-        *old = (struct entry){.issued = info->issued, .nc = nc};
+        *old = (struct entry){.issued = info->issued};
         memcpy(old->tag, info->tag, 16);
         heap_replace_root(t, v);
         slot = index_slot(t, info->tag); /* the removal may have shifted the probe run */
     }
     t->index[slot] = v + 1;
-    return 0;
+    return &t->e[v];
 }
 
 int sipreg_auth_tracker_check(struct sipreg_auth_tracker *t,
                               const struct sipreg_auth_nonce_info *info, uint32_t nc)
 {
+    if (nc == 0 || nc == UINT32_MAX)
+        return SIPREG_ESTALE;
     pthread_mutex_lock(&t->mu);
-    int err = check_locked(t, info, nc);
+    struct entry *e = get_locked(t, info);
+    int err = !e || nc <= e->nc ? SIPREG_ESTALE : 0;
+    if (!err)
+        e->nc = nc;
     pthread_mutex_unlock(&t->mu);
     return err;
+}
+
+int sipreg_auth_tracker_usable(struct sipreg_auth_tracker *t,
+                               const struct sipreg_auth_nonce_info *info)
+{
+    pthread_mutex_lock(&t->mu);
+    size_t slot = index_slot(t, info->tag);
+    bool held = t->index[slot] != 0;
+    int err = held ? (t->e[t->index[slot] - 1].nc == UINT32_MAX ? SIPREG_ESTALE : 0)
+                   : (t->has_wm && info->issued <= t->wm ? SIPREG_ESTALE : 0);
+    pthread_mutex_unlock(&t->mu);
+    return err;
+}
+
+void sipreg_auth_tracker_burn(struct sipreg_auth_tracker *t,
+                              const struct sipreg_auth_nonce_info *info)
+{
+    pthread_mutex_lock(&t->mu);
+    struct entry *e = get_locked(t, info);
+    if (e)
+        e->nc = UINT32_MAX; /* above any nc: every later use is refused */
+    pthread_mutex_unlock(&t->mu);
+}
+
+uint32_t sipreg_auth_tracker_epoch(const struct sipreg_auth_tracker *t)
+{
+    return t->epoch; /* set once at creation: no lock needed */
 }
 
 bool sipreg__auth_tracker_find(struct sipreg_auth_tracker *t, const uint8_t tag[16], uint32_t *nc)

@@ -8,7 +8,8 @@
 #define DEFAULT_LIFETIME 300000
 #define DEFAULT_SKEW     2000
 
-static const enum sipreg_auth_alg default_algs[] = {SIPREG_AUTH_SHA256, SIPREG_AUTH_MD5};
+/* MD5 alone by default, as deployed phones expect (many break on any other challenge). */
+static const enum sipreg_auth_alg default_algs[] = {SIPREG_AUTH_MD5};
 
 static const char *const reason_text[] = {
 #define XX(name, text) text,
@@ -55,7 +56,7 @@ static int cfg_check(const struct sipreg_auth_server_cfg *cfg)
 }
 
 int sipreg_auth_challenge_build(struct sipreg_buf *b, const struct sipreg_auth_server_cfg *cfg,
-                                sipreg_time now, bool stale)
+                                struct sipreg_str bind, sipreg_time now, bool stale)
 {
     const enum sipreg_auth_alg *algs;
     size_t n;
@@ -63,7 +64,8 @@ int sipreg_auth_challenge_build(struct sipreg_buf *b, const struct sipreg_auth_s
     int err = cfg_check(cfg);
     if (err)
         return err;
-    if ((err = sipreg_auth_nonce_build(cfg->secret, cfg->realm, now, nonce)) != 0)
+    struct sipreg_auth_nonce_scope scope = {bind, cfg->epoch};
+    if ((err = sipreg_auth_nonce_build(cfg->secret, cfg->realm, &scope, now, nonce)) != 0)
         return err;
     cfg_algs(cfg, &algs, &n);
     for (size_t i = 0; i < n; i++) {
@@ -129,69 +131,99 @@ int sipreg_auth_verify(const struct sipreg_auth_server_cfg *cfg, const struct si
     if (cfg_check(cfg) != 0 || !cred || !req || !t)
         return SIPREG_EINVAL;
     cfg_algs(cfg, &algs, &nalgs);
-
-    /* Checks of what the client sent against public facts: failing fast leaks nothing. */
     if (!sipreg_str_caseeqz(cred->scheme, "Digest"))
-        return fail(why, SIPREG_AUTH_REASON_SCHEME, SIPREG_EAUTH);
-    if (sipreg_auth_alg_parse(cred->algorithm, &alg) != 0)
-        return fail(why, SIPREG_AUTH_REASON_ALGORITHM, SIPREG_EAUTH);
+        return fail(why, SIPREG_AUTH_REASON_SCHEME, SIPREG_ENONCE);
+
+    /* The nonce first: a request whose nonce was not issued to its source proves nothing about
+     * who sent it (the source address may be forged), so it gets a fresh challenge and counts
+     * as nothing. Neither does a stale one, and it is refused before its response is computed:
+     * answering stale=true only to right responses would let a used nonce test passwords. */
+    struct sipreg_auth_nonce_info info;
+    struct sipreg_auth_nonce_scope scope = {req->bind, cfg->epoch};
+    sipreg_time lifetime = cfg->nonce_lifetime ? cfg->nonce_lifetime : DEFAULT_LIFETIME;
+    sipreg_time skew = cfg->nonce_skew ? cfg->nonce_skew : DEFAULT_SKEW;
+    err = sipreg_auth_nonce_verify(cfg->secret, cfg->realm, &scope, cred->nonce, now, lifetime,
+                                   skew, &info);
+    if (err == SIPREG_EAUTH)
+        return fail(why, SIPREG_AUTH_REASON_NONCE, SIPREG_ENONCE);
+    if (err == SIPREG_ESTALE)
+        return fail(why,
+                    info.epoch != cfg->epoch ? SIPREG_AUTH_REASON_NONCE_EPOCH
+                                             : SIPREG_AUTH_REASON_NONCE_STALE,
+                    SIPREG_ESTALE);
+    if (err)
+        return err;
+    if (sipreg_auth_tracker_usable(t, &info) != 0)
+        return fail(why, SIPREG_AUTH_REASON_REPLAY, SIPREG_ESTALE);
+
+    /* From here the nonce is genuine, fresh and was sent to this source: a wrong answer is a
+     * failure of that source, and uses the nonce up (one nonce, one wrong guess). */
+    enum sipreg_auth_reason bad = SIPREG_AUTH_REASON_OK;
+    if (sipreg_auth_alg_parse(cred->algorithm, &alg) != 0) {
+        bad = SIPREG_AUTH_REASON_ALGORITHM;
+        goto wrong;
+    }
     size_t i = 0;
     while (i < nalgs && algs[i] != alg)
         i++;
-    if (i == nalgs)
-        return fail(why, SIPREG_AUTH_REASON_ALGORITHM, SIPREG_EAUTH);
+    if (i == nalgs) {
+        bad = SIPREG_AUTH_REASON_ALGORITHM;
+        goto wrong;
+    }
     size_t hexlen = sipreg_auth_alg_hexlen(alg);
     if (!ha1.p || ha1.len != hexlen)
         return SIPREG_EINVAL;
     if (!cred->username.p || cred->username.len == 0)
-        return fail(why, SIPREG_AUTH_REASON_USERNAME, SIPREG_EAUTH);
-    if (!cred->realm.p || !sipreg_str_eq(cred->realm, cfg->realm))
-        return fail(why, SIPREG_AUTH_REASON_REALM, SIPREG_EAUTH);
-    if (!cred->uri.p || !req->ruri.p || !sipreg_str_eq(cred->uri, req->ruri))
-        return fail(why, SIPREG_AUTH_REASON_URI, SIPREG_EAUTH);
-    if (!cred->opaque.p || !sipreg_str_eq(cred->opaque, sipreg_str_z(cfg->secret->opaque)))
-        return fail(why, SIPREG_AUTH_REASON_OPAQUE, SIPREG_EAUTH);
+        bad = SIPREG_AUTH_REASON_USERNAME;
+    else if (!cred->realm.p || !sipreg_str_eq(cred->realm, cfg->realm))
+        bad = SIPREG_AUTH_REASON_REALM;
+    else if (!cred->uri.p || !req->ruri.p || !sipreg_str_eq(cred->uri, req->ruri))
+        bad = SIPREG_AUTH_REASON_URI;
+    else if (!cred->opaque.p || !sipreg_str_eq(cred->opaque, sipreg_str_z(cfg->secret->opaque)))
+        bad = SIPREG_AUTH_REASON_OPAQUE;
+    if (bad)
+        goto wrong;
     if (!cred->qop.p) {
         /* RFC 2069: no cnonce either, and -sess needs one. */
-        if (!cfg->allow_rfc2069 || alg != sipreg_auth_alg_base(alg))
-            return fail(why, SIPREG_AUTH_REASON_QOP, SIPREG_EAUTH);
+        if (!cfg->allow_rfc2069 || alg != sipreg_auth_alg_base(alg)) {
+            bad = SIPREG_AUTH_REASON_QOP;
+            goto wrong;
+        }
         qop = SIPREG_AUTH_QOP_NONE;
     } else if (sipreg_str_caseeqz(cred->qop, "auth")) {
         qop = SIPREG_AUTH_QOP_AUTH;
     } else if (sipreg_str_caseeqz(cred->qop, "auth-int")) {
         qop = SIPREG_AUTH_QOP_AUTH_INT;
     } else {
-        return fail(why, SIPREG_AUTH_REASON_QOP, SIPREG_EAUTH);
+        bad = SIPREG_AUTH_REASON_QOP;
+        goto wrong;
     }
     if (qop != SIPREG_AUTH_QOP_NONE) {
-        if (!cred->cnonce.p || cred->cnonce.len == 0)
-            return fail(why, SIPREG_AUTH_REASON_CNONCE, SIPREG_EAUTH);
-        if (parse_nc(cred->nc, &nc) != 0)
-            return fail(why, SIPREG_AUTH_REASON_NC, SIPREG_EAUTH);
+        if (!cred->cnonce.p || cred->cnonce.len == 0) {
+            bad = SIPREG_AUTH_REASON_CNONCE;
+            goto wrong;
+        }
+        if (parse_nc(cred->nc, &nc) != 0) {
+            bad = SIPREG_AUTH_REASON_NC;
+            goto wrong;
+        }
     }
-    if (!cred->response.p || cred->response.len != hexlen)
-        return fail(why, SIPREG_AUTH_REASON_RESPONSE_FORMAT, SIPREG_EAUTH);
+    if (!cred->response.p || cred->response.len != hexlen) {
+        bad = SIPREG_AUTH_REASON_RESPONSE_FORMAT;
+        goto wrong;
+    }
     for (i = 0; i < hexlen; i++) {
         char c = cred->response.p[i];
         if (c >= 'A' && c <= 'F')
             c = (char)(c | 0x20);
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-            return fail(why, SIPREG_AUTH_REASON_RESPONSE_FORMAT, SIPREG_EAUTH);
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+            bad = SIPREG_AUTH_REASON_RESPONSE_FORMAT;
+            goto wrong;
+        }
         given[i] = c;
     }
 
-    /* From here on the work is the same whatever the secret facts (user known, password right,
-     * nonce fresh) turn out to be. */
-    struct sipreg_auth_nonce_info info;
-    sipreg_time lifetime = cfg->nonce_lifetime ? cfg->nonce_lifetime : DEFAULT_LIFETIME;
-    sipreg_time skew = cfg->nonce_skew ? cfg->nonce_skew : DEFAULT_SKEW;
-    int nonce_err =
-        sipreg_auth_nonce_verify(cfg->secret, cfg->realm, cred->nonce, now, lifetime, skew, &info);
-    if (nonce_err == SIPREG_ECRYPTO)
-        return nonce_err;
-    if (nonce_err == SIPREG_EAUTH)
-        return fail(why, SIPREG_AUTH_REASON_NONCE, SIPREG_EAUTH);
-
+    /* The work is the same whatever the secret facts (user known, password right) are. */
     struct sipreg_auth_calc calc = {
         .alg = alg,
         .qop = qop,
@@ -205,13 +237,16 @@ int sipreg_auth_verify(const struct sipreg_auth_server_cfg *cfg, const struct si
     };
     if ((err = sipreg_auth_response(&calc, expect)) != 0)
         return err;
-    if (CRYPTO_memcmp(expect, given, hexlen) != 0)
-        return fail(why, SIPREG_AUTH_REASON_RESPONSE, SIPREG_EAUTH);
-    if (nonce_err == SIPREG_ESTALE)
-        return fail(why, SIPREG_AUTH_REASON_NONCE_STALE, SIPREG_ESTALE);
+    if (CRYPTO_memcmp(expect, given, hexlen) != 0) {
+        bad = SIPREG_AUTH_REASON_RESPONSE;
+        goto wrong;
+    }
     /* Only a verified request may advance the nonce's count; without a qop there is no nc and
      * the nonce counts as used once. */
     if (sipreg_auth_tracker_check(t, &info, nc) != 0)
         return fail(why, SIPREG_AUTH_REASON_REPLAY, SIPREG_ESTALE);
     return 0;
+wrong:
+    sipreg_auth_tracker_burn(t, &info);
+    return fail(why, bad, SIPREG_EAUTH);
 }

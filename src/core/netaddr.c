@@ -216,3 +216,57 @@ int sipreg_netaddr_eq(const struct sipreg_netaddr *a, const struct sipreg_netadd
     return a->transport == b->transport && a->family == b->family && a->port == b->port &&
            memcmp(a->ip, b->ip, a->family == 4 ? 4 : 16) == 0;
 }
+
+int sipreg_cidr_parse(struct sipreg_cidr *c, const char *s)
+{
+    memset(c, 0, sizeof *c);
+    const char *slash = strchr(s, '/');
+    size_t n = slash ? (size_t)(slash - s) : strlen(s);
+    if (parse_v4(s, n, c->ip) == 0)
+        c->family = 4;
+    else if (parse_v6(s, n, c->ip) == 0)
+        c->family = 6;
+    else
+        return SIPREG_EINVAL;
+    unsigned max = c->family == 4 ? 32 : 128, bits = max;
+    if (slash) {
+        const char *p = slash + 1;
+        if (!*p || strlen(p) > 3)
+            return SIPREG_EINVAL;
+        bits = 0;
+        for (; *p; p++) {
+            if (*p < '0' || *p > '9')
+                return SIPREG_EINVAL;
+            bits = bits * 10 + (unsigned)(*p - '0');
+        }
+        if (bits > max)
+            return SIPREG_EINVAL;
+    }
+    c->bits = (uint8_t)bits;
+    for (unsigned i = bits; i < max; i++)
+        if (c->ip[i / 8] & (0x80 >> (i % 8)))
+            return SIPREG_EINVAL;
+    return 0;
+}
+
+int sipreg_cidr_match(const struct sipreg_cidr *c, const struct sipreg_netaddr *a)
+{
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    const uint8_t *ip = a->ip;
+    int family = a->family;
+    if (family == 6 && c->family == 4 && memcmp(a->ip, mapped, 12) == 0) {
+        ip = a->ip + 12;
+        family = 4;
+    }
+    if (family != c->family)
+        return 0;
+    unsigned full = c->bits / 8, rest = c->bits % 8;
+    if (memcmp(ip, c->ip, full) != 0)
+        return 0;
+    if (rest) {
+        uint8_t mask = (uint8_t)(0xff00 >> rest);
+        if ((ip[full] & mask) != c->ip[full])
+            return 0;
+    }
+    return 1;
+}

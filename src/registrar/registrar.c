@@ -2,6 +2,7 @@
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "registrar_int.h"
@@ -32,20 +33,28 @@ struct outmsg {
     bool pending;
 };
 
+#define GOOD_TTL (24 * 3600 * 1000) /* ms a user's success at a source spares it a slowdown */
+
 struct sipreg_registrar_shared {
     struct sipreg_auth_tracker *tracker;                      /* NULL when no_auth */
-    struct sipreg__limiter *src_fail, *user_fail, *pair_fail; /* pair: user and source */
+    struct sipreg__limiter *src_fail, *user_fail, *pair_fail; /* pair: user at a source */
     struct sipreg__buckets *replies;                          /* NULL: unlimited */
+};
+
+/* A domain served, with its digest realm and algorithms. */
+struct dom {
+    char *name;
+    char *realm;
+    enum sipreg_auth_alg algs[4];
+    struct sipreg_auth_server_cfg auth;
 };
 
 struct sipreg_registrar {
     struct sipreg_registrar_cfg cfg;
-    char **domains;
+    struct dom *doms; /* cfg.ndomains */
     struct sipreg_netaddr *local;
-    char *realm;
+    struct sipreg_cidr *trusted;
     char *server;
-    struct sipreg_auth_server_cfg auth;
-    enum sipreg_auth_alg algs[4];
     struct sipreg_registrar_shared *sh; /* limits and replay state, maybe shared by workers */
     bool own_sh;
     struct sipreg_nist_table *nist;
@@ -85,21 +94,21 @@ static void emit(struct sipreg_registrar *r, enum sipreg_registrar_event_kind ki
     if (src && r->sh->replies &&
         (kind == SIPREG_REG_EV_REJECTED || kind == SIPREG_REG_EV_AUTH_FAILED ||
          kind == SIPREG_REG_EV_CHALLENGED || kind == SIPREG_REG_EV_MALFORMED)) {
-        char ip[SIPREG_NETADDR_STRLEN];
-        size_t n = sipreg_netaddr_ip(src, ip, sizeof ip);
-        if (!sipreg__buckets_peek(r->sh->replies, ip, n, r->now))
+        uint8_t sk[SIPREG_AUTH_BIND_MAX];
+        size_t n = sipreg_auth_bind_addr(src, sk);
+        if (!sipreg__buckets_peek(r->sh->replies, sk, n, r->now))
             return;
     }
     struct sipreg_registrar_event ev = {kind, status, reason, aor, contact, user, expires, src};
     r->cfg.on_event(&ev, r->cfg.ud);
 }
 
-static int host_is_domain(const struct sipreg_registrar *r, struct sipreg_str host)
+static const struct dom *domain_of(const struct sipreg_registrar *r, struct sipreg_str host)
 {
     for (size_t i = 0; i < r->cfg.ndomains; i++)
-        if (sipreg_str_caseeqz(host, r->domains[i]))
-            return 1;
-    return 0;
+        if (sipreg_str_caseeqz(host, r->doms[i].name))
+            return &r->doms[i];
+    return NULL;
 }
 
 static int is_unspecified(const struct sipreg_netaddr *a)
@@ -239,28 +248,52 @@ struct req_ctx {
     int64_t wall_ms;
     const struct sipreg_via *via;
     const struct sipreg_netaddr *local; /* where it came in; may be NULL */
-    bool authed;                        /* the request carried valid credentials */
-    bool metered;                       /* a reply token was already taken for this request */
+    size_t len;                         /* bytes of the request */
+    uint8_t sk[SIPREG_AUTH_BIND_MAX];   /* the source key: its IPv4 address or IPv6 /64 */
+    size_t sklen;
+    bool trusted; /* the source is in a --trusted-source prefix */
+    bool authed;  /* the request carried valid credentials */
+    bool proven;  /* it answered a nonce sent to its source: the source receives our packets */
+    bool metered; /* a reply token was already taken for this request */
 };
 
-/* Whether a reply to q's source may be sent. Only answers to authenticated requests go
- * unmetered: anything else could be drawn by a spoofed source address, and is capped per
- * address so that the registrar is useless as an amplifier. */
-static int may_reply(struct sipreg_registrar *r, struct req_ctx *q)
+static void throttled(struct sipreg_registrar *r, struct req_ctx *q, const char *why)
 {
-    if (q->authed || q->metered || !r->sh->replies)
+    /* one event per 1000 drops: the log must not become the amplifier */
+    if (r->throttled++ % 1000 == 0)
+        emit(r, SIPREG_REG_EV_THROTTLED, 0, why, SIPREG_STR_NULL, SIPREG_STR_NULL, SIPREG_STR_NULL,
+             -1, q->src);
+}
+
+/* Whether a reply of `len` bytes to q's source may be sent. A source address may be forged, so
+ * unless the request proved that its source receives what we send (it answered a nonce sent
+ * there) or the source is trusted, the reply is at most 3 times the request and counted
+ * against the source's budget: the registrar is useless as an amplifier, and a spoofed flood
+ * can only spend the budget of unproven replies, never that of a proven client. */
+static int may_reply(struct sipreg_registrar *r, struct req_ctx *q, size_t len)
+{
+    if (q->authed || q->proven || q->trusted)
         return 1;
-    char ip[SIPREG_NETADDR_STRLEN];
-    size_t n = sipreg_netaddr_ip(q->src, ip, sizeof ip);
-    if (sipreg__buckets_take(r->sh->replies, ip, n, q->now)) {
+    if (!r->cfg.no_auth && len > 3 * q->len) {
+        throttled(r, q, "reply over 3 times its request to an unproven source");
+        return 0;
+    }
+    if (q->metered || !r->sh->replies)
+        return 1;
+    if (sipreg__buckets_take(r->sh->replies, q->sk, q->sklen, q->now)) {
         q->metered = true;
         return 1;
     }
-    /* one event per 1000 drops: the log must not become the amplifier */
-    if (r->throttled++ % 1000 == 0)
-        emit(r, SIPREG_REG_EV_THROTTLED, 0, "reply budget of this source exhausted",
-             SIPREG_STR_NULL, SIPREG_STR_NULL, SIPREG_STR_NULL, -1, q->src);
+    throttled(r, q, "reply budget of this source exhausted");
     return 0;
+}
+
+/* The transaction a reply is cached in, or NULL: only answers after authentication are kept
+ * for retransmissions (the rest are cheap to rebuild, and keeping them would let spoofed
+ * requests pin memory); the caller's transaction then ends when the request is done. */
+static struct sipreg_nist *cache_txn(const struct sipreg_registrar *r, const struct req_ctx *q)
+{
+    return q->authed || r->cfg.no_auth ? q->txn : NULL;
 }
 
 static int begin_reply(struct sipreg_registrar *r, struct req_ctx *q, struct sipreg_buf *b,
@@ -285,8 +318,6 @@ static int begin_reply(struct sipreg_registrar *r, struct req_ctx *q, struct sip
 static int reply_simple(struct sipreg_registrar *r, struct req_ctx *q, int status,
                         const char *reason, const char *extra)
 {
-    if (!may_reply(r, q))
-        return SIPREG_EBUSY;
     struct sipreg_buf b;
     int err = begin_reply(r, q, &b, r->reply, sizeof r->reply, status, reason);
     if (err)
@@ -295,9 +326,11 @@ static int reply_simple(struct sipreg_registrar *r, struct req_ctx *q, int statu
         sipreg_buf_addz(&b, extra);
     if (sipreg_msg_build_end(&b, NULL, 0) != 0)
         return SIPREG_ENOSPC;
+    if (!may_reply(r, q, b.len))
+        return SIPREG_EBUSY;
     struct sipreg_netaddr to;
     reply_dest(&to, q->via, q->src);
-    return queue_reply(r, &b, NULL, &to, q->local, q->txn, q->now);
+    return queue_reply(r, &b, NULL, &to, q->local, cache_txn(r, q), q->now);
 }
 
 static int reply_error(struct sipreg_registrar *r, struct req_ctx *q, int status,
@@ -309,22 +342,25 @@ static int reply_error(struct sipreg_registrar *r, struct req_ctx *q, int status
     return reply_simple(r, q, status, reason, extra);
 }
 
-static int reply_challenge(struct sipreg_registrar *r, struct req_ctx *q, bool stale)
+/* A 401 with a fresh nonce bound to the source. Never cached: a retransmission gets a new one. */
+static int reply_challenge(struct sipreg_registrar *r, struct req_ctx *q, const struct dom *d,
+                           bool stale)
 {
-    if (!may_reply(r, q))
-        return SIPREG_EBUSY;
     struct sipreg_buf b;
     int err = begin_reply(r, q, &b, r->reply, sizeof r->reply, 401, NULL);
     if (err)
         return err;
-    err = sipreg_auth_challenge_build(&b, &r->auth, q->wall_ms, stale);
+    err = sipreg_auth_challenge_build(&b, &d->auth, (struct sipreg_str){(char *)q->sk, q->sklen},
+                                      q->wall_ms, stale);
     if (err)
         return err;
     if (sipreg_msg_build_end(&b, NULL, 0) != 0)
         return SIPREG_ENOSPC;
+    if (!may_reply(r, q, b.len))
+        return SIPREG_EBUSY;
     struct sipreg_netaddr to;
     reply_dest(&to, q->via, q->src);
-    return queue_reply(r, &b, NULL, &to, q->local, q->txn, q->now);
+    return queue_reply(r, &b, NULL, &to, q->local, NULL, q->now);
 }
 
 /* ---- binding keys ---- */
@@ -424,9 +460,8 @@ static int supports_path(struct sipreg_msg *m)
     return 0;
 }
 
-/* The Authorization credentials for our realm, if any. 1 found, 0 none, <0 malformed. */
-static int find_credentials(struct sipreg_registrar *r, struct sipreg_msg *m,
-                            struct sipreg_auth *out)
+/* The Authorization credentials for `realm`, if any. 1 found, 0 none, <0 malformed. */
+static int find_credentials(struct sipreg_msg *m, const char *realm, struct sipreg_auth *out)
 {
     int malformed = 0;
     for (const struct sipreg_hdr *h = sipreg_msg_hdr_find(m, SIPREG_HDR_AUTHORIZATION); h;
@@ -435,60 +470,70 @@ static int find_credentials(struct sipreg_registrar *r, struct sipreg_msg *m,
             malformed = 1;
             continue;
         }
-        if (sipreg_str_caseeqz(out->scheme, "Digest") && sipreg_str_caseeqz(out->realm, r->realm))
+        if (sipreg_str_caseeqz(out->scheme, "Digest") && sipreg_str_caseeqz(out->realm, realm))
             return 1;
     }
     return malformed ? SIPREG_EPARSE : 0;
 }
 
-/* Authenticates the request. Returns 1 when authenticated (*user set), 0 when a response was
- * queued (challenge or rejection), <0 on local failure. */
-static int authenticate(struct sipreg_registrar *r, struct req_ctx *q, struct sipreg_str aor,
-                        struct sipreg_str *user)
+/* A refusal without verification: the source or user is in a failure slowdown. */
+static int refuse(struct sipreg_registrar *r, struct req_ctx *q, const char *why,
+                  struct sipreg_str aor, struct sipreg_str user)
 {
-    char ip[SIPREG_NETADDR_STRLEN];
-    size_t iplen = sipreg_netaddr_ip(q->src, ip, sizeof ip);
-    if (sipreg__limiter_blocked(r->sh->src_fail, ip, iplen, q->now)) {
-        emit(r, SIPREG_REG_EV_REJECTED, r->cfg.fail_silent ? 0 : 403,
-             "source blocked after repeated authentication failures", aor, SIPREG_STR_NULL,
-             SIPREG_STR_NULL, -1, q->src);
-        if (r->cfg.fail_silent) {
-            sipreg_nist_abandon(r->nist, q->txn);
-            return 0;
-        }
-        return reply_simple(r, q, 403, "Forbidden", NULL);
-    }
+    emit(r, SIPREG_REG_EV_REJECTED, r->cfg.fail_silent ? 0 : 403, why, aor, SIPREG_STR_NULL, user,
+         -1, q->src);
+    return r->cfg.fail_silent ? 0 : reply_simple(r, q, 403, "Forbidden", NULL);
+}
+
+/* Authenticates the request for domain d. Returns 1 when authenticated (*user and *u set), 0
+ * when a response was queued (challenge or rejection), <0 on local failure.
+ *
+ * What counts as a failure, and against what (the threat model is in docs/security.md):
+ * - only a wrong answer to a genuine, fresh nonce that was sent to this source: anything else
+ *   (no credentials, a forged nonce, a nonce drawn from another address, a stale one) may come
+ *   from a forged source address and gets a fresh challenge, counted nowhere;
+ * - such a failure counts for the source (its IPv4 address or IPv6 /64), the user (across all
+ *   sources) and the user at that source;
+ * - a source in a slowdown is refused only for users that failed from there, so a client behind
+ *   the same NAT as a guesser still gets in; a user in a slowdown is refused unless this source
+ *   is where it last succeeded with no failure since, so its own phone keeps refreshing. */
+static int authenticate(struct sipreg_registrar *r, struct req_ctx *q, const struct dom *d,
+                        struct sipreg_str aor, struct sipreg_str *user, struct sipreg_user *u)
+{
     struct sipreg_auth cred;
-    int found = find_credentials(r, q->m, &cred);
+    int found = find_credentials(q->m, d->realm, &cred);
     if (found <= 0) {
         emit(r, SIPREG_REG_EV_CHALLENGED, 401,
              found < 0 ? "malformed credentials" : "no credentials", aor, SIPREG_STR_NULL,
              SIPREG_STR_NULL, -1, q->src);
-        return reply_challenge(r, q, false);
+        return reply_challenge(r, q, d, false);
     }
     *user = cred.username;
-    /* a user under attack is only refused to sources that failed for that user, so that its
-     * owner, from a clean address, still gets in */
-    char pair[320];
-    size_t pairlen = 0;
-    if (cred.username.p && cred.username.len + iplen + 1 <= sizeof pair) {
-        memcpy(pair, cred.username.p, cred.username.len);
-        pair[cred.username.len] = 0;
-        memcpy(pair + cred.username.len + 1, ip, iplen);
-        pairlen = cred.username.len + 1 + iplen;
-    }
-    if (cred.username.p &&
-        sipreg__limiter_blocked(r->sh->user_fail, cred.username.p, cred.username.len, q->now) &&
-        (!pairlen || sipreg__limiter_failures(r->sh->pair_fail, pair, pairlen, q->now) > 0)) {
-        emit(r, SIPREG_REG_EV_REJECTED, r->cfg.fail_silent ? 0 : 403,
-             "user blocked after repeated authentication failures", aor, SIPREG_STR_NULL,
-             cred.username, -1, q->src);
-        if (r->cfg.fail_silent) {
-            sipreg_nist_abandon(r->nist, q->txn);
-            return 0;
-        }
-        return reply_simple(r, q, 403, "Forbidden", NULL);
-    }
+
+    /* the keys: realm and user (a long name is cut: a shared counter harms no one), and with
+     * the source key for the pair */
+    uint8_t ukey[300], pkey[300 + SIPREG_AUTH_BIND_MAX];
+    size_t rl = strlen(d->realm), ul = cred.username.len < 256 ? cred.username.len : 256;
+    if (rl > sizeof ukey - 258)
+        rl = sizeof ukey - 258;
+    memcpy(ukey, d->realm, rl);
+    ukey[rl] = 0;
+    if (ul)
+        memcpy(ukey + rl + 1, cred.username.p, ul);
+    size_t ukeylen = rl + 1 + ul;
+    memcpy(pkey, ukey, ukeylen);
+    pkey[ukeylen] = 0;
+    memcpy(pkey + ukeylen + 1, q->sk, q->sklen);
+    size_t pkeylen = ukeylen + 1 + q->sklen;
+
+    if (!q->trusted && sipreg__limiter_blocked(r->sh->src_fail, q->sk, q->sklen, q->now) &&
+        sipreg__limiter_failures(r->sh->pair_fail, pkey, pkeylen, q->now) > 0)
+        return refuse(r, q, "source slowed down after repeated authentication failures", aor,
+                      cred.username);
+    if (sipreg__limiter_blocked(r->sh->user_fail, ukey, ukeylen, q->now) &&
+        !sipreg__limiter_known_good(r->sh->pair_fail, pkey, pkeylen, q->now))
+        return refuse(r, q, "user slowed down after repeated authentication failures", aor,
+                      cred.username);
 
     /* the stored HA1 for the hash family used, or a stand-in so that an unknown user costs the
      * same and gets the same answer */
@@ -496,53 +541,73 @@ static int authenticate(struct sipreg_registrar *r, struct req_ctx *q, struct si
     int alg_ok = sipreg_auth_alg_parse(cred.algorithm, &alg) == 0;
     char ha1buf[SIPREG_AUTH_HEX_MAX];
     struct sipreg_str ha1 = SIPREG_STR_NULL;
-    struct sipreg_user u;
-    if (cred.username.p && cred.username.len > 0 &&
-        sipreg_store_user_get(r->cfg.store, cred.username, sipreg_str_z(r->realm), &r->arena, &u) ==
-            0 &&
-        u.enabled) {
+    int serr = SIPREG_ENOENT;
+    if (cred.username.p && cred.username.len > 0)
+        serr = sipreg_store_user_get(r->cfg.store, cred.username, sipreg_str_z(d->realm), &r->arena,
+                                     u);
+    if (serr != 0 && serr != SIPREG_ENOENT) {
+        /* no answer about the credentials can be given: nothing is counted, and the client is
+         * asked to come back (a stand-in HA1 would fail right passwords and lock users out) */
+        emit(r, SIPREG_REG_EV_REJECTED, 500, "credential store unavailable", aor, SIPREG_STR_NULL,
+             cred.username, -1, q->src);
+        return reply_simple(r, q, 500, "Service Unavailable", "Retry-After: 5\r\n");
+    }
+    if (serr == 0 && u->enabled) {
         switch (sipreg_auth_alg_base(alg)) {
-        case SIPREG_AUTH_MD5: ha1 = u.ha1_md5; break;
-        case SIPREG_AUTH_SHA256: ha1 = u.ha1_sha256; break;
-        case SIPREG_AUTH_SHA512_256: ha1 = u.ha1_sha512_256; break;
+        case SIPREG_AUTH_MD5: ha1 = u->ha1_md5; break;
+        case SIPREG_AUTH_SHA256: ha1 = u->ha1_sha256; break;
+        case SIPREG_AUTH_SHA512_256: ha1 = u->ha1_sha512_256; break;
         default: break;
         }
     }
     if (!ha1.p || ha1.len != sipreg_auth_alg_hexlen(alg)) {
         if (sipreg_auth_dummy_ha1(r->cfg.secret, alg_ok ? alg : SIPREG_AUTH_MD5, cred.username,
-                                  sipreg_str_z(r->realm), ha1buf) != 0)
+                                  sipreg_str_z(d->realm), ha1buf) != 0)
             return SIPREG_ECRYPTO;
         ha1 = sipreg_str_z(ha1buf);
     }
-    struct sipreg_auth_request areq = {q->m->method_s, q->m->ruri, q->m->body};
+    struct sipreg_auth_request areq = {q->m->method_s, q->m->ruri, q->m->body,
+                                       (struct sipreg_str){(char *)q->sk, q->sklen}};
     enum sipreg_auth_reason why = SIPREG_AUTH_REASON_OK;
-    int err = sipreg_auth_verify(&r->auth, &cred, &areq, ha1, q->wall_ms, r->sh->tracker, &why);
-    if (err == 0) {
+    int err = sipreg_auth_verify(&d->auth, &cred, &areq, ha1, q->wall_ms, r->sh->tracker, &why);
+    switch (err) {
+    case 0:
         /* failures are not forgiven by a success: a subscriber could otherwise interleave its
          * own logins with guesses at someone else's password */
-        q->authed = true;
+        q->authed = q->proven = true;
+        sipreg__limiter_ok(r->sh->pair_fail, pkey, pkeylen, q->now);
         return 1;
-    }
-    if (err == SIPREG_ESTALE) {
+    case SIPREG_ENONCE:
         emit(r, SIPREG_REG_EV_CHALLENGED, 401, sipreg_auth_reason_text(why), aor, SIPREG_STR_NULL,
              cred.username, -1, q->src);
-        return reply_challenge(r, q, true);
+        return reply_challenge(r, q, d, false);
+    case SIPREG_ESTALE:
+        q->proven = true;
+        emit(r, SIPREG_REG_EV_CHALLENGED, 401, sipreg_auth_reason_text(why), aor, SIPREG_STR_NULL,
+             cred.username, -1, q->src);
+        return reply_challenge(r, q, d, true);
+    case SIPREG_EAUTH: break;
+    default: return err;
     }
-    if (err != SIPREG_EAUTH)
-        return err;
-    int blocked = sipreg__limiter_fail(r->sh->src_fail, ip, iplen, q->now);
-    if (cred.username.p)
-        blocked |=
-            sipreg__limiter_fail(r->sh->user_fail, cred.username.p, cred.username.len, q->now);
-    if (pairlen)
-        (void)sipreg__limiter_fail(r->sh->pair_fail, pair, pairlen, q->now);
+    q->proven = true;
+    int blocked = 0;
+    if (!q->trusted)
+        blocked |= sipreg__limiter_fail(r->sh->src_fail, q->sk, q->sklen, q->now);
+    blocked |= sipreg__limiter_fail(r->sh->user_fail, ukey, ukeylen, q->now);
+    (void)sipreg__limiter_fail(r->sh->pair_fail, pkey, pkeylen, q->now);
     emit(r, SIPREG_REG_EV_AUTH_FAILED, 401, sipreg_auth_reason_text(why), aor, SIPREG_STR_NULL,
          cred.username, -1, q->src);
     if (blocked)
-        emit(r, SIPREG_REG_EV_BLOCKED, 0, "failure limit reached", aor, SIPREG_STR_NULL,
-             cred.username, -1, q->src);
+        emit(r, SIPREG_REG_EV_BLOCKED, 0, "failure limit reached: slowing down", aor,
+             SIPREG_STR_NULL, cred.username, -1, q->src);
     /* the same fresh challenge as for an unknown user or a first attempt */
-    return reply_challenge(r, q, false);
+    return reply_challenge(r, q, d, false);
+}
+
+/* The domain a user belongs to: the one its record names, else the one its realm names. */
+static int user_in_domain(const struct sipreg_user *u, const struct dom *d)
+{
+    return sipreg_str_caseeqz(u->realm, d->name);
 }
 
 static int aor_of(struct sipreg_buf *b, const struct sipreg_uri *u)
@@ -591,7 +656,7 @@ static int handle_register(struct sipreg_registrar *r, struct req_ctx *q)
         return reply_error(r, q, 400, sipreg_perr_reason(why.code), NULL, none, none);
     if (ru->scheme != SIPREG_URI_SIP && ru->scheme != SIPREG_URI_SIPS)
         return reply_error(r, q, 416, NULL, NULL, none, none);
-    if (!host_is_domain(r, ru->host) && !host_is_local(r, ru))
+    if (!domain_of(r, ru->host) && !host_is_local(r, ru))
         return reply_error(r, q, r->cfg.unknown_domain_status, "Domain Not Served", NULL, none,
                            none);
 
@@ -615,7 +680,8 @@ static int handle_register(struct sipreg_registrar *r, struct req_ctx *q)
         return reply_error(r, q, 400, "To Is Not a SIP Address-of-Record", NULL, none, none);
     if (!to->uri.user.p || to->uri.user.len == 0)
         return reply_error(r, q, 400, "Address-of-Record Without User", NULL, none, none);
-    if (!host_is_domain(r, to->uri.host))
+    const struct dom *d = domain_of(r, to->uri.host);
+    if (!d)
         return reply_error(r, q, r->cfg.unknown_domain_status, "Domain Not Served", NULL, none,
                            to->uri.user);
     char aorbuf[512];
@@ -628,10 +694,13 @@ static int handle_register(struct sipreg_registrar *r, struct req_ctx *q)
     /* steps 4-5: authentication and authorization */
     struct sipreg_str user = SIPREG_STR_NULL;
     if (!r->cfg.no_auth) {
-        int rc = authenticate(r, q, aor, &user);
+        struct sipreg_user u;
+        int rc = authenticate(r, q, d, aor, &user, &u);
         if (rc <= 0)
             return rc;
-        if (!r->cfg.allow_third_party && !sipreg_str_eq(user, to->uri.user))
+        /* a user registers its own AOR, in its own domain */
+        if (!r->cfg.allow_third_party &&
+            (!sipreg_str_eq(user, to->uri.user) || !user_in_domain(&u, d)))
             return reply_error(r, q, 403, "Not Allowed to Register This AOR", NULL, aor, user);
     }
 
@@ -744,7 +813,7 @@ static int handle_register(struct sipreg_registrar *r, struct req_ctx *q)
 
     /* without authentication (no_auth mode) the reply is metered: decide before changing
      * anything, so that a dropped reply never leaves a change behind */
-    if (!may_reply(r, q))
+    if (!may_reply(r, q, 0))
         return SIPREG_EBUSY;
     /* the 500 that replaces the 200 if the commit fails, built before the change is made */
     struct sipreg_buf alt;
@@ -840,7 +909,11 @@ int sipreg_registrar_receive(struct sipreg_registrar *r, const char *buf, size_t
     struct sipreg_msg m;
     struct sipreg_perr why;
     sipreg_arena_reset(&r->arena);
-    struct req_ctx q = {.m = &m, .src = src, .local = local, .now = now, .wall_ms = wall_ms};
+    struct req_ctx q = {
+        .m = &m, .src = src, .local = local, .now = now, .wall_ms = wall_ms, .len = len};
+    q.sklen = sipreg_auth_bind_addr(src, q.sk);
+    for (size_t i = 0; i < r->cfg.ntrusted && !q.trusted; i++)
+        q.trusted = sipreg_cidr_match(&r->trusted[i], src);
     r->now = now;
     int err = sipreg_msg_parse(&m, buf, len,
                                src->transport == SIPREG_TRANSPORT_UDP ? SIPREG_MSG_DATAGRAM
@@ -874,8 +947,11 @@ int sipreg_registrar_receive(struct sipreg_registrar *r, const char *buf, size_t
         return 0;
     if (match == SIPREG_NIST_REPLAY) {
         /* the cached response goes back only to where the request first came from: anyone can
-         * resend a captured request from a spoofed address to draw it again */
-        if (!sipreg_netaddr_eq(src, sipreg_nist_source(q.txn)) || !may_reply(r, &q))
+         * resend a captured request from a spoofed address to draw it again. Only answers after
+         * authentication are cached (the source proved itself then), and the transaction
+         * bounds how many times (no_auth mode keeps everything, and meters it) */
+        if (!sipreg_netaddr_eq(src, sipreg_nist_source(q.txn)) ||
+            (r->cfg.no_auth && !may_reply(r, &q, 0)))
             return 0;
         struct outmsg *o = outbox_push(r);
         if (!o)
@@ -918,8 +994,9 @@ int sipreg_registrar_receive(struct sipreg_registrar *r, const char *buf, size_t
                           SIPREG_STR_NULL);
         break;
     }
-    if (err && q.txn) {
-        /* nothing was queued for this transaction: forget it so a retransmission is processed */
+    if (q.txn && (err || !cache_txn(r, &q))) {
+        /* nothing was cached for this transaction: forget it so that a retransmission is
+         * processed again (a new challenge, or another try after an error) */
         sipreg_nist_abandon(r->nist, q.txn);
     }
     return err == SIPREG_ENOMEM || err == SIPREG_ESTORE ? err : 0;
@@ -1003,18 +1080,65 @@ void sipreg_registrar_destroy(struct sipreg_registrar *r)
         r->out_head = (r->out_head + 1) % OUTBOX_MAX;
         r->out_n--;
     }
-    if (r->domains)
-        for (size_t i = 0; i < r->cfg.ndomains; i++)
-            sipreg_free(r->domains[i]);
-    sipreg_free(r->domains);
+    if (r->doms)
+        for (size_t i = 0; i < r->cfg.ndomains; i++) {
+            sipreg_free(r->doms[i].name);
+            sipreg_free(r->doms[i].realm);
+        }
+    sipreg_free(r->doms);
     sipreg_free(r->local);
-    sipreg_free(r->realm);
+    sipreg_free(r->trusted);
     sipreg_free(r->server);
     if (r->own_sh)
         sipreg_registrar_shared_destroy(r->sh);
     sipreg_nist_table_destroy(r->nist);
     sipreg_free(r->arena_mem);
     sipreg_free(r);
+}
+
+/* Each domain's realm (its policy's, else cfg->realm, else its name) and algorithms (its
+ * policy's, else cfg->algs, else the auth default), and its digest settings. */
+static int make_domains(struct sipreg_registrar *r, const struct sipreg_registrar_cfg *c)
+{
+    if (c->nalgs > 4 || (c->nalgs && !c->algs) || (c->ndomain_policy && !c->domain_policy))
+        return SIPREG_EINVAL;
+    for (size_t k = 0; k < c->ndomain_policy; k++) {
+        const struct sipreg_registrar_domain *p = &c->domain_policy[k];
+        size_t i = 0;
+        while (i < c->ndomains && strcasecmp(p->name ? p->name : "", c->domains[i]) != 0)
+            i++;
+        if (i == c->ndomains || p->nalgs > 4 || (p->nalgs && !p->algs))
+            return SIPREG_EINVAL; /* a policy for a domain not served is a configuration error */
+    }
+    r->doms = sipreg_calloc(c->ndomains, sizeof *r->doms);
+    if (!r->doms)
+        return SIPREG_ENOMEM;
+    for (size_t i = 0; i < c->ndomains; i++) {
+        struct dom *d = &r->doms[i];
+        const struct sipreg_registrar_domain *p = NULL;
+        for (size_t k = 0; k < c->ndomain_policy; k++)
+            if (strcasecmp(c->domain_policy[k].name, c->domains[i]) == 0)
+                p = &c->domain_policy[k];
+        const char *realm = p && p->realm ? p->realm : c->realm ? c->realm : c->domains[i];
+        d->name = dupz(c->domains[i]);
+        d->realm = dupz(realm);
+        if (!d->name || !d->realm)
+            return SIPREG_ENOMEM;
+        const enum sipreg_auth_alg *algs = p && p->nalgs ? p->algs : c->algs;
+        size_t nalgs = p && p->nalgs ? p->nalgs : c->nalgs;
+        d->auth = (struct sipreg_auth_server_cfg){
+            .realm = sipreg_str_z(d->realm),
+            .secret = c->secret,
+            .nonce_lifetime = c->nonce_lifetime,
+            .epoch = r->sh->tracker ? sipreg_auth_tracker_epoch(r->sh->tracker) : 0,
+        };
+        if (nalgs) {
+            memcpy(d->algs, algs, nalgs * sizeof *d->algs);
+            d->auth.algs = d->algs;
+            d->auth.nalgs = nalgs;
+        }
+    }
+    return 0;
 }
 
 int sipreg_registrar_create(struct sipreg_registrar **out, const struct sipreg_registrar_cfg *cfg)
@@ -1054,39 +1178,29 @@ int sipreg_registrar_create(struct sipreg_registrar **out, const struct sipreg_r
     if (!c->fail_cooldown)
         c->fail_cooldown = 300000;
     int err = SIPREG_ENOMEM;
-    r->domains = sipreg_calloc(c->ndomains, sizeof *r->domains);
-    if (!r->domains)
-        goto fail;
-    for (size_t i = 0; i < c->ndomains; i++)
-        if (!(r->domains[i] = dupz(c->domains[i])))
-            goto fail;
     if (c->nlocal) {
         r->local = sipreg_calloc(c->nlocal, sizeof *r->local);
         if (!r->local)
             goto fail;
         memcpy(r->local, c->local, c->nlocal * sizeof *r->local);
     }
-    r->realm = dupz(c->realm ? c->realm : c->domains[0]);
-    r->server = dupz(c->server ? c->server : "sipreg");
-    r->arena_mem = sipreg_malloc(ARENA_SIZE);
-    if (!r->realm || !r->server || !r->arena_mem)
-        goto fail;
-    sipreg_arena_init(&r->arena, r->arena_mem, ARENA_SIZE);
-    r->auth = (struct sipreg_auth_server_cfg){
-        .realm = sipreg_str_z(r->realm),
-        .secret = c->secret,
-        .nonce_lifetime = c->nonce_lifetime,
-    };
-    if (c->nalgs) {
-        if (c->nalgs > 4 || !c->algs) {
+    if (c->ntrusted) {
+        if (!c->trusted) {
             err = SIPREG_EINVAL;
             goto fail;
         }
-        memcpy(r->algs, c->algs, c->nalgs * sizeof *r->algs);
-        r->auth.algs = r->algs;
-        r->auth.nalgs = c->nalgs;
+        r->trusted = sipreg_calloc(c->ntrusted, sizeof *r->trusted);
+        if (!r->trusted)
+            goto fail;
+        memcpy(r->trusted, c->trusted, c->ntrusted * sizeof *r->trusted);
     }
-    c->algs = NULL; /* the copy above is what counts */
+    c->local = NULL;
+    c->trusted = NULL; /* the copies above are what count */
+    r->server = dupz(c->server ? c->server : "sipreg");
+    r->arena_mem = sipreg_malloc(ARENA_SIZE);
+    if (!r->server || !r->arena_mem)
+        goto fail;
+    sipreg_arena_init(&r->arena, r->arena_mem, ARENA_SIZE);
     if (c->shared) {
         r->sh = c->shared;
     } else {
@@ -1095,6 +1209,14 @@ int sipreg_registrar_create(struct sipreg_registrar **out, const struct sipreg_r
             goto fail;
         r->own_sh = true;
     }
+    err = make_domains(r, c);
+    if (err)
+        goto fail;
+    /* the copies in r->doms are what count */
+    c->domains = NULL;
+    c->domain_policy = NULL;
+    c->algs = NULL;
+    c->realm = c->server = NULL;
     struct sipreg_nist_cfg ncfg = {.capacity = c->txn_capacity,
                                    .max_response = SIPREG_NIST_MAX_RESP};
     err = sipreg_nist_table_create(&r->nist, &ncfg);
@@ -1107,7 +1229,7 @@ int sipreg_registrar_create(struct sipreg_registrar **out, const struct sipreg_r
     *out = r;
     return 0;
 fail:
-    r->cfg.ndomains = r->domains ? c->ndomains : 0;
+    r->cfg.ndomains = r->doms ? c->ndomains : 0;
     sipreg_registrar_destroy(r);
     return err;
 }
@@ -1134,18 +1256,21 @@ int sipreg_registrar_shared_create(struct sipreg_registrar_shared **out,
     if (!c->no_auth)
         err = sipreg_auth_tracker_create(&sh->tracker,
                                          c->tracker_capacity ? c->tracker_capacity : 65536);
+    sipreg_time window = c->fail_window ? c->fail_window : 60000;
+    sipreg_time cooldown = c->fail_cooldown ? c->fail_cooldown : 300000;
     if (!err)
-        err = sipreg__limiter_create(
-            &sh->src_fail, 8192, c->fail_limit_source ? c->fail_limit_source : 20,
-            c->fail_window ? c->fail_window : 60000, c->fail_cooldown ? c->fail_cooldown : 300000);
+        err = sipreg__limiter_create(&sh->src_fail, 16384,
+                                     c->fail_limit_source ? c->fail_limit_source : 20, window,
+                                     cooldown, 0);
     if (!err)
-        err = sipreg__limiter_create(
-            &sh->user_fail, 8192, c->fail_limit_user ? c->fail_limit_user : 10,
-            c->fail_window ? c->fail_window : 60000, c->fail_cooldown ? c->fail_cooldown : 300000);
-    /* counts only (its own limit never matters): which sources failed for which user */
+        err = sipreg__limiter_create(&sh->user_fail, 16384,
+                                     c->fail_limit_user ? c->fail_limit_user : 10, window, cooldown,
+                                     0);
+    /* a user at a source: its failures (within a cooldown) and its last success; its own limit
+     * never matters */
     if (!err)
-        err = sipreg__limiter_create(&sh->pair_fail, 8192, UINT32_MAX,
-                                     c->fail_window ? c->fail_window : 60000, 0);
+        err =
+            sipreg__limiter_create(&sh->pair_fail, 65536, UINT32_MAX, cooldown, cooldown, GOOD_TTL);
     if (!err && !c->reply_unlimited)
         err = sipreg__buckets_create(&sh->replies, 16384, c->reply_rate ? c->reply_rate : 100,
                                      c->reply_burst ? c->reply_burst : 200);

@@ -4,24 +4,34 @@
 
 #include "core/core_int.h"
 
-/* Counts failures per key (a source address or a username) in a fixed-size table, so that
- * memory stays bounded whatever the number of attackers. A key with `limit` failures within
- * `window` ms is blocked for `cooldown` ms. When the table is full the entry touched longest ago
- * in the probed neighbourhood is evicted: an attacker spraying keys can only evict entries, and
- * each evicted key starts again from zero, so the limit still holds per `window`. */
+/* Counts failures per key (a source, a user, or a user at a source) in a fixed-size table, so
+ * that memory stays bounded whatever the number of attackers. Below `limit` failures within
+ * `window` ms nothing happens; from the limit on, each failure puts the key in a slowdown that
+ * grows with the count (1 s, 2 s, 4 s ... up to `cooldown` ms) during which the caller refuses
+ * to verify it, and the count is forgiven only after a whole cooldown without failure past the
+ * last slowdown. A success can be remembered too (`good_ttl` ms), so that a user's own device
+ * is told apart from the sources guessing at it. When the table is full an idle entry, else the
+ * one touched longest ago in the probed neighbourhood is evicted (sparing remembered
+ * successes): an attacker spraying keys only evicts entries, and an evicted key starts again
+ * from zero. Thread-safe: workers may share one. */
 struct sipreg__limiter;
 
 int sipreg__limiter_create(struct sipreg__limiter **out, size_t capacity, uint32_t limit,
-                           sipreg_time window, sipreg_time cooldown);
+                           sipreg_time window, sipreg_time cooldown, sipreg_time good_ttl);
 void sipreg__limiter_destroy(struct sipreg__limiter *l);
-/* 1 when the key is blocked at `now`. */
+/* 1 when the key is in a slowdown at `now`. */
 int sipreg__limiter_blocked(struct sipreg__limiter *l, const void *key, size_t len,
                             sipreg_time now);
-/* Failures counted for the key in the current window (0 when unknown or the window passed). */
+/* Failures counted for the key and not yet forgiven. */
 uint32_t sipreg__limiter_failures(struct sipreg__limiter *l, const void *key, size_t len,
                                   sipreg_time now);
-/* Records a failure; returns 1 when this failure made the key blocked. */
+/* Records a failure; returns 1 when this failure reached the limit. */
 int sipreg__limiter_fail(struct sipreg__limiter *l, const void *key, size_t len, sipreg_time now);
+/* Records a success. */
+void sipreg__limiter_ok(struct sipreg__limiter *l, const void *key, size_t len, sipreg_time now);
+/* 1 when a success was recorded within good_ttl and no failure since. */
+int sipreg__limiter_known_good(struct sipreg__limiter *l, const void *key, size_t len,
+                               sipreg_time now);
 
 /* A token bucket per key (a source address) in a fixed-size table: `rate` tokens per second up to
  * `burst`. Caps what the registrar sends to sources that have not authenticated, so that it

@@ -25,6 +25,7 @@ struct sipreg_nist {
     uint32_t idx;        /* position in the slab, for ids */
     uint8_t state;
     uint8_t reliable;
+    uint8_t replays; /* times the cached response was resent */
     uint16_t key_len;
     struct sipreg_netaddr src; /* where the request first came from */
     char *key_heap;            /* the key when longer than KEY_INLINE */
@@ -46,6 +47,8 @@ struct sipreg_nist_table {
     sipreg_time timer_j;           /* 64*T1 */
     sipreg_time latest;            /* the latest `now` seen: time never goes back here */
     size_t max_resp;
+    size_t cached, max_cached; /* bytes held in cached responses, and their budget */
+    unsigned max_replays;
     uint8_t hash_key[16];
     struct sipreg_nist_stats st;
 };
@@ -188,6 +191,7 @@ static void release(struct sipreg_nist_table *t, struct sipreg_nist *x)
         x->hnext->hpprev = x->hpprev;
     sipreg_free(x->key_heap);
     sipreg_free(x->resp);
+    t->cached -= x->resp_cap;
     x->key_heap = x->resp = NULL;
     x->resp_len = x->resp_cap = 0;
     x->hnext = NULL;
@@ -239,6 +243,8 @@ int sipreg_nist_table_create(struct sipreg_nist_table **out, const struct sipreg
     t->mask = nb - 1;
     t->timer_j = 64 * t1;
     t->max_resp = max_resp;
+    t->max_cached = cfg->max_cached ? cfg->max_cached : (size_t)32 << 20;
+    t->max_replays = cfg->max_replays ? cfg->max_replays : 10;
     t->latest = INT64_MIN;
     for (size_t i = cap; i-- > 0;) {
         t->slots[i].idx = (uint32_t)i;
@@ -328,6 +334,11 @@ int sipreg_nist_receive(struct sipreg_nist_table *t, struct sipreg_msg *req,
             t->st.absorbed++;
             return SIPREG_NIST_ABSORB;
         }
+        if (x->replays >= t->max_replays) {
+            t->st.absorbed++;
+            return SIPREG_NIST_ABSORB;
+        }
+        x->replays++;
         if (cached)
             *cached = (struct sipreg_str){x->resp, x->resp_len};
         t->st.replayed++;
@@ -354,6 +365,7 @@ int sipreg_nist_receive(struct sipreg_nist_table *t, struct sipreg_msg *req,
     x->hash = h;
     x->gen++;
     x->state = ST_TRYING;
+    x->replays = 0;
     x->reliable = src->transport != SIPREG_TRANSPORT_UDP;
     x->src = *src;
     x->key_len = (uint16_t)k.len;
@@ -410,9 +422,18 @@ int sipreg_nist_respond(struct sipreg_nist_table *t, struct sipreg_nist *txn, co
         return SIPREG_NIST_TERMINATED;
     }
     if (len > txn->resp_cap) {
+        /* the budget: the Completed transactions nearest to their Timer J go first */
+        while (t->cached - txn->resp_cap + len > t->max_cached && t->completed.head &&
+               t->completed.head != txn) {
+            release(t, t->completed.head);
+            t->st.evicted++;
+        }
+        if (t->cached - txn->resp_cap + len > t->max_cached)
+            return SIPREG_ELIMIT;
         char *p = sipreg_realloc(txn->resp, len);
         if (!p)
             return SIPREG_ENOMEM;
+        t->cached += len - txn->resp_cap;
         txn->resp = p;
         txn->resp_cap = len;
     }

@@ -357,7 +357,7 @@ TEST(auth_client_server_roundtrip)
                                                  .nalgs = 1,
                                                  .allow_rfc2069 = q == 2};
             sipreg_buf_init(&b, text, sizeof text - 1);
-            ASSERT_EQ(sipreg_auth_challenge_build(&b, &cfg, T0, false), 0);
+            ASSERT_EQ(sipreg_auth_challenge_build(&b, &cfg, SIPREG_STR_NULL, T0, false), 0);
             text[b.len] = '\0';
             ASSERT_EQ(read_challenges(ch, 8, text), 1);
             if (q == 1)
@@ -411,11 +411,12 @@ TEST(auth_client_server_roundtrip)
             ASSERT_EQ(why, SIPREG_AUTH_REASON_RESPONSE);
         }
     }
-    /* The default two-challenge offer: the client picks SHA-256 and is accepted after the
-     * nonce went stale and a new challenge said so. */
-    struct sipreg_auth_server_cfg cfg = {.realm = S(REALM), .secret = &s};
+    /* A two-challenge offer: the client picks SHA-256 and is accepted after the nonce went
+     * stale and a new challenge said so. */
+    static const enum sipreg_auth_alg two[] = {SIPREG_AUTH_SHA256, SIPREG_AUTH_MD5};
+    struct sipreg_auth_server_cfg cfg = {.realm = S(REALM), .secret = &s, .algs = two, .nalgs = 2};
     sipreg_buf_init(&b, text, sizeof text - 1);
-    ASSERT_EQ(sipreg_auth_challenge_build(&b, &cfg, T0, false), 0);
+    ASSERT_EQ(sipreg_auth_challenge_build(&b, &cfg, SIPREG_STR_NULL, T0, false), 0);
     text[b.len] = '\0';
     ASSERT_EQ(read_challenges(ch, 8, text), 2);
     ASSERT_EQ(sipreg_auth_challenge_choose(ch, 2, &idx), 0);
@@ -434,7 +435,7 @@ TEST(auth_client_server_roundtrip)
     ASSERT_EQ(sipreg_auth_verify(&cfg, &cred, &req, S(ha1), T0 + 300001, t, &why), SIPREG_ESTALE);
     ASSERT_EQ(why, SIPREG_AUTH_REASON_NONCE_STALE);
     sipreg_buf_init(&b, text, sizeof text - 1);
-    ASSERT_EQ(sipreg_auth_challenge_build(&b, &cfg, T0 + 300001, true), 0);
+    ASSERT_EQ(sipreg_auth_challenge_build(&b, &cfg, SIPREG_STR_NULL, T0 + 300001, true), 0);
     text[b.len] = '\0';
     ASSERT_EQ(read_challenges(ch, 8, text), 2);
     ASSERT(ch[0].stale_true);

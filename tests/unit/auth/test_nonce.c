@@ -66,22 +66,24 @@ TEST(auth_nonce_roundtrip)
     char n1[SIPREG_AUTH_NONCE_LEN + 1], n2[SIPREG_AUTH_NONCE_LEN + 1];
     struct sipreg_auth_nonce_info info;
     ASSERT_EQ(sipreg_auth_secret_init(&s, key_a, 32), 0);
-    ASSERT_EQ(sipreg_auth_nonce_build(&s, S("example.com"), clk.now, n1), 0);
+    ASSERT_EQ(sipreg_auth_nonce_build(&s, S("example.com"), NULL, clk.now, n1), 0);
     ASSERT_EQ(strlen(n1), SIPREG_AUTH_NONCE_LEN);
     for (size_t i = 0; i < SIPREG_AUTH_NONCE_LEN; i++)
         ASSERT(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", n1[i]));
-    ASSERT_EQ(sipreg_auth_nonce_build(&s, S("example.com"), clk.now, n2), 0);
+    ASSERT_EQ(sipreg_auth_nonce_build(&s, S("example.com"), NULL, clk.now, n2), 0);
     ASSERT(strcmp(n1, n2) != 0); /* same instant, different random part */
     memset(&info, 0, sizeof info);
-    ASSERT_EQ(sipreg_auth_nonce_verify(&s, S("example.com"), S(n1), clk.now, LIFE, SKEW, &info), 0);
+    ASSERT_EQ(
+        sipreg_auth_nonce_verify(&s, S("example.com"), NULL, S(n1), clk.now, LIFE, SKEW, &info), 0);
     ASSERT_EQ(info.issued, clk.now);
-    uint8_t raw[32];
-    ASSERT_EQ(sipreg__b64url_decode(raw, 32, S(n1)), 0);
-    ASSERT(memcmp(info.tag, raw + 16, 16) == 0);
-    ASSERT_EQ(sipreg_auth_nonce_verify(&s, S("example.com"), S(n1), clk.now, LIFE, SKEW, NULL), 0);
+    uint8_t raw[36];
+    ASSERT_EQ(sipreg__b64url_decode(raw, 36, S(n1)), 0);
+    ASSERT(memcmp(info.tag, raw + 20, 16) == 0);
+    ASSERT_EQ(
+        sipreg_auth_nonce_verify(&s, S("example.com"), NULL, S(n1), clk.now, LIFE, SKEW, NULL), 0);
     /* Any node holding the same secret bytes accepts it. */
     ASSERT_EQ(sipreg_auth_secret_init(&other_node, key_a, 32), 0);
-    ASSERT_EQ(sipreg_auth_nonce_verify(&other_node, S("example.com"), S(n1),
+    ASSERT_EQ(sipreg_auth_nonce_verify(&other_node, S("example.com"), NULL, S(n1),
                                        fake_clock_advance(&clk, 1000), LIFE, SKEW, NULL),
               0);
     return 0;
@@ -96,7 +98,7 @@ TEST(auth_nonce_tampered)
     sipreg_time now = 5000000;
     ASSERT_EQ(sipreg_auth_secret_init(&s, key_a, 32), 0);
     ASSERT_EQ(sipreg_auth_secret_init_random(&wrong), 0);
-    ASSERT_EQ(sipreg_auth_nonce_build(&s, S("example.com"), now, n), 0);
+    ASSERT_EQ(sipreg_auth_nonce_build(&s, S("example.com"), NULL, now, n), 0);
     /* Every other character at every position: forged. */
     for (size_t i = 0; i < SIPREG_AUTH_NONCE_LEN; i++) {
         for (size_t j = 0; j < 64; j++) {
@@ -104,15 +106,77 @@ TEST(auth_nonce_tampered)
                 continue;
             memcpy(t, n, sizeof t);
             t[i] = alphabet[j];
-            ASSERT_EQ(sipreg_auth_nonce_verify(&s, S("example.com"), S(t), now, LIFE, SKEW, NULL),
-                      SIPREG_EAUTH);
+            ASSERT_EQ(
+                sipreg_auth_nonce_verify(&s, S("example.com"), NULL, S(t), now, LIFE, SKEW, NULL),
+                SIPREG_EAUTH);
         }
     }
-    ASSERT_EQ(sipreg_auth_nonce_verify(&wrong, S("example.com"), S(n), now, LIFE, SKEW, NULL),
+    ASSERT_EQ(sipreg_auth_nonce_verify(&wrong, S("example.com"), NULL, S(n), now, LIFE, SKEW, NULL),
               SIPREG_EAUTH);
-    ASSERT_EQ(sipreg_auth_nonce_verify(&s, S("example.org"), S(n), now, LIFE, SKEW, NULL),
+    ASSERT_EQ(sipreg_auth_nonce_verify(&s, S("example.org"), NULL, S(n), now, LIFE, SKEW, NULL),
               SIPREG_EAUTH);
-    ASSERT_EQ(sipreg_auth_nonce_verify(&s, S("Example.com"), S(n), now, LIFE, SKEW, NULL),
+    ASSERT_EQ(sipreg_auth_nonce_verify(&s, S("Example.com"), NULL, S(n), now, LIFE, SKEW, NULL),
+              SIPREG_EAUTH);
+    return 0;
+}
+
+/* A nonce is worth something only at the address it was sent to (an IPv4 address, or an IPv6
+ * /64) and for the tracker epoch it was issued with. */
+TEST(auth_nonce_bound_to_source_and_epoch)
+{
+    struct sipreg_auth_secret s;
+    struct sipreg_netaddr a, a_port, b, v6, v6_same64, v6_other64, mapped;
+    uint8_t ka[SIPREG_AUTH_BIND_MAX], kb[SIPREG_AUTH_BIND_MAX], k6[SIPREG_AUTH_BIND_MAX],
+        k6s[SIPREG_AUTH_BIND_MAX], k6o[SIPREG_AUTH_BIND_MAX], km[SIPREG_AUTH_BIND_MAX],
+        kp[SIPREG_AUTH_BIND_MAX];
+    char n[SIPREG_AUTH_NONCE_LEN + 1];
+    struct sipreg_auth_nonce_info info;
+    ASSERT_EQ(sipreg_auth_secret_init(&s, key_a, 32), 0);
+    ASSERT_EQ(sipreg_netaddr_parse(&a, "192.0.2.4:5060", 5060), 0);
+    ASSERT_EQ(sipreg_netaddr_parse(&a_port, "192.0.2.4:7777", 5060), 0);
+    ASSERT_EQ(sipreg_netaddr_parse(&b, "192.0.2.5:5060", 5060), 0);
+    ASSERT_EQ(sipreg_netaddr_parse(&v6, "[2001:db8:1:2::1]:5060", 5060), 0);
+    ASSERT_EQ(sipreg_netaddr_parse(&v6_same64, "[2001:db8:1:2:ffff::99]:5062", 5060), 0);
+    ASSERT_EQ(sipreg_netaddr_parse(&v6_other64, "[2001:db8:1:3::1]:5060", 5060), 0);
+    ASSERT_EQ(sipreg_netaddr_parse(&mapped, "[::ffff:192.0.2.4]:5060", 5060), 0);
+    size_t la = sipreg_auth_bind_addr(&a, ka), lb = sipreg_auth_bind_addr(&b, kb),
+           l6 = sipreg_auth_bind_addr(&v6, k6), l6s = sipreg_auth_bind_addr(&v6_same64, k6s),
+           l6o = sipreg_auth_bind_addr(&v6_other64, k6o), lm = sipreg_auth_bind_addr(&mapped, km),
+           lp = sipreg_auth_bind_addr(&a_port, kp);
+    ASSERT_EQ(la, 5);
+    ASSERT_EQ(l6, 9);
+    ASSERT(lp == la && memcmp(kp, ka, la) == 0); /* the port does not matter */
+    ASSERT(lm == la && memcmp(km, ka, la) == 0); /* IPv4-mapped is IPv4 */
+    ASSERT(l6s == l6 && memcmp(k6s, k6, l6) == 0);
+    ASSERT(memcmp(k6o, k6, l6) != 0 && memcmp(kb, ka, la) != 0);
+
+    struct sipreg_auth_nonce_scope sa = {{(char *)ka, la}, 7}, sb = {{(char *)kb, lb}, 7},
+                                   s6 = {{(char *)k6, l6}, 7}, s6s = {{(char *)k6s, l6s}, 7},
+                                   s6o = {{(char *)k6o, l6o}, 7},
+                                   other_epoch = {{(char *)ka, la}, 8};
+    ASSERT_EQ(sipreg_auth_nonce_build(&s, S("r"), &sa, 1000, n), 0);
+    ASSERT_EQ(sipreg_auth_nonce_verify(&s, S("r"), &sa, S(n), 1000, LIFE, SKEW, &info), 0);
+    ASSERT_EQ(info.epoch, 7);
+    ASSERT_EQ(sipreg_auth_nonce_verify(&s, S("r"), &sb, S(n), 1000, LIFE, SKEW, NULL),
+              SIPREG_EAUTH);
+    ASSERT_EQ(sipreg_auth_nonce_verify(&s, S("r"), NULL, S(n), 1000, LIFE, SKEW, NULL),
+              SIPREG_EAUTH);
+    /* genuine for the address, but from another epoch (a restart, another node): stale */
+    ASSERT_EQ(sipreg_auth_nonce_verify(&s, S("r"), &other_epoch, S(n), 1000, LIFE, SKEW, &info),
+              SIPREG_ESTALE);
+    ASSERT_EQ(info.epoch, 7);
+    /* IPv6: any address of the /64, none outside it */
+    ASSERT_EQ(sipreg_auth_nonce_build(&s, S("r"), &s6, 1000, n), 0);
+    ASSERT_EQ(sipreg_auth_nonce_verify(&s, S("r"), &s6s, S(n), 1000, LIFE, SKEW, NULL), 0);
+    ASSERT_EQ(sipreg_auth_nonce_verify(&s, S("r"), &s6o, S(n), 1000, LIFE, SKEW, NULL),
+              SIPREG_EAUTH);
+    /* realm and binding cannot trade bytes: length-prefixed in the MAC */
+    uint8_t rb[] = {'r', 4, 192, 0, 2, 4};
+    struct sipreg_auth_nonce_scope shifted = {{(char *)rb + 1, 5}, 7};
+    ASSERT_EQ(sipreg_auth_nonce_build(&s, S("r"), &shifted, 1000, n), 0);
+    struct sipreg_auth_nonce_scope empty = {{(char *)rb, 0}, 7};
+    ASSERT_EQ(sipreg_auth_nonce_verify(&s, (struct sipreg_str){(char *)rb, 6}, &empty, S(n), 1000,
+                                       LIFE, SKEW, NULL),
               SIPREG_EAUTH);
     return 0;
 }
@@ -123,34 +187,41 @@ TEST(auth_nonce_garbage)
     char n[SIPREG_AUTH_NONCE_LEN + 1], t[SIPREG_AUTH_NONCE_LEN + 2];
     struct sipreg_auth_nonce_info info = {.issued = 77};
     ASSERT_EQ(sipreg_auth_secret_init(&s, key_a, 32), 0);
-    ASSERT_EQ(sipreg_auth_nonce_build(&s, S("r"), 0, n), 0);
+    ASSERT_EQ(sipreg_auth_nonce_build(&s, S("r"), NULL, 0, n), 0);
     const char *bad[] = {"", "x", "dcd98b7102dd2f0e8b11d0f600bfb0c093",
                          "===========================================",
                          "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        ASSERT_EQ(sipreg_auth_nonce_verify(&s, S("r"), S(bad[i]), 0, LIFE, SKEW, &info),
+        ASSERT_EQ(sipreg_auth_nonce_verify(&s, S("r"), NULL, S(bad[i]), 0, LIFE, SKEW, &info),
                   SIPREG_EAUTH);
     ASSERT_EQ(info.issued, 77); /* untouched for a forgery */
-    ASSERT_EQ(sipreg_auth_nonce_verify(&s, S("r"), SIPREG_STR_NULL, 0, LIFE, SKEW, NULL),
+    ASSERT_EQ(sipreg_auth_nonce_verify(&s, S("r"), NULL, SIPREG_STR_NULL, 0, LIFE, SKEW, NULL),
               SIPREG_EAUTH);
     /* Short, long, and non-base64url characters around a genuine nonce. */
-    ASSERT_EQ(sipreg_auth_nonce_verify(&s, S("r"), (struct sipreg_str){n, 42}, 0, LIFE, SKEW, NULL),
+    ASSERT_EQ(sipreg_auth_nonce_verify(&s, S("r"), NULL,
+                                       (struct sipreg_str){n, SIPREG_AUTH_NONCE_LEN - 1}, 0, LIFE,
+                                       SKEW, NULL),
               SIPREG_EAUTH);
     memcpy(t, n, SIPREG_AUTH_NONCE_LEN);
     t[SIPREG_AUTH_NONCE_LEN] = 'A';
-    ASSERT_EQ(sipreg_auth_nonce_verify(&s, S("r"), (struct sipreg_str){t, 44}, 0, LIFE, SKEW, NULL),
+    ASSERT_EQ(sipreg_auth_nonce_verify(&s, S("r"), NULL,
+                                       (struct sipreg_str){t, SIPREG_AUTH_NONCE_LEN + 1}, 0, LIFE,
+                                       SKEW, NULL),
               SIPREG_EAUTH);
     const char odd[] = {'+', '/', '=', ' ', '"', '\0', '\xc3'};
     for (size_t i = 0; i < sizeof odd; i++) {
         memcpy(t, n, SIPREG_AUTH_NONCE_LEN);
         t[10] = odd[i];
-        ASSERT_EQ(
-            sipreg_auth_nonce_verify(&s, S("r"), (struct sipreg_str){t, 43}, 0, LIFE, SKEW, NULL),
-            SIPREG_EAUTH);
+        ASSERT_EQ(sipreg_auth_nonce_verify(&s, S("r"), NULL,
+                                           (struct sipreg_str){t, SIPREG_AUTH_NONCE_LEN}, 0, LIFE,
+                                           SKEW, NULL),
+                  SIPREG_EAUTH);
     }
     /* The genuine one placed against a guard page: no over-read. */
     const char *g = guard_copy(n, SIPREG_AUTH_NONCE_LEN);
-    ASSERT_EQ(sipreg_auth_nonce_verify(&s, S("r"), (struct sipreg_str){g, 43}, 0, LIFE, SKEW, NULL),
+    ASSERT_EQ(sipreg_auth_nonce_verify(&s, S("r"), NULL,
+                                       (struct sipreg_str){g, SIPREG_AUTH_NONCE_LEN}, 0, LIFE, SKEW,
+                                       NULL),
               0);
     return 0;
 }
@@ -163,35 +234,36 @@ TEST(auth_nonce_age)
     struct sipreg_auth_nonce_info info;
     ASSERT_EQ(sipreg_auth_secret_init(&s, key_a, 32), 0);
     sipreg_time t0 = clk.now;
-    ASSERT_EQ(sipreg_auth_nonce_build(&s, S("r"), t0, n), 0);
-    ASSERT_EQ(sipreg_auth_nonce_verify(&s, S("r"), S(n), fake_clock_advance(&clk, LIFE - 1), LIFE,
-                                       SKEW, NULL),
+    ASSERT_EQ(sipreg_auth_nonce_build(&s, S("r"), NULL, t0, n), 0);
+    ASSERT_EQ(sipreg_auth_nonce_verify(&s, S("r"), NULL, S(n), fake_clock_advance(&clk, LIFE - 1),
+                                       LIFE, SKEW, NULL),
               0);
-    ASSERT_EQ(
-        sipreg_auth_nonce_verify(&s, S("r"), S(n), fake_clock_advance(&clk, 1), LIFE, SKEW, NULL),
-        0); /* exactly the lifetime: still fresh */
+    ASSERT_EQ(sipreg_auth_nonce_verify(&s, S("r"), NULL, S(n), fake_clock_advance(&clk, 1), LIFE,
+                                       SKEW, NULL),
+              0); /* exactly the lifetime: still fresh */
     memset(&info, 0, sizeof info);
-    ASSERT_EQ(
-        sipreg_auth_nonce_verify(&s, S("r"), S(n), fake_clock_advance(&clk, 1), LIFE, SKEW, &info),
-        SIPREG_ESTALE);
+    ASSERT_EQ(sipreg_auth_nonce_verify(&s, S("r"), NULL, S(n), fake_clock_advance(&clk, 1), LIFE,
+                                       SKEW, &info),
+              SIPREG_ESTALE);
     ASSERT_EQ(info.issued, t0); /* genuine, so described */
-    ASSERT_EQ(sipreg_auth_nonce_verify(&s, S("r"), S(n), t0 + 86400000, LIFE, SKEW, NULL),
+    ASSERT_EQ(sipreg_auth_nonce_verify(&s, S("r"), NULL, S(n), t0 + 86400000, LIFE, SKEW, NULL),
               SIPREG_ESTALE);
     /* From the future: within the skew it is fine, beyond it is stale. */
-    ASSERT_EQ(sipreg_auth_nonce_verify(&s, S("r"), S(n), t0 - SKEW, LIFE, SKEW, NULL), 0);
-    ASSERT_EQ(sipreg_auth_nonce_verify(&s, S("r"), S(n), t0 - SKEW - 1, LIFE, SKEW, NULL),
+    ASSERT_EQ(sipreg_auth_nonce_verify(&s, S("r"), NULL, S(n), t0 - SKEW, LIFE, SKEW, NULL), 0);
+    ASSERT_EQ(sipreg_auth_nonce_verify(&s, S("r"), NULL, S(n), t0 - SKEW - 1, LIFE, SKEW, NULL),
               SIPREG_ESTALE);
-    ASSERT_EQ(sipreg_auth_nonce_verify(&s, S("r"), S(n), t0 - 1, LIFE, 0, NULL), SIPREG_ESTALE);
+    ASSERT_EQ(sipreg_auth_nonce_verify(&s, S("r"), NULL, S(n), t0 - 1, LIFE, 0, NULL),
+              SIPREG_ESTALE);
     /* Extreme clocks do not overflow. */
-    ASSERT_EQ(sipreg_auth_nonce_build(&s, S("r"), INT64_MIN, n), 0);
-    ASSERT_EQ(sipreg_auth_nonce_verify(&s, S("r"), S(n), INT64_MAX, LIFE, SKEW, &info),
+    ASSERT_EQ(sipreg_auth_nonce_build(&s, S("r"), NULL, INT64_MIN, n), 0);
+    ASSERT_EQ(sipreg_auth_nonce_verify(&s, S("r"), NULL, S(n), INT64_MAX, LIFE, SKEW, &info),
               SIPREG_ESTALE);
     ASSERT_EQ(info.issued, INT64_MIN);
-    ASSERT_EQ(sipreg_auth_nonce_build(&s, S("r"), INT64_MAX, n), 0);
-    ASSERT_EQ(sipreg_auth_nonce_verify(&s, S("r"), S(n), INT64_MIN, LIFE, SKEW, NULL),
+    ASSERT_EQ(sipreg_auth_nonce_build(&s, S("r"), NULL, INT64_MAX, n), 0);
+    ASSERT_EQ(sipreg_auth_nonce_verify(&s, S("r"), NULL, S(n), INT64_MIN, LIFE, SKEW, NULL),
               SIPREG_ESTALE);
-    ASSERT_EQ(sipreg_auth_nonce_verify(&s, S("r"), S(n), INT64_MAX, LIFE, SKEW, NULL), 0);
-    ASSERT_EQ(sipreg_auth_nonce_verify(&s, S("r"), S(n), INT64_MAX, -5, -5, NULL), 0);
+    ASSERT_EQ(sipreg_auth_nonce_verify(&s, S("r"), NULL, S(n), INT64_MAX, LIFE, SKEW, NULL), 0);
+    ASSERT_EQ(sipreg_auth_nonce_verify(&s, S("r"), NULL, S(n), INT64_MAX, -5, -5, NULL), 0);
     return 0;
 }
 

@@ -59,14 +59,50 @@ TEST(auth_tracker_nc_order)
     ASSERT_EQ(sipreg_auth_tracker_check(t, &a, 3), SIPREG_ESTALE); /* lower */
     ASSERT_EQ(sipreg_auth_tracker_check(t, &a, 5), SIPREG_ESTALE);
     ASSERT_EQ(sipreg_auth_tracker_check(t, &b, 1), 0); /* nonces are independent */
-    ASSERT_EQ(sipreg_auth_tracker_check(t, &a, 0xffffffffu), 0);
-    ASSERT_EQ(sipreg_auth_tracker_check(t, &a, 0xffffffffu), SIPREG_ESTALE);
+    ASSERT_EQ(sipreg_auth_tracker_check(t, &a, 0xffffffffu), SIPREG_ESTALE); /* reserved */
+    ASSERT_EQ(sipreg_auth_tracker_check(t, &a, 0xfffffffeu), 0);
+    ASSERT_EQ(sipreg_auth_tracker_check(t, &a, 0xfffffffeu), SIPREG_ESTALE);
     ASSERT(sipreg__auth_tracker_find(t, a.tag, &nc));
-    ASSERT_EQ(nc, 0xffffffffu);
+    ASSERT_EQ(nc, 0xfffffffeu);
     ASSERT(sipreg__auth_tracker_find(t, b.tag, &nc));
     ASSERT_EQ(nc, 1);
     ASSERT_EQ(sipreg_auth_tracker_count(t), 2);
     sipreg_auth_tracker_destroy(t);
+    return 0;
+}
+
+/* A wrong answer burns a nonce: no later count of it is accepted, and usable() says so without
+ * changing anything. Epochs are random, fixed and never 0. */
+TEST(auth_tracker_burn_usable_epoch)
+{
+    struct sipreg_auth_tracker *t, *t2;
+    uint32_t nc;
+    CREATE(&t, 4);
+    int e = sipreg_auth_tracker_create(&t2, 4);
+    if (e == SIPREG_ENOMEM && test_oom_active) {
+        sipreg_auth_tracker_destroy(t);
+        return 0;
+    }
+    ASSERT_EQ(e, 0);
+    ASSERT(sipreg_auth_tracker_epoch(t) != 0 && sipreg_auth_tracker_epoch(t2) != 0);
+    ASSERT(sipreg_auth_tracker_epoch(t) != sipreg_auth_tracker_epoch(t2));
+    ASSERT_EQ(sipreg_auth_tracker_epoch(t), sipreg_auth_tracker_epoch(t));
+    struct sipreg_auth_nonce_info a = mk(1, 100, 0), b = mk(2, 100, 0);
+    ASSERT_EQ(sipreg_auth_tracker_usable(t, &a), 0);
+    ASSERT_EQ(sipreg_auth_tracker_count(t), 0); /* usable() inserts nothing */
+    ASSERT_EQ(sipreg_auth_tracker_check(t, &a, 1), 0);
+    sipreg_auth_tracker_burn(t, &a);
+    ASSERT_EQ(sipreg_auth_tracker_usable(t, &a), SIPREG_ESTALE);
+    ASSERT_EQ(sipreg_auth_tracker_check(t, &a, 2), SIPREG_ESTALE);
+    ASSERT_EQ(sipreg_auth_tracker_check(t, &a, 0xfffffffeu), SIPREG_ESTALE);
+    /* a nonce burned before any success */
+    sipreg_auth_tracker_burn(t, &b);
+    ASSERT(sipreg__auth_tracker_find(t, b.tag, &nc));
+    ASSERT_EQ(nc, 0xffffffffu);
+    ASSERT_EQ(sipreg_auth_tracker_check(t, &b, 1), SIPREG_ESTALE);
+    ASSERT_EQ(sipreg_auth_tracker_count(t), 2);
+    sipreg_auth_tracker_destroy(t);
+    sipreg_auth_tracker_destroy(t2);
     return 0;
 }
 

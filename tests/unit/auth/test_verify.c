@@ -27,16 +27,25 @@ struct fix {
     enum sipreg_auth_reason why;
 };
 
+static const enum sipreg_auth_alg sha_md5[] = {SIPREG_AUTH_SHA256, SIPREG_AUTH_MD5};
+
+/* A fresh nonce, as the challenge after a failure brings (a wrong answer uses a nonce up). */
+static int renew(struct fix *f)
+{
+    return sipreg_auth_nonce_build(&f->s, S(REALM), NULL, f->clk.now, f->nonce);
+}
+
 /* 0, or the tracker's allocation failure (only under the OOM sweep). */
 static int fix_init(struct fix *f)
 {
     memset(f, 0, sizeof *f);
     if (sipreg_auth_secret_init(&f->s, key_v, 32) != 0)
         return -1;
-    f->cfg = (struct sipreg_auth_server_cfg){.realm = S(REALM), .secret = &f->s};
+    f->cfg = (struct sipreg_auth_server_cfg){
+        .realm = S(REALM), .secret = &f->s, .algs = sha_md5, .nalgs = 2};
     f->clk.now = T0;
     f->req = (struct sipreg_auth_request){.method = S("REGISTER"), .ruri = S(RURI)};
-    if (sipreg_auth_nonce_build(&f->s, S(REALM), T0, f->nonce) != 0)
+    if (sipreg_auth_nonce_build(&f->s, S(REALM), NULL, T0, f->nonce) != 0)
         return -1;
     return sipreg_auth_tracker_create(&f->t, 64);
 }
@@ -115,8 +124,13 @@ TEST(auth_verify_every_alg_and_qop)
         EXPECT(&f, 0, OK);
         fix_cred(&f, all_algs[i], SIPREG_AUTH_QOP_AUTH, nc++, "S3cr3t");
         EXPECT(&f, SIPREG_EAUTH, RESPONSE);
+        /* the wrong answer used the nonce up: even the right one is refused, unverified */
+        fix_cred(&f, all_algs[i], SIPREG_AUTH_QOP_AUTH, nc++, "s3cr3t");
+        EXPECT(&f, SIPREG_ESTALE, REPLAY);
+        ASSERT_EQ(renew(&f), 0);
+        nc = 1;
     }
-    ASSERT_EQ(sipreg_auth_tracker_count(f.t), 1);
+    ASSERT_EQ(sipreg_auth_tracker_count(f.t), 6);
     sipreg_auth_tracker_destroy(f.t);
     return 0;
 }
@@ -127,28 +141,34 @@ TEST(auth_verify_mismatches)
     FIX_INIT(&f);
     fix_cred(&f, SIPREG_AUTH_SHA256, SIPREG_AUTH_QOP_AUTH, 1, "wrong");
     EXPECT(&f, SIPREG_EAUTH, RESPONSE);
-    fix_cred(&f, SIPREG_AUTH_SHA256, SIPREG_AUTH_QOP_AUTH, 1, "s3cr3t");
-    f.cred.realm = S("biloxi.example.com");
-    EXPECT(&f, SIPREG_EAUTH, REALM);
-    f.cred.realm = S("Atlanta.example.com"); /* realms compare exactly */
-    EXPECT(&f, SIPREG_EAUTH, REALM);
-    f.cred.realm = SIPREG_STR_NULL;
-    EXPECT(&f, SIPREG_EAUTH, REALM);
-    fix_cred(&f, SIPREG_AUTH_SHA256, SIPREG_AUTH_QOP_AUTH, 1, "s3cr3t");
-    f.cred.uri = S("sip:atlanta.example.com;transport=udp");
-    EXPECT(&f, SIPREG_EAUTH, URI);
-    f.cred.uri = S("SIP:atlanta.example.com"); /* equivalent per RFC 3261, but not copied */
-    EXPECT(&f, SIPREG_EAUTH, URI);
-    f.cred.uri = SIPREG_STR_NULL;
-    EXPECT(&f, SIPREG_EAUTH, URI);
+    const char *realms[] = {"biloxi.example.com", "Atlanta.example.com" /* compared exactly */,
+                            NULL};
+    for (size_t i = 0; i < 3; i++) {
+        ASSERT_EQ(renew(&f), 0);
+        fix_cred(&f, SIPREG_AUTH_SHA256, SIPREG_AUTH_QOP_AUTH, 1, "s3cr3t");
+        f.cred.realm = realms[i] ? S(realms[i]) : SIPREG_STR_NULL;
+        EXPECT(&f, SIPREG_EAUTH, REALM);
+    }
+    /* equivalent per RFC 3261, but not copied */
+    const char *uris[] = {"sip:atlanta.example.com;transport=udp", "SIP:atlanta.example.com", NULL};
+    for (size_t i = 0; i < 3; i++) {
+        ASSERT_EQ(renew(&f), 0);
+        fix_cred(&f, SIPREG_AUTH_SHA256, SIPREG_AUTH_QOP_AUTH, 1, "s3cr3t");
+        f.cred.uri = uris[i] ? S(uris[i]) : SIPREG_STR_NULL;
+        EXPECT(&f, SIPREG_EAUTH, URI);
+    }
+    ASSERT_EQ(renew(&f), 0);
     fix_cred(&f, SIPREG_AUTH_SHA256, SIPREG_AUTH_QOP_AUTH, 1, "s3cr3t");
     f.req.method = S("INVITE"); /* the method is in HA2 */
     EXPECT(&f, SIPREG_EAUTH, RESPONSE);
     f.req.method = S("REGISTER");
+    ASSERT_EQ(renew(&f), 0);
     fix_cred(&f, SIPREG_AUTH_SHA256, SIPREG_AUTH_QOP_AUTH_INT, 1, "s3cr3t");
     f.req.body = S("x"); /* auth-int covers the body */
     EXPECT(&f, SIPREG_EAUTH, RESPONSE);
     f.req.body = SIPREG_STR_NULL;
+    ASSERT_EQ(renew(&f), 0);
+    fix_cred(&f, SIPREG_AUTH_SHA256, SIPREG_AUTH_QOP_AUTH_INT, 1, "s3cr3t");
     EXPECT(&f, 0, OK);
     ASSERT_EQ(f.why, SIPREG_AUTH_REASON_OK);
     sipreg_auth_tracker_destroy(f.t);
@@ -159,71 +179,73 @@ TEST(auth_verify_missing_or_bad_fields)
 {
     static struct fix f;
     FIX_INIT(&f);
-#define RESET() fix_cred(&f, SIPREG_AUTH_MD5, SIPREG_AUTH_QOP_AUTH, 1, "s3cr3t")
+#define RESET()                                                           \
+    do {                                                                  \
+        ASSERT_EQ(renew(&f), 0);                                          \
+        fix_cred(&f, SIPREG_AUTH_MD5, SIPREG_AUTH_QOP_AUTH, 1, "s3cr3t"); \
+    } while (0)
+/* Each wrong field, on a fresh nonce: a failure of the sender, and the nonce is used up. */
+#define BAD(stmt, reason)                                                       \
+    do {                                                                        \
+        RESET();                                                                \
+        stmt;                                                                   \
+        EXPECT(&f, SIPREG_EAUTH, reason);                                       \
+        ASSERT_EQ(sipreg_auth_tracker_usable(f.t, &nonce_info), SIPREG_ESTALE); \
+    } while (0)
+    struct sipreg_auth_nonce_info nonce_info;
+#define INFO() sipreg_auth_nonce_verify(&f.s, S(REALM), NULL, S(f.nonce), T0, 1000, 0, &nonce_info)
+    /* not Digest: nothing said about the sender at all */
     RESET();
     f.cred.scheme = S("Basic");
-    EXPECT(&f, SIPREG_EAUTH, SCHEME);
+    EXPECT(&f, SIPREG_ENONCE, SCHEME);
     f.cred.scheme = SIPREG_STR_NULL;
-    EXPECT(&f, SIPREG_EAUTH, SCHEME);
+    EXPECT(&f, SIPREG_ENONCE, SCHEME);
     f.cred.scheme = S("dIGEST"); /* case-insensitive */
     EXPECT(&f, 0, OK);
-    RESET();
-    f.cred.algorithm = S("SHA-1");
-    EXPECT(&f, SIPREG_EAUTH, ALGORITHM);
-    f.cred.algorithm = S("SHA-512-256"); /* known but not offered by default */
-    EXPECT(&f, SIPREG_EAUTH, ALGORITHM);
-    f.cred.algorithm = S("MD5-sess");
-    EXPECT(&f, SIPREG_EAUTH, ALGORITHM);
-    RESET();
-    f.cred.username = SIPREG_STR_NULL;
-    EXPECT(&f, SIPREG_EAUTH, USERNAME);
-    f.cred.username = S("");
-    EXPECT(&f, SIPREG_EAUTH, USERNAME);
-    RESET();
-    f.cred.opaque = SIPREG_STR_NULL;
-    EXPECT(&f, SIPREG_EAUTH, OPAQUE);
-    f.cred.opaque = S("AAAAAAAAAAAAAAAAAAAAAA");
-    EXPECT(&f, SIPREG_EAUTH, OPAQUE);
-    RESET();
-    f.cred.qop = SIPREG_STR_NULL; /* RFC 2069 form refused by default */
-    EXPECT(&f, SIPREG_EAUTH, QOP);
-    f.cred.qop = S("auth-conf");
-    EXPECT(&f, SIPREG_EAUTH, QOP);
-    f.cred.qop = S("auth,auth-int");
-    EXPECT(&f, SIPREG_EAUTH, QOP);
-    RESET();
-    f.cred.cnonce = SIPREG_STR_NULL;
-    EXPECT(&f, SIPREG_EAUTH, CNONCE);
-    f.cred.cnonce = S("");
-    EXPECT(&f, SIPREG_EAUTH, CNONCE);
-    RESET();
+#undef BAD
+#define BAD(stmt, reason)                                                       \
+    do {                                                                        \
+        RESET();                                                                \
+        ASSERT_EQ(INFO(), 0);                                                   \
+        stmt;                                                                   \
+        EXPECT(&f, SIPREG_EAUTH, reason);                                       \
+        ASSERT_EQ(sipreg_auth_tracker_usable(f.t, &nonce_info), SIPREG_ESTALE); \
+    } while (0)
+    BAD(f.cred.algorithm = S("SHA-1"), ALGORITHM);
+    BAD(f.cred.algorithm = S("SHA-512-256"), ALGORITHM); /* known but not offered */
+    BAD(f.cred.algorithm = S("MD5-sess"), ALGORITHM);
+    BAD(f.cred.username = SIPREG_STR_NULL, USERNAME);
+    BAD(f.cred.username = S(""), USERNAME);
+    BAD(f.cred.opaque = SIPREG_STR_NULL, OPAQUE);
+    BAD(f.cred.opaque = S("AAAAAAAAAAAAAAAAAAAAAA"), OPAQUE);
+    BAD(f.cred.qop = SIPREG_STR_NULL, QOP); /* RFC 2069 form refused by default */
+    BAD(f.cred.qop = S("auth-conf"), QOP);
+    BAD(f.cred.qop = S("auth,auth-int"), QOP);
+    BAD(f.cred.cnonce = SIPREG_STR_NULL, CNONCE);
+    BAD(f.cred.cnonce = S(""), CNONCE);
     const char *bad_nc[] = {"1", "0000001", "000000001", "0000000g", "00000000", "-0000001", ""};
-    for (size_t i = 0; i < sizeof bad_nc / sizeof bad_nc[0]; i++) {
-        f.cred.nc = S(bad_nc[i]);
-        EXPECT(&f, SIPREG_EAUTH, NC);
-    }
-    f.cred.nc = SIPREG_STR_NULL;
-    EXPECT(&f, SIPREG_EAUTH, NC);
-    RESET();
+    for (size_t i = 0; i < sizeof bad_nc / sizeof bad_nc[0]; i++)
+        BAD(f.cred.nc = S(bad_nc[i]), NC);
+    BAD(f.cred.nc = SIPREG_STR_NULL, NC);
     char r[SIPREG_AUTH_HEX_MAX];
-    memcpy(r, f.resp, sizeof r);
-    f.cred.response = SIPREG_STR_NULL;
-    EXPECT(&f, SIPREG_EAUTH, RESPONSE_FORMAT);
-    f.cred.response = (struct sipreg_str){r, 31};
-    EXPECT(&f, SIPREG_EAUTH, RESPONSE_FORMAT);
-    r[5] = 'g';
-    f.cred.response = S(r);
-    EXPECT(&f, SIPREG_EAUTH, RESPONSE_FORMAT);
+    BAD(f.cred.response = SIPREG_STR_NULL, RESPONSE_FORMAT);
+    BAD((memcpy(r, f.resp, sizeof r), f.cred.response = (struct sipreg_str){r, 31}),
+        RESPONSE_FORMAT);
+    BAD((memcpy(r, f.resp, sizeof r), r[5] = 'g', f.cred.response = S(r)), RESPONSE_FORMAT);
+    size_t held = sipreg_auth_tracker_count(f.t);
+    /* nonces not issued here: nothing counted, nothing remembered */
     RESET();
     f.cred.nonce = S("dcd98b7102dd2f0e8b11d0f600bfb0c093");
-    EXPECT(&f, SIPREG_EAUTH, NONCE);
+    EXPECT(&f, SIPREG_ENONCE, NONCE);
     f.cred.nonce = SIPREG_STR_NULL;
-    EXPECT(&f, SIPREG_EAUTH, NONCE);
+    EXPECT(&f, SIPREG_ENONCE, NONCE);
     /* A genuine nonce of this secret issued for another realm. */
-    ASSERT_EQ(sipreg_auth_nonce_build(&f.s, S("biloxi.example.com"), T0, f.nonce), 0);
-    RESET();
-    EXPECT(&f, SIPREG_EAUTH, NONCE);
-    ASSERT_EQ(sipreg_auth_tracker_count(f.t), 1); /* only the dIGEST success above */
+    ASSERT_EQ(sipreg_auth_nonce_build(&f.s, S("biloxi.example.com"), NULL, T0, f.nonce), 0);
+    fix_cred(&f, SIPREG_AUTH_MD5, SIPREG_AUTH_QOP_AUTH, 1, "s3cr3t");
+    EXPECT(&f, SIPREG_ENONCE, NONCE);
+    ASSERT_EQ(sipreg_auth_tracker_count(f.t), held);
+#undef INFO
+#undef BAD
 #undef RESET
     sipreg_auth_tracker_destroy(f.t);
     return 0;
@@ -246,6 +268,7 @@ TEST(auth_verify_case_tolerance)
     f.nc[7] = 'B';
     EXPECT(&f, SIPREG_EAUTH, RESPONSE); /* the digest is over the text as sent */
     /* An MD5 client needs no algorithm parameter. */
+    ASSERT_EQ(renew(&f), 0);
     fix_cred(&f, SIPREG_AUTH_MD5, SIPREG_AUTH_QOP_AUTH, 12, "s3cr3t");
     f.cred.algorithm = SIPREG_STR_NULL;
     EXPECT(&f, 0, OK);
@@ -257,9 +280,10 @@ TEST(auth_verify_replay)
 {
     static struct fix f;
     FIX_INIT(&f);
-    /* A forged request cannot advance the count and burn the client's next nc. */
+    /* A wrong guess on one nonce does not advance another nonce's count. */
     fix_cred(&f, SIPREG_AUTH_SHA256, SIPREG_AUTH_QOP_AUTH, 100, "guess");
     EXPECT(&f, SIPREG_EAUTH, RESPONSE);
+    ASSERT_EQ(renew(&f), 0);
     fix_cred(&f, SIPREG_AUTH_SHA256, SIPREG_AUTH_QOP_AUTH, 1, "s3cr3t");
     EXPECT(&f, 0, OK);
     EXPECT(&f, SIPREG_ESTALE, REPLAY); /* the same request again */
@@ -285,9 +309,10 @@ TEST(auth_verify_stale)
     fake_clock_advance(&f.clk, 1);
     fix_cred(&f, SIPREG_AUTH_SHA256, SIPREG_AUTH_QOP_AUTH, 2, "s3cr3t");
     EXPECT(&f, SIPREG_ESTALE, NONCE_STALE);
-    /* stale=true only for the right password (RFC 7616 §3.3). */
+    /* A stale nonce is refused before its response is computed: a right and a wrong password
+     * get the same answer, so an expired nonce cannot test passwords (and counts nothing). */
     fix_cred(&f, SIPREG_AUTH_SHA256, SIPREG_AUTH_QOP_AUTH, 2, "wrong");
-    EXPECT(&f, SIPREG_EAUTH, RESPONSE);
+    EXPECT(&f, SIPREG_ESTALE, NONCE_STALE);
     /* A configured lifetime and skew. */
     f.cfg.nonce_lifetime = 1000;
     f.clk.now = T0 + 1000;
@@ -308,6 +333,51 @@ TEST(auth_verify_stale)
     return 0;
 }
 
+/* A nonce answered from another address is not the sender's failure (its source may be forged);
+ * one of another tracker epoch (issued before a restart, or by a node that does not share the
+ * tracker) is stale whatever the password. The default offer is MD5 alone. */
+TEST(auth_verify_bound_nonce_and_epoch)
+{
+    static struct fix f;
+    FIX_INIT(&f);
+    const char here[] = {4, (char)192, 0, 2, 4}, there[] = {4, (char)192, 0, 2, 5};
+    f.cfg.epoch = sipreg_auth_tracker_epoch(f.t);
+    struct sipreg_auth_nonce_scope sc = {{here, 5}, f.cfg.epoch};
+    ASSERT_EQ(sipreg_auth_nonce_build(&f.s, S(REALM), &sc, T0, f.nonce), 0);
+    f.req.bind = (struct sipreg_str){there, 5};
+    fix_cred(&f, SIPREG_AUTH_SHA256, SIPREG_AUTH_QOP_AUTH, 1, "wrong");
+    EXPECT(&f, SIPREG_ENONCE, NONCE);
+    fix_cred(&f, SIPREG_AUTH_SHA256, SIPREG_AUTH_QOP_AUTH, 1, "s3cr3t");
+    EXPECT(&f, SIPREG_ENONCE, NONCE); /* even the right password: it proves nothing there */
+    ASSERT_EQ(sipreg_auth_tracker_count(f.t), 0);
+    f.req.bind = (struct sipreg_str){here, 5};
+    EXPECT(&f, 0, OK);
+    /* the same nonce after a restart: a new tracker, a new epoch */
+    struct sipreg_auth_tracker *old = f.t;
+    int e = sipreg_auth_tracker_create(&f.t, 64);
+    sipreg_auth_tracker_destroy(old);
+    if (e == SIPREG_ENOMEM && test_oom_active)
+        return 0;
+    ASSERT_EQ(e, 0);
+    f.cfg.epoch = sipreg_auth_tracker_epoch(f.t);
+    fix_cred(&f, SIPREG_AUTH_SHA256, SIPREG_AUTH_QOP_AUTH, 2, "s3cr3t");
+    EXPECT(&f, SIPREG_ESTALE, NONCE_EPOCH);
+    fix_cred(&f, SIPREG_AUTH_SHA256, SIPREG_AUTH_QOP_AUTH, 2, "wrong");
+    EXPECT(&f, SIPREG_ESTALE, NONCE_EPOCH);
+    ASSERT_EQ(sipreg_auth_tracker_count(f.t), 0);
+    /* the default offer */
+    char out[1024];
+    struct sipreg_buf b;
+    struct sipreg_auth_server_cfg def = {.realm = S(REALM), .secret = &f.s};
+    sipreg_buf_init(&b, out, sizeof out - 1);
+    ASSERT_EQ(sipreg_auth_challenge_build(&b, &def, SIPREG_STR_NULL, T0, false), 0);
+    out[b.len] = '\0';
+    ASSERT(strstr(out, "algorithm=MD5,") && !strstr(out, "SHA-256"));
+    ASSERT_EQ(strstr(out, "\r\n") + 2 - out, (long)b.len); /* one line */
+    sipreg_auth_tracker_destroy(f.t);
+    return 0;
+}
+
 TEST(auth_verify_unknown_user_dummy)
 {
     static struct fix f;
@@ -319,11 +389,13 @@ TEST(auth_verify_unknown_user_dummy)
         ASSERT_EQ(sipreg_auth_dummy_ha1(&f.s, algs[i], f.cred.username, S(REALM), f.ha1), 0);
         EXPECT(&f, SIPREG_EAUTH, RESPONSE);
         /* Even the password that would fit another user's HA1 does not. */
+        ASSERT_EQ(renew(&f), 0);
         fix_cred(&f, algs[i], SIPREG_AUTH_QOP_AUTH, 1, "");
         ASSERT_EQ(sipreg_auth_dummy_ha1(&f.s, algs[i], f.cred.username, S(REALM), f.ha1), 0);
         EXPECT(&f, SIPREG_EAUTH, RESPONSE);
+        ASSERT_EQ(renew(&f), 0);
     }
-    ASSERT_EQ(sipreg_auth_tracker_count(f.t), 0);
+    ASSERT_EQ(sipreg_auth_tracker_count(f.t), 4); /* the four used-up nonces */
     sipreg_auth_tracker_destroy(f.t);
     return 0;
 }
@@ -335,10 +407,14 @@ TEST(auth_verify_rfc2069_policy)
     fix_cred(&f, SIPREG_AUTH_MD5, SIPREG_AUTH_QOP_NONE, 0, "s3cr3t");
     EXPECT(&f, SIPREG_EAUTH, QOP);
     f.cfg.allow_rfc2069 = true;
+    ASSERT_EQ(renew(&f), 0);
+    fix_cred(&f, SIPREG_AUTH_MD5, SIPREG_AUTH_QOP_NONE, 0, "s3cr3t");
     EXPECT(&f, 0, OK);
     EXPECT(&f, SIPREG_ESTALE, REPLAY); /* one request per nonce without nc */
+    ASSERT_EQ(renew(&f), 0);
     fix_cred(&f, SIPREG_AUTH_MD5, SIPREG_AUTH_QOP_NONE, 0, "wrong");
     EXPECT(&f, SIPREG_EAUTH, RESPONSE);
+    ASSERT_EQ(renew(&f), 0);
     const enum sipreg_auth_alg sess[] = {SIPREG_AUTH_MD5_SESS};
     f.cfg.algs = sess;
     f.cfg.nalgs = 1;
@@ -413,7 +489,7 @@ TEST(auth_challenge_build)
     struct sipreg_buf b;
     FIX_INIT(&f);
     sipreg_buf_init(&b, out, sizeof out - 1);
-    ASSERT_EQ(sipreg_auth_challenge_build(&b, &f.cfg, T0, false), 0);
+    ASSERT_EQ(sipreg_auth_challenge_build(&b, &f.cfg, SIPREG_STR_NULL, T0, false), 0);
     out[b.len] = '\0';
     /* Two lines, SHA-256 first, sharing one nonce. */
     char *nl = strstr(out, "\r\n");
@@ -428,16 +504,16 @@ TEST(auth_challenge_build)
     ASSERT(sipreg_str_eq(n1, n2));
     ASSERT_STR(quoted(out, "opaque=\""), f.s.opaque);
     struct sipreg_auth_nonce_info info;
-    ASSERT_EQ(sipreg_auth_nonce_verify(&f.s, S(REALM), n1, T0, 1, 0, &info), 0);
+    ASSERT_EQ(sipreg_auth_nonce_verify(&f.s, S(REALM), NULL, n1, T0, 1, 0, &info), 0);
     ASSERT_EQ(info.issued, T0);
     /* Same shape and size at another time and with stale. */
     size_t len1 = b.len;
     sipreg_buf_init(&b, out2, sizeof out2);
-    ASSERT_EQ(sipreg_auth_challenge_build(&b, &f.cfg, T0 + 123456789, false), 0);
+    ASSERT_EQ(sipreg_auth_challenge_build(&b, &f.cfg, SIPREG_STR_NULL, T0 + 123456789, false), 0);
     ASSERT_EQ(b.len, len1);
     ASSERT(memcmp(out2, out, 52) == 0);
     sipreg_buf_init(&b, out, sizeof out - 1);
-    ASSERT_EQ(sipreg_auth_challenge_build(&b, &f.cfg, T0, true), 0);
+    ASSERT_EQ(sipreg_auth_challenge_build(&b, &f.cfg, SIPREG_STR_NULL, T0, true), 0);
     out[b.len] = '\0';
     ASSERT_EQ(b.len, len1 + 2 * strlen(", stale=true"));
     ASSERT(strstr(out, "qop=\"auth\", stale=true\r\nWWW-Authenticate"));
@@ -448,24 +524,24 @@ TEST(auth_challenge_build)
     f.cfg.algs = one;
     f.cfg.nalgs = 1;
     sipreg_buf_init(&b, out, sizeof out - 1);
-    ASSERT_EQ(sipreg_auth_challenge_build(&b, &f.cfg, T0, false), 0);
+    ASSERT_EQ(sipreg_auth_challenge_build(&b, &f.cfg, SIPREG_STR_NULL, T0, false), 0);
     out[b.len] = '\0';
     ASSERT(strncmp(out, "Proxy-Authenticate: Digest realm=\"", 34) == 0);
     ASSERT(strstr(out, "\", algorithm=SHA-512-256, qop=\"auth,auth-int\"\r\n"));
     ASSERT_EQ(strstr(out, "\r\n") + 2 - out, (long)b.len);
     /* Too small a buffer; a bad configuration. */
     sipreg_buf_init(&b, out, 40);
-    ASSERT_EQ(sipreg_auth_challenge_build(&b, &f.cfg, T0, false), SIPREG_ENOSPC);
+    ASSERT_EQ(sipreg_auth_challenge_build(&b, &f.cfg, SIPREG_STR_NULL, T0, false), SIPREG_ENOSPC);
     ASSERT(b.overflow);
     sipreg_buf_init(&b, out, sizeof out);
     f.cfg.realm = S("a\\b");
-    ASSERT_EQ(sipreg_auth_challenge_build(&b, &f.cfg, T0, false), SIPREG_EINVAL);
+    ASSERT_EQ(sipreg_auth_challenge_build(&b, &f.cfg, SIPREG_STR_NULL, T0, false), SIPREG_EINVAL);
     f.cfg.realm = S("a\r\nb");
-    ASSERT_EQ(sipreg_auth_challenge_build(&b, &f.cfg, T0, false), SIPREG_EINVAL);
+    ASSERT_EQ(sipreg_auth_challenge_build(&b, &f.cfg, SIPREG_STR_NULL, T0, false), SIPREG_EINVAL);
     f.cfg.realm = S(REALM);
     const enum sipreg_auth_alg junk[] = {(enum sipreg_auth_alg)99};
     f.cfg.algs = junk;
-    ASSERT_EQ(sipreg_auth_challenge_build(&b, &f.cfg, T0, false), SIPREG_EINVAL);
+    ASSERT_EQ(sipreg_auth_challenge_build(&b, &f.cfg, SIPREG_STR_NULL, T0, false), SIPREG_EINVAL);
     ASSERT_EQ(b.len, 0);
     sipreg_auth_tracker_destroy(f.t);
     return 0;

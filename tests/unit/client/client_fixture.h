@@ -251,7 +251,7 @@ static int fx_challenge(struct fx *f, int status, bool stale)
     struct sipreg_buf b;
     sipreg_buf_init(&b, mem, sizeof mem - 1);
     f->srv.proxy = status == 407;
-    int err = sipreg_auth_challenge_build(&b, &f->srv, f->clk.now, stale);
+    int err = sipreg_auth_challenge_build(&b, &f->srv, SIPREG_STR_NULL, f->clk.now, stale);
     if (err)
         return err;
     mem[b.len] = 0;

@@ -563,22 +563,33 @@ TEST(registrar_other_methods_and_malformed)
 
 static int body_registrar_brute_force_limits(struct fx *f)
 {
+    CHECK(add_user(f, "bob", "builder") == 0);
     for (int i = 0; i < 3; i++) {
         CHECK(register_authed(f, "alice", "guess", "<sip:a@h>", NULL) == 0);
         CHECK(status(f) == 401);
     }
     CHECK(f->events[SIPREG_REG_EV_BLOCKED] == 1);
-    /* this source is now refused, even with the right password */
-    CHECK(register_authed(f, "alice", "wonderland", "<sip:a@h>", NULL) == -100 - 403);
-    /* another source is not */
+    /* this source is now refused for alice, even with the right password (not verified)... */
+    CHECK(register_authed(f, "alice", "wonderland", "<sip:a@h>", NULL) == 0);
+    CHECK(status(f) == 403);
+    /* ...but not for bob, who never failed here: the guesser's NAT neighbour gets in */
+    CHECK(register_authed(f, "bob", "builder", "<sip:b@h>", NULL) == 0);
+    CHECK(status(f) == 200);
+    /* another source is not slowed down for alice */
     sipreg_netaddr_parse(&f->src, "198.51.100.7:5060", 5060);
     CHECK(register_authed(f, "alice", "wonderland", "<sip:a@h>", NULL) == 0);
     CHECK(status(f) == 200);
-    /* after the cool-down the first source may try again */
+    /* the first slowdown is 1 s: then the first source is verified again */
     sipreg_netaddr_parse(&f->src, "192.0.2.4:5062", 5060);
-    f->now += 300001;
+    f->now += 1001;
     CHECK(register_authed(f, "alice", "wonderland", "<sip:a@h>", NULL) == 0);
     CHECK(status(f) == 200);
+    /* and each further failure doubles the wait: 2 s after the 4th */
+    CHECK(register_authed(f, "alice", "guess", "<sip:a@h>", NULL) == 0 && status(f) == 401);
+    f->now += 1500;
+    CHECK(register_authed(f, "alice", "wonderland", "<sip:a@h>", NULL) == 0 && status(f) == 403);
+    f->now += 501;
+    CHECK(register_authed(f, "alice", "wonderland", "<sip:a@h>", NULL) == 0 && status(f) == 200);
     return 0;
 }
 
@@ -588,26 +599,41 @@ TEST(registrar_brute_force_limits)
     return run_fx(body_registrar_brute_force_limits, &cfg);
 }
 
-static int body_registrar_user_under_attack_spares_clean_sources(struct fx *f)
+static int body_registrar_user_under_attack_spares_its_own_phone(struct fx *f)
 {
+    struct sipreg_netaddr guesser = f->src, phone, fresh;
+    sipreg_netaddr_parse(&phone, "203.0.113.9:5060", 5060);
+    sipreg_netaddr_parse(&fresh, "198.51.100.44:5060", 5060);
+    /* alice's phone registered before the attack */
+    f->src = phone;
+    CHECK(register_authed(f, "alice", "wonderland", "<sip:a@h>", NULL) == 0 && status(f) == 200);
+    /* guesses from anywhere slow alice down (user limit 2) */
+    f->src = guesser;
     for (int i = 0; i < 2; i++) {
         CHECK(register_authed(f, "alice", "guess", "<sip:a@h>", NULL) == 0);
         CHECK(status(f) == 401);
     }
-    /* the attacking source is refused for alice even with her password... */
-    CHECK(register_authed(f, "alice", "wonderland", "<sip:a@h>", NULL) == 0);
-    CHECK(status(f) == 403);
-    /* ...while alice's own phone, from a clean address, gets in */
-    sipreg_netaddr_parse(&f->src, "203.0.113.9:5060", 5060);
-    CHECK(register_authed(f, "alice", "wonderland", "<sip:a@h>", NULL) == 0);
-    CHECK(status(f) == 200);
+    /* the guesser is refused even with her password, and so is any other address... */
+    CHECK(register_authed(f, "alice", "wonderland", "<sip:a@h>", NULL) == 0 && status(f) == 403);
+    f->src = fresh;
+    CHECK(register_authed(f, "alice", "wonderland", "<sip:a@h>", NULL) == 0 && status(f) == 403);
+    /* ...while alice's own phone, where she last succeeded, keeps refreshing */
+    f->src = phone;
+    for (int i = 0; i < 3; i++) {
+        CHECK(register_authed(f, "alice", "wonderland", "<sip:a@h>", NULL) == 0);
+        CHECK(status(f) == 200);
+    }
+    /* after the slowdown (1 s at the limit) anyone is verified again */
+    f->now += 1001;
+    f->src = fresh;
+    CHECK(register_authed(f, "alice", "wonderland", "<sip:a@h>", NULL) == 0 && status(f) == 200);
     return 0;
 }
 
-TEST(registrar_user_under_attack_spares_clean_sources)
+TEST(registrar_user_under_attack_spares_its_own_phone)
 {
     struct sipreg_registrar_cfg cfg = {.fail_limit_source = 100, .fail_limit_user = 2};
-    return run_fx(body_registrar_user_under_attack_spares_clean_sources, &cfg);
+    return run_fx(body_registrar_user_under_attack_spares_its_own_phone, &cfg);
 }
 
 static int body_registrar_path_instance_and_keys(struct fx *f)
@@ -1001,12 +1027,11 @@ static int body_registrar_workers_share_limits_and_replay_state(struct fx *f)
         if (feed(f, msg, n) != 0 || status(f) != 401)
             goto out;
     }
-    /* the source is now blocked on worker 1 too: 403 before any challenge */
+    /* the source is now slowed down for alice on worker 1 too: her password is refused */
     f->r = w1;
-    size_t n = build_register(f, msg, sizeof msg, "sip:example.com", "alice", "<sip:a@h>", NULL);
-    f->branch++;
-    if (feed(f, msg, n) != 0 || status(f) != 403)
+    if (register_authed(f, "alice", "wonderland", "<sip:a@h>", NULL) != 0 || status(f) != 403)
         goto out;
+    size_t n;
     /* from another source: accepted by worker 1, and the same credentials are a replay for
      * worker 2 */
     sipreg_netaddr_parse(&f->src, "198.51.100.20:5060", 5060);
