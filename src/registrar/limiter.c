@@ -93,7 +93,7 @@ static int forgiven(const struct sipreg__limiter *l, const struct entry *e, sipr
 
 static int good(const struct sipreg__limiter *l, const struct entry *e, sipreg_time now)
 {
-    return e->last_ok && e->last_ok >= e->last_fail && now - e->last_ok < l->good_ttl;
+    return e->last_ok && e->last_ok > e->last_fail && now - e->last_ok < l->good_ttl;
 }
 
 /* An entry that holds nothing worth keeping. */

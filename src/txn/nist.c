@@ -412,7 +412,7 @@ int sipreg_nist_respond(struct sipreg_nist_table *t, struct sipreg_nist *txn, co
 {
     if (!txn || txn->state == ST_FREE || !resp || !final_status_line(resp, len))
         return SIPREG_EINVAL;
-    if (len > t->max_resp)
+    if (len > t->max_resp || len > t->max_cached)
         return SIPREG_ELIMIT;
     now = advance(t, now);
     if (txn->reliable) {

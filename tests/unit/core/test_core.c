@@ -170,3 +170,45 @@ TEST(core_netaddr)
             TEST_FAIL_("\"%s\" accepted", bad[i]);
     return 0;
 }
+
+TEST(core_cidr)
+{
+    struct sipreg_cidr c;
+    struct sipreg_netaddr a;
+    ASSERT_EQ(sipreg_cidr_parse(&c, "10.0.0.0/8"), 0);
+    ASSERT_EQ(c.family, 4);
+    ASSERT_EQ(c.bits, 8);
+    ASSERT_EQ(sipreg_netaddr_parse(&a, "10.200.3.4:5060", 5060), 0);
+    ASSERT(sipreg_cidr_match(&c, &a));
+    ASSERT_EQ(sipreg_netaddr_parse(&a, "11.0.0.1:5060", 5060), 0);
+    ASSERT(!sipreg_cidr_match(&c, &a));
+    ASSERT_EQ(sipreg_netaddr_parse(&a, "[::ffff:10.1.1.1]:5060", 5060), 0);
+    ASSERT(sipreg_cidr_match(&c, &a)); /* IPv4-mapped */
+    ASSERT_EQ(sipreg_cidr_parse(&c, "192.0.2.128/25"), 0);
+    ASSERT_EQ(sipreg_netaddr_parse(&a, "192.0.2.200:1", 5060), 0);
+    ASSERT(sipreg_cidr_match(&c, &a));
+    ASSERT_EQ(sipreg_netaddr_parse(&a, "192.0.2.127:1", 5060), 0);
+    ASSERT(!sipreg_cidr_match(&c, &a));
+    ASSERT_EQ(sipreg_cidr_parse(&c, "192.0.2.7"), 0); /* a bare address */
+    ASSERT_EQ(c.bits, 32);
+    ASSERT_EQ(sipreg_netaddr_parse(&a, "192.0.2.7:9", 5060), 0);
+    ASSERT(sipreg_cidr_match(&c, &a));
+    ASSERT_EQ(sipreg_cidr_parse(&c, "0.0.0.0/0"), 0);
+    ASSERT(sipreg_cidr_match(&c, &a));
+    ASSERT_EQ(sipreg_cidr_parse(&c, "2001:db8::/32"), 0);
+    ASSERT_EQ(c.family, 6);
+    ASSERT_EQ(sipreg_netaddr_parse(&a, "[2001:db8:ffff::1]:5060", 5060), 0);
+    ASSERT(sipreg_cidr_match(&c, &a));
+    ASSERT_EQ(sipreg_netaddr_parse(&a, "[2001:db9::1]:5060", 5060), 0);
+    ASSERT(!sipreg_cidr_match(&c, &a));
+    ASSERT_EQ(sipreg_netaddr_parse(&a, "10.0.0.1:5060", 5060), 0);
+    ASSERT(!sipreg_cidr_match(&c, &a));
+    /* refused: host bits set, bad lengths, junk */
+    const char *bad[] = {
+        "10.0.0.1/8",     "10.0.0.0/33",    "10.0.0.0/",       "10.0.0.0/-1", "10.0.0.0/8x",
+        "2001:db8::1/32", "2001:db8::/129", "[2001:db8::]/32", "host/8",      "",
+        "10.0.0.0/0008"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ASSERT_EQ(sipreg_cidr_parse(&c, bad[i]), SIPREG_EINVAL);
+    return 0;
+}

@@ -33,6 +33,7 @@ struct fx {
     struct sipreg_registrar_cfg cfg; /* as the registrar was created */
     /* flaky store */
     bool fail_commit;
+    bool fail_user_get;
 };
 
 static void on_event(const struct sipreg_registrar_event *ev, void *ud)
@@ -712,7 +713,7 @@ static int fl_user_del(void *self, struct sipreg_str n, struct sipreg_str r)
 static int fl_user_get(void *self, struct sipreg_str n, struct sipreg_str r, struct sipreg_arena *a,
                        struct sipreg_user *out)
 {
-    return sipreg_store_user_get(self, n, r, a, out);
+    return flaky_fx->fail_user_get ? SIPREG_ESTORE : sipreg_store_user_get(self, n, r, a, out);
 }
 static int fl_user_iterate(void *self, sipreg_store_user_fn fn, void *ud)
 {
@@ -1065,4 +1066,356 @@ out:
 TEST(registrar_workers_share_limits_and_replay_state)
 {
     return run_fx(body_registrar_workers_share_limits_and_replay_state, NULL);
+}
+
+/* ---- security under spoofing (docs/security.md): each attack, and what must hold ---- */
+
+/* The WWW-Authenticate value of the 401 in f->rep[0], copied out to be answered again later. */
+static int save_challenge(struct fx *f, char *out, size_t cap)
+{
+    const struct sipreg_hdr *h = sipreg_msg_hdr_find(&f->rep[0].m, SIPREG_HDR_WWW_AUTHENTICATE);
+    if (!h || h->value.len >= cap)
+        return -1;
+    memcpy(out, h->value.p, h->value.len);
+    out[h->value.len] = 0;
+    return 0;
+}
+
+/* An Authorization header line answering a saved challenge with count `nc` (nonce reuse). */
+static int answer_saved(const char *chal, const char *user, const char *pass, uint32_t nc,
+                        char *hdr, size_t cap)
+{
+    char mem[4096];
+    struct sipreg_arena a;
+    struct sipreg_auth ch;
+    sipreg_arena_init(&a, mem, sizeof mem);
+    if (sipreg_auth_parse(&ch, sipreg_str_z(chal), NULL, &a, NULL) != 0)
+        return -1;
+    struct sipreg_buf b;
+    sipreg_buf_init(&b, hdr, cap);
+    sipreg_buf_addz(&b, "Authorization: ");
+    struct sipreg_auth_client_cred c = {.username = sipreg_str_z(user),
+                                        .password = sipreg_str_z(pass),
+                                        .method = SIPREG_STR_LIT("REGISTER"),
+                                        .uri = SIPREG_STR_LIT("sip:example.com"),
+                                        .nc = nc};
+    int err = sipreg_auth_credentials_build(&b, &ch, &c);
+    sipreg_buf_addz(&b, "\r\n");
+    sipreg_buf_addc(&b, 0);
+    return err ? err : sipreg_buf_status(&b);
+}
+
+/* Sends one REGISTER carrying `auth` (a header line, or NULL) and returns its status (0: none). */
+static int send_register(struct fx *f, const char *user, const char *contact, const char *auth)
+{
+    char msg[8192];
+    f->cseq++;
+    size_t n = build_register(f, msg, sizeof msg, "sip:example.com", user, contact, auth);
+    f->branch++;
+    if (!n || feed(f, msg, n) != 0)
+        return -1;
+    return f->nrep ? status(f) : 0;
+}
+
+static int body_registrar_spoofed_nonces_count_nothing(struct fx *f)
+{
+    char auth[1024], chal[1024];
+    struct sipreg_netaddr victim = f->src, attacker;
+    sipreg_netaddr_parse(&attacker, "198.51.100.66:5060", 5060);
+    /* made-up nonces, with the realm and opaque of a real 401, and random users, sent in the
+     * name of the victim's address: more than the source limit (3) */
+    CHECK(send_register(f, "alice", "<sip:a@h>", NULL) == 401);
+    CHECK(save_challenge(f, chal, sizeof chal) == 0);
+    char *nonce = strstr(chal, "nonce=\"");
+    CHECK(nonce);
+    for (int i = 0; i < 25; i++) {
+        char user[32];
+        snprintf(user, sizeof user, "u%d", i);
+        nonce[7 + i % 40] ^= 1; /* a different forgery each time */
+        CHECK(answer_saved(chal, user, "x", 1, auth, sizeof auth) == 0);
+        CHECK(send_register(f, user, "<sip:x@h>", auth) == 401);
+    }
+    /* a genuine nonce, drawn by an attacker at its own address, replayed in the victim's name */
+    f->src = attacker;
+    CHECK(send_register(f, "alice", "<sip:a@h>", NULL) == 401);
+    CHECK(answer_challenge(f, "alice", "guess", "sip:example.com", auth, sizeof auth) == 0);
+    f->src = victim;
+    for (int i = 0; i < 5; i++)
+        CHECK(send_register(f, "alice", "<sip:a@h>", auth) == 401);
+    CHECK(f->events[SIPREG_REG_EV_AUTH_FAILED] == 0 && f->events[SIPREG_REG_EV_BLOCKED] == 0);
+    /* the real client at that address registers at once */
+    CHECK(register_authed(f, "alice", "wonderland", "<sip:a@h>", NULL) == 0 && status(f) == 200);
+    return 0;
+}
+
+TEST(registrar_spoofed_nonces_count_nothing)
+{
+    struct sipreg_registrar_cfg cfg = {.fail_limit_source = 3, .fail_limit_user = 3};
+    return run_fx(body_registrar_spoofed_nonces_count_nothing, &cfg);
+}
+
+static int body_registrar_one_nonce_one_guess(struct fx *f)
+{
+    char auth[1024], chal[1024];
+    CHECK(send_register(f, "alice", "<sip:a@h>", NULL) == 401);
+    CHECK(save_challenge(f, chal, sizeof chal) == 0);
+    CHECK(answer_saved(chal, "alice", "guess1", 1, auth, sizeof auth) == 0);
+    CHECK(send_register(f, "alice", "<sip:a@h>", auth) == 401);
+    CHECK(f->events[SIPREG_REG_EV_AUTH_FAILED] == 1);
+    /* the same nonce again, right or wrong: stale, not verified, not counted */
+    const char *pw[] = {"guess2", "wonderland"};
+    for (int i = 0; i < 2; i++) {
+        CHECK(answer_saved(chal, "alice", pw[i], (uint32_t)(2 + i), auth, sizeof auth) == 0);
+        CHECK(send_register(f, "alice", "<sip:a@h>", auth) == 401);
+        char t[1024];
+        CHECK(hdr_text(f, "WWW-Authenticate", t, sizeof t) && strstr(t, "stale=true"));
+    }
+    CHECK(f->events[SIPREG_REG_EV_AUTH_FAILED] == 1);
+    return 0;
+}
+
+TEST(registrar_one_nonce_one_guess)
+{
+    return run_fx(body_registrar_one_nonce_one_guess, NULL);
+}
+
+static int body_registrar_ipv6_slash64_is_one_source(struct fx *f)
+{
+    CHECK(add_user(f, "bob", "builder") == 0);
+    const char *same64[] = {"[2001:db8:5:6::1]:5060", "[2001:db8:5:6::2]:5060",
+                            "[2001:db8:5:6:ffff::3]:5061"};
+    for (int i = 0; i < 3; i++) {
+        sipreg_netaddr_parse(&f->src, same64[i], 5060);
+        CHECK(register_authed(f, "alice", "guess", "<sip:a@h>", NULL) == 0 && status(f) == 401);
+    }
+    /* a fourth address of that /64 is the same source: slowed down for alice */
+    sipreg_netaddr_parse(&f->src, "[2001:db8:5:6::99]:5060", 5060);
+    CHECK(register_authed(f, "alice", "wonderland", "<sip:a@h>", NULL) == 0 && status(f) == 403);
+    /* the next /64 is another source */
+    sipreg_netaddr_parse(&f->src, "[2001:db8:5:7::1]:5060", 5060);
+    CHECK(register_authed(f, "alice", "wonderland", "<sip:a@h>", NULL) == 0 && status(f) == 200);
+    return 0;
+}
+
+TEST(registrar_ipv6_slash64_is_one_source)
+{
+    struct sipreg_registrar_cfg cfg = {.fail_limit_source = 3, .fail_limit_user = 100};
+    return run_fx(body_registrar_ipv6_slash64_is_one_source, &cfg);
+}
+
+/* A subscriber with many large bindings takes a nonce at its own address, then sends
+ * authenticated queries in a victim's name: the nonce is worthless there, and the victim gets
+ * at most a small 401, never the 200 listing the bindings. */
+static int body_registrar_authenticated_query_cannot_be_reflected(struct fx *f)
+{
+    char auth[1024], contact[700];
+    CHECK(add_user(f, "mallory", "own-password") == 0);
+    struct sipreg_netaddr own = f->src, victim;
+    sipreg_netaddr_parse(&victim, "203.0.113.50:5060", 5060);
+    memset(contact, 'a', sizeof contact);
+    for (int i = 0; i < 8; i++) {
+        snprintf(contact, sizeof contact, "<sip:m%d-%0200d@h>", i, i);
+        CHECK(register_authed(f, "mallory", "own-password", contact, NULL) == 0);
+        CHECK(status(f) == 200);
+    }
+    CHECK(count_contacts(f) == 8);
+    CHECK(send_register(f, "mallory", NULL, NULL) == 401);
+    CHECK(answer_challenge(f, "mallory", "own-password", "sip:example.com", auth, sizeof auth) ==
+          0);
+    char msg[8192];
+    f->src = victim;
+    f->cseq++;
+    size_t n = build_register(f, msg, sizeof msg, "sip:example.com", "mallory", NULL, auth);
+    f->branch++;
+    CHECK(feed(f, msg, n) == 0 && f->nrep == 1 && status(f) == 401);
+    CHECK(f->rep[0].len <= 3 * n);
+    /* from its own address the same query is answered in full */
+    f->src = own;
+    CHECK(send_register(f, "mallory", NULL, auth) == 200 && count_contacts(f) == 8);
+    return 0;
+}
+
+TEST(registrar_authenticated_query_cannot_be_reflected)
+{
+    return run_fx(body_registrar_authenticated_query_cannot_be_reflected, NULL);
+}
+
+/* A captured REGISTER replayed after a restart cannot re-create a binding its owner removed. */
+static int body_registrar_replay_after_restart_gets_fresh_challenge(struct fx *f)
+{
+    char auth[1024], chal[1024], msg[8192];
+    CHECK(send_register(f, "alice", "<sip:a@h>", NULL) == 401);
+    CHECK(save_challenge(f, chal, sizeof chal) == 0);
+    CHECK(answer_saved(chal, "alice", "wonderland", 1, auth, sizeof auth) == 0);
+    f->cseq++;
+    size_t n = build_register(f, msg, sizeof msg, "sip:example.com", "alice", "<sip:a@h>", auth);
+    f->branch++;
+    CHECK(feed(f, msg, n) == 0 && status(f) == 200); /* the capture */
+    char unreg[1024];
+    CHECK(answer_saved(chal, "alice", "wonderland", 2, unreg, sizeof unreg) == 0);
+    CHECK(send_register(f, "alice", "<sip:a@h>;expires=0", unreg) == 200);
+    CHECK(count_contacts(f) == 0);
+    /* a restart: same store and secret, a new process */
+    sipreg_registrar_destroy(f->r);
+    f->r = NULL;
+    CHECK(sipreg_registrar_create(&f->r, &f->cfg) == 0);
+    f->branch += 100; /* a new transaction as far as the new process knows (it knows none) */
+    CHECK(feed(f, msg, n) == 0 && status(f) == 401);
+    char t[1024];
+    CHECK(hdr_text(f, "WWW-Authenticate", t, sizeof t) && strstr(t, "stale=true"));
+    CHECK(send_register(f, "alice", NULL, NULL) == 401);
+    CHECK(answer_challenge(f, "alice", "wonderland", "sip:example.com", auth, sizeof auth) == 0);
+    CHECK(send_register(f, "alice", NULL, auth) == 200 && count_contacts(f) == 0);
+    return 0;
+}
+
+TEST(registrar_replay_after_restart_gets_fresh_challenge)
+{
+    return run_fx(body_registrar_replay_after_restart_gets_fresh_challenge, NULL);
+}
+
+/* A spoofed flood in a client's name spends its address's budget of unproven replies; the client
+ * keeps refreshing because its refreshes carry its last nonce (nc + 1), which proves it. */
+static int body_registrar_proven_client_refreshes_through_flood(struct fx *f)
+{
+    char auth[1024], chal[1024], msg[512];
+    CHECK(send_register(f, "alice", "<sip:a@h>", NULL) == 401);
+    CHECK(save_challenge(f, chal, sizeof chal) == 0);
+    CHECK(answer_saved(chal, "alice", "wonderland", 1, auth, sizeof auth) == 0);
+    CHECK(send_register(f, "alice", "<sip:a@h>", auth) == 200);
+    int answered = 0;
+    for (int i = 0; i < 20; i++) {
+        int n = snprintf(msg, sizeof msg,
+                         "REGISTER sip:example.com SIP/2.0\r\n"
+                         "Via: SIP/2.0/UDP 192.0.2.4:5062;branch=z9hG4bKflood%d\r\n"
+                         "From: <sip:alice@example.com>;tag=1\r\nTo: <sip:alice@example.com>\r\n"
+                         "Call-ID: flood%d\r\nCSeq: 1 REGISTER\r\nContact: <sip:evil@h>\r\n\r\n",
+                         i, i);
+        CHECK(feed(f, msg, (size_t)n) == 0);
+        answered += (int)f->nrep;
+    }
+    CHECK(answered < 5);                               /* the budget is spent */
+    CHECK(send_register(f, "alice", NULL, NULL) == 0); /* an unproven request: no answer */
+    for (uint32_t nc = 2; nc < 5; nc++) {
+        CHECK(answer_saved(chal, "alice", "wonderland", nc, auth, sizeof auth) == 0);
+        CHECK(send_register(f, "alice", "<sip:a@h>", auth) == 200);
+    }
+    /* once the nonce went stale, the stale challenge still reaches the client (the request
+     * proved its address), and the new nonce gets it through */
+    f->now += 400000;
+    f->wall += 400000;
+    CHECK(answer_saved(chal, "alice", "wonderland", 5, auth, sizeof auth) == 0);
+    CHECK(send_register(f, "alice", "<sip:a@h>", auth) == 401);
+    CHECK(answer_challenge(f, "alice", "wonderland", "sip:example.com", auth, sizeof auth) == 0);
+    CHECK(send_register(f, "alice", "<sip:a@h>", auth) == 200);
+    return 0;
+}
+
+TEST(registrar_proven_client_refreshes_through_flood)
+{
+    struct sipreg_registrar_cfg cfg = {.reply_rate = 1, .reply_burst = 3};
+    return run_fx(body_registrar_proven_client_refreshes_through_flood, &cfg);
+}
+
+/* No reply to an unproven source is more than 3 times its request; a trusted source (an edge
+ * proxy) is exempt from that, from the reply budget and from the source limit. */
+static int body_registrar_unproven_replies_within_3x_and_trusted(struct fx *f)
+{
+    /* a minimal REGISTER: the 401 with two challenges would be over 3x its size */
+    static const char tiny[] = "REGISTER sip:example.com SIP/2.0\r\n"
+                               "Via: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
+                               "From: <sip:a@example.com>;tag=1\r\nTo: <sip:a@example.com>\r\n"
+                               "Call-ID: c\r\nCSeq: 1 REGISTER\r\n\r\n";
+    CHECK(feed(f, tiny, sizeof tiny - 1) == 0 && f->nrep == 0);
+    CHECK(f->events[SIPREG_REG_EV_THROTTLED] == 1);
+    /* a REGISTER of ordinary size gets its 401, within 3x */
+    char msg[8192];
+    size_t n = build_register(f, msg, sizeof msg, "sip:example.com", "alice", "<sip:a@h>",
+                              "User-Agent: a phone of ordinary size/1.0\r\n"
+                              "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER\r\n"
+                              "Supported: path, outbound, gruu\r\n");
+    CHECK(feed(f, msg, n) == 0 && f->nrep == 1 && status(f) == 401 && f->rep[0].len <= 3 * n);
+    /* from a trusted prefix the tiny one is answered */
+    sipreg_netaddr_parse(&f->src, "10.1.2.3:5060", 5060);
+    CHECK(feed(f, tiny, sizeof tiny - 1) == 0 && f->nrep == 1 && status(f) == 401);
+    /* ...and no budget applies (burst 3) */
+    for (int i = 0; i < 10; i++) {
+        f->branch++;
+        n = build_register(f, msg, sizeof msg, "sip:example.com", "alice", "<sip:a@h>", NULL);
+        CHECK(feed(f, msg, n) == 0 && f->nrep == 1);
+    }
+    /* ...nor the source limit (2): two failures for alice would slow an ordinary source down
+     * for her, not the proxy */
+    for (int i = 0; i < 2; i++)
+        CHECK(register_authed(f, "alice", "guess", "<sip:a@h>", NULL) == 0 && status(f) == 401);
+    CHECK(register_authed(f, "alice", "wonderland", "<sip:a@h>", NULL) == 0 && status(f) == 200);
+    /* the per-user limit (3) still holds for alice behind it */
+    CHECK(register_authed(f, "alice", "guess", "<sip:a@h>", NULL) == 0 && status(f) == 401);
+    CHECK(register_authed(f, "alice", "wonderland", "<sip:a@h>", NULL) == 0 && status(f) == 403);
+    return 0;
+}
+
+TEST(registrar_unproven_replies_within_3x_and_trusted)
+{
+    static const enum sipreg_auth_alg two[] = {SIPREG_AUTH_SHA256, SIPREG_AUTH_MD5};
+    static struct sipreg_cidr trusted;
+    if (sipreg_cidr_parse(&trusted, "10.0.0.0/8") != 0)
+        return 1;
+    struct sipreg_registrar_cfg cfg = {.algs = two,
+                                       .nalgs = 2,
+                                       .reply_rate = 1,
+                                       .reply_burst = 3,
+                                       .fail_limit_source = 2,
+                                       .fail_limit_user = 3,
+                                       .trusted = &trusted,
+                                       .ntrusted = 1};
+    return run_fx(body_registrar_unproven_replies_within_3x_and_trusted, &cfg);
+}
+
+/* Answers before authentication are rebuilt for a retransmission, never kept: a flood of large
+ * unauthenticated requests pins no memory. */
+static int body_registrar_unauthenticated_replies_not_cached(struct fx *f)
+{
+    char msg[8192], t1[1024], t2[1024];
+    size_t n = build_register(f, msg, sizeof msg, "sip:example.com", "alice", "<sip:a@h>", NULL);
+    CHECK(feed(f, msg, n) == 0 && status(f) == 401 &&
+          hdr_text(f, "WWW-Authenticate", t1, sizeof t1));
+    CHECK(feed(f, msg, n) == 0 && status(f) == 401 &&
+          hdr_text(f, "WWW-Authenticate", t2, sizeof t2));
+    CHECK(strcmp(t1, t2) != 0); /* a new nonce: built again, not replayed */
+    return 0;
+}
+
+TEST(registrar_unauthenticated_replies_not_cached)
+{
+    return run_fx(body_registrar_unauthenticated_replies_not_cached, NULL);
+}
+
+/* A failing credential read answers 500 with Retry-After and counts nothing: a stand-in HA1
+ * would fail the right password and lock the user out. */
+static int body_registrar_store_read_error_counts_nothing(struct fx *f)
+{
+    struct sipreg_store *wrapped = NULL;
+    sipreg_registrar_destroy(f->r);
+    f->r = NULL;
+    flaky_fx = f;
+    CHECK(sipreg_store_create(&wrapped, &flaky_ops, f->store) == 0);
+    f->store = wrapped;
+    f->cfg.store = wrapped;
+    CHECK(sipreg_registrar_create(&f->r, &f->cfg) == 0);
+    f->fail_user_get = true;
+    for (int i = 0; i < 5; i++) {
+        CHECK(register_authed(f, "alice", "wonderland", "<sip:a@h>", NULL) == 0);
+        CHECK(status(f) == 500 && sipreg_msg_hdr_findz(&f->rep[0].m, "Retry-After"));
+    }
+    CHECK(f->events[SIPREG_REG_EV_AUTH_FAILED] == 0);
+    f->fail_user_get = false;
+    CHECK(register_authed(f, "alice", "wonderland", "<sip:a@h>", NULL) == 0 && status(f) == 200);
+    return 0;
+}
+
+TEST(registrar_store_read_error_counts_nothing)
+{
+    struct sipreg_registrar_cfg cfg = {.fail_limit_source = 2, .fail_limit_user = 2};
+    return run_fx(body_registrar_store_read_error_counts_nothing, &cfg);
 }

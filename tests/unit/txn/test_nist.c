@@ -655,3 +655,77 @@ out:
     sipreg_nist_table_destroy(t);
     return rc;
 }
+
+/* A cached response is resent a bounded number of times (what a client retransmits within
+ * Timer F), so that a captured request replayed from its source draws a bounded number of
+ * answers; later retransmissions are absorbed. */
+TEST(nist_replays_bounded)
+{
+    int rc = 0;
+    struct sipreg_nist_table *t = NULL;
+    struct sipreg_nist *x = NULL;
+    struct sipreg_netaddr src = addr("udp:192.0.2.4:5060");
+    struct sipreg_nist_cfg c = CFG;
+    struct tmsg m;
+    c.max_replays = 3;
+    CK_EQ(sipreg_nist_table_create(&t, &c), 0);
+    CK_EQ(treq_make(&m, &(struct treq){0}), 0);
+    CK_EQ(sipreg_nist_receive(t, &m.m, &src, 0, &x, NULL), SIPREG_NIST_NEW);
+    CK_EQ(sipreg_nist_respond(t, x, OK200, sizeof OK200 - 1, 0), 0);
+    for (int i = 0; i < 3; i++)
+        CK_EQ(sipreg_nist_receive(t, &m.m, &src, 1 + i, NULL, NULL), SIPREG_NIST_REPLAY);
+    CK_EQ(sipreg_nist_receive(t, &m.m, &src, 10, NULL, NULL), SIPREG_NIST_ABSORB);
+    CK_EQ(sipreg_nist_receive(t, &m.m, &src, 11, NULL, NULL), SIPREG_NIST_ABSORB);
+    sipreg_nist_table_destroy(t);
+    t = NULL;
+    /* the default is 10 */
+    CK_EQ(sipreg_nist_table_create(&t, &CFG), 0);
+    CK_EQ(sipreg_nist_receive(t, &m.m, &src, 0, &x, NULL), SIPREG_NIST_NEW);
+    CK_EQ(sipreg_nist_respond(t, x, OK200, sizeof OK200 - 1, 0), 0);
+    for (int i = 0; i < 10; i++)
+        CK_EQ(sipreg_nist_receive(t, &m.m, &src, 1 + i, NULL, NULL), SIPREG_NIST_REPLAY);
+    CK_EQ(sipreg_nist_receive(t, &m.m, &src, 20, NULL, NULL), SIPREG_NIST_ABSORB);
+out:
+    sipreg_nist_table_destroy(t);
+    return rc;
+}
+
+/* The bytes of cached responses stay within max_cached: the oldest Completed transactions end
+ * early to make room, and a response that cannot fit even then is refused. */
+TEST(nist_cached_bytes_budget)
+{
+    int rc = 0;
+    struct sipreg_nist_table *t = NULL;
+    struct sipreg_nist *x[4] = {0};
+    struct sipreg_netaddr src = addr("udp:192.0.2.4:5060");
+    struct sipreg_nist_cfg c = CFG;
+    struct tmsg m;
+    char via[80];
+    c.max_cached = 2 * (sizeof ERR500 - 1);
+    CK_EQ(sipreg_nist_table_create(&t, &c), 0);
+    for (int i = 0; i < 4; i++) {
+        snprintf(via, sizeof via, "SIP/2.0/UDP 192.0.2.4;branch=z9hG4bKb%d", i);
+        CK_EQ(treq_make(&m, &(struct treq){.via = via}), 0);
+        CK_EQ(sipreg_nist_receive(t, &m.m, &src, i, &x[i], NULL), SIPREG_NIST_NEW);
+    }
+    uint64_t id0 = sipreg_nist_id(x[0]), id1 = sipreg_nist_id(x[1]);
+    CK_EQ(sipreg_nist_respond(t, x[0], ERR500, sizeof ERR500 - 1, 10), 0);
+    CK_EQ(sipreg_nist_respond(t, x[1], ERR500, sizeof ERR500 - 1, 11), 0);
+    /* a third one pushes the oldest out */
+    CK_EQ(sipreg_nist_respond(t, x[2], ERR500, sizeof ERR500 - 1, 12), 0);
+    CK(sipreg_nist_find(t, id0) == NULL);
+    CK(sipreg_nist_find(t, id1) == x[1]);
+    struct sipreg_nist_stats st;
+    sipreg_nist_table_stats(t, &st);
+    CK_EQ(st.evicted, 1);
+    /* larger than the whole budget: refused, the transaction stays as it was */
+    char big[256];
+    memset(big, 'x', sizeof big);
+    memcpy(big, OK200, sizeof OK200 - 1);
+    CK_EQ(sipreg_nist_respond(t, x[3], big, sizeof big, 13), SIPREG_ELIMIT);
+    CK_EQ(sipreg_nist_state(x[3]), SIPREG_NIST_STATE_TRYING);
+    CK(sipreg_nist_find(t, id1) == x[1]); /* nothing was ended for it */
+out:
+    sipreg_nist_table_destroy(t);
+    return rc;
+}
