@@ -21,6 +21,7 @@
 #define MAX_LISTEN  16
 #define MAX_DOMAINS 32
 #define MAX_WORKERS 64
+#define MAX_TRUSTED 64
 #define RX_BATCH    64
 #define RX_BUF      65536
 
@@ -39,6 +40,18 @@ struct opts {
     struct sipreg_registrar_cfg reg; /* the registrar's numeric policy */
     enum sipreg_auth_alg algs[4];
     size_t nalgs;
+    struct sipreg_cidr trusted[MAX_TRUSTED];
+    size_t ntrusted;
+    /* per-domain settings, from [domain NAME] sections of the config file */
+    struct domopt {
+        char *name;
+        char *realm;
+        enum sipreg_auth_alg algs[4];
+        size_t nalgs;
+        char where[1100]; /* the section's FILE:LINE, for errors found later */
+    } dom[MAX_DOMAINS];
+    size_t ndom;
+    struct domopt *section; /* the [domain] section being read, or NULL */
 };
 
 static enum log_level log_level = LOG_INFO;
@@ -106,26 +119,62 @@ static int set_domain(struct opts *o, const char *v, const char *where)
     return 0;
 }
 
-static int set_algs(struct opts *o, const char *v, const char *where)
+static int set_algs(enum sipreg_auth_alg algs[4], size_t *nalgs, const char *v, const char *where)
 {
     char buf[128];
     snprintf(buf, sizeof buf, "%s", v);
-    o->nalgs = 0;
+    *nalgs = 0;
     for (char *save = NULL, *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
         enum sipreg_auth_alg alg;
-        if (sipreg_auth_alg_parse(sipreg_str_z(t), &alg) != 0 || o->nalgs == 4 ||
+        if (sipreg_auth_alg_parse(sipreg_str_z(t), &alg) != 0 || *nalgs == 4 ||
             sipreg_auth_alg_base(alg) != alg) {
             fprintf(stderr, "sipreg: %s: '%s' is not an algorithm: use MD5, SHA-256, SHA-512-256\n",
                     where, t);
             return 1;
         }
-        o->algs[o->nalgs++] = alg;
+        algs[(*nalgs)++] = alg;
     }
-    if (!o->nalgs) {
+    if (!*nalgs) {
         fprintf(stderr, "sipreg: %s: no algorithm given\n", where);
         return 1;
     }
     return 0;
+}
+
+static int set_trusted(struct opts *o, const char *v, const char *where)
+{
+    if (o->ntrusted == MAX_TRUSTED) {
+        fprintf(stderr, "sipreg: %s: at most %d trusted sources\n", where, MAX_TRUSTED);
+        return 1;
+    }
+    if (sipreg_cidr_parse(&o->trusted[o->ntrusted], v) != 0) {
+        fprintf(stderr,
+                "sipreg: %s: '%s' is not an address prefix: use e.g. 192.0.2.0/24, 2001:db8::/48 "
+                "or one address (host bits must be zero)\n",
+                where, v);
+        return 1;
+    }
+    o->ntrusted++;
+    return 0;
+}
+
+/* A setting inside a [domain NAME] section: only what may differ per domain. */
+static int apply_domain_setting(struct domopt *d, const char *key, const char *v, const char *where)
+{
+    if (!strcmp(key, "realm")) {
+        if (!*v || strpbrk(v, "\"\\")) {
+            fprintf(stderr, "sipreg: %s: realm '%s' is empty or holds '\"' or '\\'\n", where, v);
+            return 1;
+        }
+        free(d->realm);
+        d->realm = strdup(v);
+        return 0;
+    }
+    if (!strcmp(key, "algorithms"))
+        return set_algs(d->algs, &d->nalgs, v, where);
+    fprintf(stderr, "sipreg: %s: '%s' cannot be set per domain (only realm and algorithms)\n",
+            where, key);
+    return 1;
 }
 
 static int parse_bool(const char *v, bool *out)
@@ -223,7 +272,9 @@ static int apply_setting(struct opts *o, const char *key, const char *v, const c
         return 0;
     }
     if (!strcmp(key, "algorithms"))
-        return set_algs(o, v, where);
+        return set_algs(o->algs, &o->nalgs, v, where);
+    if (!strcmp(key, "trusted-source"))
+        return set_trusted(o, v, where);
     if (!strcmp(key, "allow-third-party") || !strcmp(key, "no-auth")) {
         if (parse_bool(v, &b)) {
             fprintf(stderr, "sipreg: %s: '%s' expects yes or no, not '%s'\n", where, key, v);
@@ -250,8 +301,9 @@ static char *trim(char *s)
     return s;
 }
 
-/* INI: `[section]` headers are accepted and ignored (names are unique across sections),
- * `key = value` lines, `#` or `;` comments. */
+/* INI: `key = value` lines, `#` or `;` comments. `[domain NAME]` starts the settings of one
+ * domain (realm, algorithms); any other `[section]` header returns to the general settings
+ * (their names are unique across sections). */
 static int load_config(struct opts *o, const char *path)
 {
     FILE *f = fopen(path, "r");
@@ -273,9 +325,36 @@ static int load_config(struct opts *o, const char *path)
         if (!*s || *s == '#' || *s == ';')
             continue;
         if (*s == '[') {
-            if (s[strlen(s) - 1] != ']') {
+            size_t n = strlen(s);
+            if (s[n - 1] != ']') {
                 fprintf(stderr, "sipreg: %s: unterminated section header\n", where);
                 rc = 1;
+                continue;
+            }
+            s[n - 1] = 0;
+            char *name = trim(s + 1);
+            o->section = NULL;
+            if (!strncmp(name, "domain", 6) && (name[6] == ' ' || name[6] == '\t' || !name[6])) {
+                name = trim(name + 6);
+                if (!*name || strpbrk(name, " \t\"<>@;:")) {
+                    fprintf(stderr, "sipreg: %s: '[domain NAME]' needs a domain name\n", where);
+                    rc = 1;
+                    continue;
+                }
+                for (size_t k = 0; k < o->ndom && !o->section; k++)
+                    if (!strcasecmp(o->dom[k].name, name))
+                        o->section = &o->dom[k];
+                if (!o->section) {
+                    if (o->ndom == MAX_DOMAINS) {
+                        fprintf(stderr, "sipreg: %s: at most %d domain sections\n", where,
+                                MAX_DOMAINS);
+                        rc = 1;
+                        continue;
+                    }
+                    o->section = &o->dom[o->ndom++];
+                    o->section->name = strdup(name);
+                    snprintf(o->section->where, sizeof o->section->where, "%s", where);
+                }
             }
             continue;
         }
@@ -286,7 +365,8 @@ static int load_config(struct opts *o, const char *path)
             break;
         }
         *eq = 0;
-        rc = apply_setting(o, trim(s), trim(eq + 1), where);
+        rc = o->section ? apply_domain_setting(o->section, trim(s), trim(eq + 1), where)
+                        : apply_setting(o, trim(s), trim(eq + 1), where);
     }
     fclose(f);
     return rc;
@@ -303,9 +383,11 @@ static void usage(FILE *f)
             "                    [--fail-limit-source N] [--fail-limit-user N] [--fail-window S]\n"
             "                    [--fail-cooldown S] [--fail-action reject|drop]\n"
             "                    [--nonce-lifetime S] [--reply-rate N] [--reply-burst N]\n"
-            "                    [--no-auth]\n"
+            "                    [--trusted-source CIDR]... [--no-auth]\n"
             "Flags override the config file. Defaults: --listen 127.0.0.1:5060, --db %s,\n"
-            "--workers 1, --algorithms SHA-256,MD5.\n",
+            "--workers 1, --algorithms MD5 (what every deployed phone answers; SHA-256 is\n"
+            "yours to add, globally or per domain in the config file), each domain its own\n"
+            "realm.\n",
             cmd_default_db());
 }
 
@@ -325,7 +407,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
         }
     }
     /* repeatable settings given as flags replace the file's */
-    bool listen_flag = false, domain_flag = false;
+    bool listen_flag = false, domain_flag = false, trusted_flag = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -353,6 +435,10 @@ static int parse_opts(struct opts *o, int argc, char **argv)
             listen_flag = true;
             o->nlisten = 0;
         }
+        if (!strcmp(key, "trusted-source") && !trusted_flag) {
+            trusted_flag = true;
+            o->ntrusted = 0;
+        }
         if (!strcmp(key, "domain") && !domain_flag) {
             domain_flag = true;
             for (size_t k = 0; k < o->ndomains; k++)
@@ -369,13 +455,18 @@ static int parse_opts(struct opts *o, int argc, char **argv)
                         "config file)\n");
         return 2;
     }
+    for (size_t k = 0; k < o->ndom; k++) {
+        size_t i = 0;
+        while (i < o->ndomains && strcasecmp(o->domains[i], o->dom[k].name))
+            i++;
+        if (i == o->ndomains) {
+            fprintf(stderr, "sipreg: %s: [domain %s] is not a domain served (add --domain %s)\n",
+                    o->dom[k].where, o->dom[k].name, o->dom[k].name);
+            return 2;
+        }
+    }
     if (!o->db)
         o->db = strdup(cmd_default_db());
-    if (!o->nalgs) {
-        o->algs[0] = SIPREG_AUTH_SHA256;
-        o->algs[1] = SIPREG_AUTH_MD5;
-        o->nalgs = 2;
-    }
     return 0;
 }
 
@@ -384,6 +475,11 @@ static void opts_free(struct opts *o)
     for (size_t i = 0; i < o->ndomains; i++)
         free(o->domains[i]);
     o->ndomains = 0;
+    for (size_t k = 0; k < o->ndom; k++) {
+        free(o->dom[k].name);
+        free(o->dom[k].realm);
+    }
+    o->ndom = 0;
     free(o->realm);
     free(o->db);
     o->realm = o->db = NULL;
@@ -659,8 +755,16 @@ int cmd_serve(int argc, char **argv)
     cfg.secret = &secret;
     cfg.server = "sipreg/" SIPREG_VERSION;
     cfg.on_event = on_event;
-    cfg.algs = o.algs;
+    cfg.algs = o.nalgs ? o.algs : NULL;
     cfg.nalgs = o.nalgs;
+    cfg.trusted = o.trusted;
+    cfg.ntrusted = o.ntrusted;
+    struct sipreg_registrar_domain dpol[MAX_DOMAINS];
+    for (size_t k = 0; k < o.ndom; k++)
+        dpol[k] = (struct sipreg_registrar_domain){o.dom[k].name, o.dom[k].realm, o.dom[k].algs,
+                                                   o.dom[k].nalgs};
+    cfg.domain_policy = dpol;
+    cfg.ndomain_policy = o.ndom;
     rc = 1;
     unsigned started = 0;
     if (!workers || stop_fd < 0)
@@ -705,21 +809,31 @@ int cmd_serve(int argc, char **argv)
             strcat(addrs, i ? " " : "");
             strcat(addrs, a);
         }
-        char doms[1024] = "";
+        /* each domain with its realm and algorithms, as the registrar resolves them */
+        char doms[4096] = "";
         for (size_t i = 0; i < o.ndomains; i++) {
-            strncat(doms, i ? "," : "", sizeof doms - strlen(doms) - 1);
-            strncat(doms, o.domains[i], sizeof doms - strlen(doms) - 1);
+            const struct domopt *d = NULL;
+            for (size_t k = 0; k < o.ndom; k++)
+                if (!strcasecmp(o.dom[k].name, o.domains[i]))
+                    d = &o.dom[k];
+            const char *realm = d && d->realm ? d->realm : o.realm ? o.realm : o.domains[i];
+            const enum sipreg_auth_alg *al = d && d->nalgs ? d->algs : o.algs;
+            size_t nal = d && d->nalgs ? d->nalgs : o.nalgs;
+            char algs[64] = "";
+            for (size_t k = 0; k < nal; k++) {
+                strncat(algs, k ? "," : "", sizeof algs - strlen(algs) - 1);
+                strncat(algs, sipreg_auth_alg_name(al[k]), sizeof algs - strlen(algs) - 1);
+            }
+            size_t n = strlen(doms);
+            snprintf(doms + n, sizeof doms - n, "%s%s (realm %s, auth %s)", i ? ", " : "",
+                     o.domains[i], realm,
+                     o.reg.no_auth ? "off"
+                     : nal         ? algs
+                                   : "MD5");
         }
-        char algs[64] = "";
-        for (size_t i = 0; i < o.nalgs; i++) {
-            strncat(algs, i ? "," : "", sizeof algs - strlen(algs) - 1);
-            strncat(algs, sipreg_auth_alg_name(o.algs[i]), sizeof algs - strlen(algs) - 1);
-        }
-        logf_(LOG_INFO,
-              "sipreg %s serving on %s, domains %s, realm %s, auth %s, store %s, %u worker%s",
-              SIPREG_VERSION, addrs, doms, o.realm ? o.realm : o.domains[0],
-              o.reg.no_auth ? "off" : algs, o.memory ? "memory" : o.db, o.workers,
-              o.workers > 1 ? "s" : "");
+        logf_(LOG_INFO, "sipreg %s serving on %s, domains %s, store %s, %u worker%s%s",
+              SIPREG_VERSION, addrs, doms, o.memory ? "memory" : o.db, o.workers,
+              o.workers > 1 ? "s" : "", o.ntrusted ? ", trusted sources set" : "");
     }
     for (; started < o.workers; started++)
         if (pthread_create(&workers[started].thread, NULL, worker_main, &workers[started]) != 0) {

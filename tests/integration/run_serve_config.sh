@@ -39,13 +39,67 @@ expect_error "flag without value" 2 "--realm needs a value" -- --domain example.
 expect_error "tcp not offered" 2 "only UDP listening" -- --domain example.com --listen tcp:127.0.0.1:5060
 expect_error "no domain" 2 "no domain to serve" -- --listen 127.0.0.1:5060
 expect_error "bad log level" 2 "log level is error, warn, info or debug" -- --domain x --log-level loud
+expect_error "bad trusted source named" 2 "--trusted-source: '10.0.0.1/8' is not an address prefix" -- --domain x --trusted-source 10.0.0.1/8
+printf 'domain = example.com
+[domain example.org]
+algorithms = SHA-256
+' > "$cfg"
+expect_error "domain section for a domain not served" 2 "bad.conf:2: \[domain example.org\] is not a domain served" -- --config "$cfg"
+printf 'domain = example.com
+[domain example.com]
+workers = 2
+' > "$cfg"
+expect_error "general setting in a domain section" 2 "bad.conf:3: 'workers' cannot be set per domain" -- --config "$cfg"
+printf 'domain = example.com
+[domain example.com]
+algorithms = MD4
+' > "$cfg"
+expect_error "bad per-domain algorithm names file:line" 2 "bad.conf:3: 'MD4' is not an algorithm" -- --config "$cfg"
+printf 'domain = example.com
+[domain]
+' > "$cfg"
+expect_error "domain section without a name" 2 "bad.conf:2: '\[domain NAME\]' needs a domain name" -- --config "$cfg"
+
+# per-domain realm and algorithms, and each domain its own realm by default
+free_port sport
+printf 'listen = 127.0.0.1:%s
+domain = example.com
+domain = example.org
+[domain example.org]
+algorithms = SHA-256, MD5
+[other]
+store = memory
+' "$sport" > "$work/two.conf"
+check "two-domain config starts" start_server "$work/twodom.log" --config "$work/two.conf"
+check "per-domain settings as logged" grep -q "domains example.com (realm example.com, auth MD5), example.org (realm example.org, auth SHA-256,MD5), store memory" "$work/twodom.log"
+check "each domain challenges with its own realm and algorithms" python3 - "$sport" <<'PY'
+import socket, sys
+port = int(sys.argv[1])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+s.settimeout(3)
+me = s.getsockname()[1]
+for dom, want in (("example.com", ['realm="example.com"', "algorithm=MD5"]),
+                  ("example.org", ['realm="example.org"', "algorithm=SHA-256", "algorithm=MD5"])):
+    msg = ("REGISTER sip:%s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK%s;rport\r\n"
+           "From: <sip:bob@%s>;tag=1\r\nTo: <sip:bob@%s>\r\nCall-ID: c%s\r\n"
+           "CSeq: 1 REGISTER\r\nContact: <sip:bob@127.0.0.1:%d>\r\nUser-Agent: test client 1.0\r\n"
+           "Content-Length: 0\r\n\r\n" % (dom, me, dom, dom, dom, dom, me))
+    s.sendto(msg.encode(), ("127.0.0.1", port))
+    r = s.recv(4096).decode()
+    assert r.startswith("SIP/2.0 401 "), r
+    for w in want:
+        assert w in r, (w, r)
+    assert r.count("WWW-Authenticate") == len(want) - 1, r
+PY
+stop_server
 
 # the documented example is valid; flags override it (listen, db)
 free_port sport
 sed "s|^db = .*|db = $work/never.db|" "$top/docs/sipreg.conf.example" > "$work/example.conf"
 check "example config starts the server" start_server "$work/serve.log" \
   --config "$work/example.conf" --listen "127.0.0.1:$sport" --db "$work/flag.db"
-check "settings as logged" grep -q "serving on udp:127.0.0.1:$sport, domains example.com, realm example.com, auth SHA-256,MD5, store $work/flag.db" "$work/serve.log"
+check "settings as logged" grep -q "serving on udp:127.0.0.1:$sport, domains example.com (realm example.com, auth MD5), store $work/flag.db" "$work/serve.log"
 check "flag --db overrides the file" test -f "$work/flag.db" -a ! -e "$work/never.db"
 stop_server
 check "SIGTERM stops cleanly with exit 0" test "$srv_rc" = 0
