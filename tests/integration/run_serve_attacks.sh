@@ -6,7 +6,8 @@
 #  1. forged nonces in the name of an address never lock out the real client behind it;
 #  2. a subscriber's authenticated queries sent in a victim's name draw at most 3x their bytes;
 #  3. a REGISTER captured before a crash cannot be replayed after the restart;
-#  4. a registered client keeps refreshing while a spoofed flood spends its address's budget;
+#  4. a registered client keeps refreshing, through a stale nonce too, while a spoofed flood
+#     spends its address's budget;
 #  5. 4000 unauthenticated 56 KB requests grow the server by less than 64 MB;
 #  6. the database holding every HA1 is 0600.
 set -euo pipefail
@@ -25,8 +26,9 @@ free_port port
 # (ASan keeps freed blocks in a quarantine: keep it small, so that RSS shows what the server
 # holds, not what the sanitizer does)
 export ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}quarantine_size_mb=8"
+# (the shortest nonce lifetime, so that attack 4 sees a nonce go stale)
 check "server started with default flags" start_server "$work/serve.log" \
-  --listen "127.0.0.1:$port" --domain example.com --db "$db"
+  --listen "127.0.0.1:$port" --domain example.com --db "$db" --nonce-lifetime 10
 
 check "1. forged nonces in an address's name never lock out its real client" \
   python3 - "$port" <<'PY'
@@ -123,7 +125,7 @@ kill -KILL "$srv_pid"
 wait "$srv_pid" 2>/dev/null || true
 srv_pid=
 check "3b. the server restarts after kill -9" start_server "$work/serve2.log" \
-  --listen "127.0.0.1:$port" --domain example.com --db "$db"
+  --listen "127.0.0.1:$port" --domain example.com --db "$db" --nonce-lifetime 10
 check "3c. the captured REGISTER replayed after the restart is refused" \
   python3 - "$port" "$work" <<'PY'
 import json, socket, sys
@@ -155,20 +157,34 @@ assert r.status == 200
 flood = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 flood.bind(("127.0.0.10", 0))
 fl = flood.getsockname()
-ok = 0
+ok, stale, nc, cseq = 0, 0, 1, 3
 t0 = time.monotonic()
-for i in range(10):
-    for k in range(40):  # 400 unauthenticated requests a second in alice's name
-        flood.sendto(sipudp.register("alice", "example.com", fl, "z9hG4bKfl%d-%d" % (i, k),
-                                     "fl%d" % i, 1), srv)
+# 400 unauthenticated requests a second in alice's name for 12 s, past the nonce lifetime
+# (10 s here): a refresh a second, reusing the nonce (nc + 1) as the client does
+for i in range(12):
+    for k in range(10):
+        for j in range(40):
+            flood.sendto(sipudp.register("alice", "example.com", fl,
+                                         "z9hG4bKfl%d-%d-%d" % (i, k, j), "fl%d" % i, 1), srv)
+        time.sleep(max(0, t0 + i + (k + 1) * 0.1 - time.monotonic()))
+    nc += 1
     auth = sipudp.authorization(ch, "MD5", "alice", "pw-alice", "REGISTER", "sip:example.com",
-                                nc=2 + i)
+                                nc=nc)
     r = phone.request(sipudp.register("alice", "example.com", phone.local, phone.new_branch(),
-                                      "ph", 3 + i, auth=auth), timeout=2.0)
+                                      "ph", cseq, auth=auth), timeout=2.0)
+    cseq += 1
+    if r is not None and r.status == 401 and r.challenges()["MD5"].get("stale") == "true":
+        stale += 1  # the stale challenge reached it (its request proved its address)
+        ch, nc = r.challenges()["MD5"], 1
+        auth = sipudp.authorization(ch, "MD5", "alice", "pw-alice", "REGISTER",
+                                    "sip:example.com", nc=nc)
+        r = phone.request(sipudp.register("alice", "example.com", phone.local,
+                                          phone.new_branch(), "ph", cseq, auth=auth), timeout=2.0)
+        cseq += 1
     ok += r is not None and r.status == 200
-    time.sleep(max(0, t0 + (i + 1) * 0.1 - time.monotonic()))
-print("     %d of 10 refreshes answered 200 during the flood" % ok)
-assert ok == 10, ok
+print("     %d of 12 refreshes answered 200 during the flood (%d through a stale nonce)"
+      % (ok, stale))
+assert ok == 12 and stale >= 1, (ok, stale)
 PY
 
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$srv_pid/status"; }
