@@ -44,7 +44,8 @@ struct sipreg_reg_event {
     int status;
     struct sipreg_str reason;
     /* Why the state is Error (or why an unregistration ended without confirmation): 0, or
-     * SIPREG_EAUTH (challenge not satisfied, 403), SIPREG_ETIMEDOUT (no response from any
+     * SIPREG_EAUTH (challenge not satisfied, 403, or refused by the realm/min_alg/require_qop
+     * policy: `reason` is then sipreg_auth_refusal_text()), SIPREG_ETIMEDOUT (no response from any
      * address), SIPREG_EIO (connection lost), SIPREG_ELIMIT (423 loop), SIPREG_EPARSE
      * (unusable response), SIPREG_EINVAL (other rejection: see status), SIPREG_ENOMEM. */
     int error;
@@ -96,7 +97,11 @@ struct sipreg_reg_cfg {
     const char *password;  /* either the password ... */
     const char *ha1;       /* ... or a hex HA1 of the hash family of ha1_alg */
     enum sipreg_auth_alg ha1_alg;
-    const char *realm; /* answer only challenges of this realm; NULL: any */
+    /* What challenges are answered (see struct sipreg_auth_client_policy); a 401/407 with
+     * nothing acceptable left is an authentication failure whose event reason says why. */
+    const char *realm;            /* only this realm, exactly (case-sensitive); NULL: any */
+    enum sipreg_auth_alg min_alg; /* the weakest algorithm answered; MD5 (0): any */
+    bool require_qop;             /* refuse RFC 2069 challenges; implied above MD5 */
     /* Contact URI ("sip:alice@192.0.2.7:5062"); NULL: automatic, "sip:USER@ADDR:PORT" with the
      * local address the driver reports (or the public one, SIPREG_NAT_REWRITE). */
     const char *contact;

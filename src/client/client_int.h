@@ -31,6 +31,8 @@ struct sipreg_reg {
     char *registrar, *aor, *auth_user, *password, *ha1, *realm, *contact_cfg, *host;
     char *contact_user;
     enum sipreg_auth_alg ha1_alg;
+    enum sipreg_auth_alg min_alg;
+    bool require_qop;
     uint16_t port;
     uint8_t transport;
     uint32_t expires; /* requested; raised by 423 */

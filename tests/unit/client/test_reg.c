@@ -420,7 +420,8 @@ TEST(client_auth_no_credentials)
     return fx_run(t_auth_nocred, &rc, NULL);
 }
 
-/* A realm given in the configuration: other realms' challenges are not answered. */
+/* A realm given in the configuration: other realms' challenges are not answered (not even a
+ * realm differing in case only), and the event says why; the realm is compared unescaped. */
 static int t_auth_realm(struct fx *f)
 {
     sipreg_reg_begin(f->r);
@@ -428,6 +429,23 @@ static int t_auth_realm(struct fx *f)
     ASSERT_EQ(fx_pull(f), 1);
     ASSERT_EQ(fx_challenge(f, 401, false), 0);
     EXPECT_STATE(f, SIPREG_REG_ERROR);
+    ASSERT_EQ(fx_last(f)->error, SIPREG_EAUTH);
+    ASSERT_EQ(fx_last(f)->status, 401);
+    ASSERT_STR(S(fx_last(f)->reason), "challenge realm not allowed");
+    ASSERT_EQ(fx_drain(f), 0); /* no Authorization for a foreign realm */
+    /* the retry: "Other.example.org" differs in case; the escaped form of the realm is it */
+    ASSERT_EQ(fx_at(f, fx_last(f)->next), 0);
+    ASSERT_EQ(fx_pull(f), 1);
+    ASSERT_EQ(fx_reply(f, 401,
+                       "WWW-Authenticate: Digest realm=\"Other.example.org\", nonce=\"n1\", "
+                       "algorithm=SHA-256, qop=\"auth\"\r\n"
+                       "WWW-Authenticate: Digest realm=\"other.ex\\ample.org\", nonce=\"n2\", "
+                       "algorithm=MD5, qop=\"auth\"\r\n"),
+              0);
+    ASSERT_EQ(fx_at(f, f->clk.now), 0);
+    ASSERT_EQ(fx_pull(f), 1);
+    struct sipreg_str a = fx_hdr(f, "Authorization");
+    ASSERT(a.p && strstr(a.p, "nonce=\"n2\"") && strstr(a.p, "algorithm=MD5"));
     return 0;
 }
 TEST(client_auth_realm)
@@ -435,6 +453,117 @@ TEST(client_auth_realm)
     struct sipreg_reg_cfg rc = fx_reg_cfg();
     rc.realm = "other.example.org";
     return fx_run(t_auth_realm, &rc, NULL);
+}
+
+/* min_alg SHA-256 against a registrar offering MD5 only: nothing is sent, Error with
+ * SIPREG_EAUTH and a reason naming the algorithm; SHA-256 offered besides MD5 is answered. */
+static int t_min_alg(struct fx *f)
+{
+    f->algs[0] = SIPREG_AUTH_MD5;
+    f->srv.nalgs = 1;
+    sipreg_reg_begin(f->r);
+    ASSERT_EQ(fx_at(f, 0), 0);
+    ASSERT_EQ(fx_pull(f), 1);
+    ASSERT_EQ(fx_challenge(f, 401, false), 0);
+    EXPECT_STATE(f, SIPREG_REG_ERROR);
+    ASSERT_EQ(fx_last(f)->error, SIPREG_EAUTH);
+    ASSERT_EQ(fx_last(f)->status, 401);
+    ASSERT_STR(S(fx_last(f)->reason), "challenge algorithm too weak");
+    ASSERT(fx_last(f)->next >= 300000); /* the authentication-failure wait, no loop */
+    ASSERT_EQ(fx_until(f, fx_last(f)->next - 1), 0);
+    /* the registrar learns SHA-256 */
+    f->algs[0] = SIPREG_AUTH_MD5;
+    f->algs[1] = SIPREG_AUTH_SHA256;
+    f->srv.nalgs = 2;
+    ASSERT_EQ(fx_at(f, fx_last(f)->next), 0);
+    ASSERT_EQ(fx_pull(f), 1);
+    ASSERT_ABSENT(fx_hdr(f, "Authorization"));
+    ASSERT_EQ(fx_challenge(f, 401, false), 0);
+    ASSERT_EQ(fx_at(f, f->clk.now), 0);
+    ASSERT_EQ(fx_pull(f), 1);
+    enum sipreg_auth_alg alg;
+    ASSERT_EQ(fx_verify(f, "secret", &alg), 0);
+    ASSERT_EQ(alg, SIPREG_AUTH_SHA256);
+    ASSERT_EQ(fx_ok(f, 600), 0);
+    EXPECT_STATE(f, SIPREG_REG_REGISTERED);
+    return 0;
+}
+TEST(client_auth_min_alg)
+{
+    struct sipreg_reg_cfg rc = fx_reg_cfg();
+    rc.min_alg = SIPREG_AUTH_SHA256;
+    return fx_run(t_min_alg, &rc, NULL);
+}
+
+/* SHA-512-256 required: SHA-256 and MD5 offered are both too weak. */
+static int t_min_alg_512(struct fx *f)
+{
+    sipreg_reg_begin(f->r);
+    ASSERT_EQ(fx_at(f, 0), 0);
+    ASSERT_EQ(fx_pull(f), 1);
+    ASSERT_EQ(fx_challenge(f, 407, false), 0);
+    EXPECT_STATE(f, SIPREG_REG_ERROR);
+    ASSERT_EQ(fx_last(f)->error, SIPREG_EAUTH);
+    ASSERT_EQ(fx_last(f)->status, 407);
+    ASSERT_STR(S(fx_last(f)->reason), "challenge algorithm too weak");
+    ASSERT_EQ(fx_drain(f), 0);
+    return 0;
+}
+TEST(client_auth_min_alg_sha512)
+{
+    struct sipreg_reg_cfg rc = fx_reg_cfg();
+    rc.min_alg = SIPREG_AUTH_SHA512_256;
+    return fx_run(t_min_alg_512, &rc, NULL);
+}
+
+/* RFC 2069 challenges (no qop): answered by default, refused with require_qop, and with a
+ * min_alg above MD5 even when their algorithm is strong enough. */
+static const char rfc2069[] = "WWW-Authenticate: Digest realm=\"" REALM "\", nonce=\"n69\"\r\n"
+                              "WWW-Authenticate: Digest realm=\"" REALM "\", nonce=\"n69\", "
+                              "algorithm=SHA-256\r\n";
+
+static int t_rfc2069(struct fx *f)
+{
+    sipreg_reg_begin(f->r);
+    ASSERT_EQ(fx_at(f, 0), 0);
+    ASSERT_EQ(fx_pull(f), 1);
+    ASSERT_EQ(fx_reply(f, 401, rfc2069), 0);
+    ASSERT_EQ(fx_at(f, 0), 0);
+    ASSERT_EQ(fx_pull(f), 1);
+    struct sipreg_str a = fx_hdr(f, "Authorization");
+    ASSERT(a.p && strstr(a.p, "algorithm=SHA-256") && !strstr(a.p, "qop="));
+    return 0;
+}
+TEST(client_auth_rfc2069_default)
+{
+    return fx_run(t_rfc2069, NULL, NULL);
+}
+
+static const char *rfc2069_why;
+
+static int t_rfc2069_refused(struct fx *f)
+{
+    sipreg_reg_begin(f->r);
+    ASSERT_EQ(fx_at(f, 0), 0);
+    ASSERT_EQ(fx_pull(f), 1);
+    ASSERT_EQ(fx_reply(f, 401, rfc2069), 0);
+    EXPECT_STATE(f, SIPREG_REG_ERROR);
+    ASSERT_EQ(fx_last(f)->error, SIPREG_EAUTH);
+    ASSERT_STR(S(fx_last(f)->reason), rfc2069_why);
+    ASSERT_EQ(fx_drain(f), 0);
+    return 0;
+}
+TEST(client_auth_require_qop)
+{
+    struct sipreg_reg_cfg rc = fx_reg_cfg();
+    rc.require_qop = true;
+    rfc2069_why = "challenge without qop not allowed";
+    ASSERT_EQ(fx_run(t_rfc2069_refused, &rc, NULL), 0);
+    /* the first challenge refused (MD5) gives the reason */
+    rc.require_qop = false;
+    rc.min_alg = SIPREG_AUTH_SHA256;
+    rfc2069_why = "challenge algorithm too weak";
+    return fx_run(t_rfc2069_refused, &rc, NULL);
 }
 
 /* ---- 423 ---- */
@@ -1101,6 +1230,11 @@ TEST(client_create_errors)
         {.registrar = REGISTRAR, .aor = AOR, .contact = "sip:a\r\nX: y"},
         {.registrar = REGISTRAR, .aor = AOR, .user = "a\r\nb"},
         {.registrar = REGISTRAR, .aor = AOR, .transport = SIPREG_TRANSPORT_TLS},
+        {.registrar = REGISTRAR, .aor = AOR, .min_alg = SIPREG_AUTH_ALG__COUNT},
+        {.registrar = REGISTRAR,
+         .aor = AOR,
+         .min_alg = SIPREG_AUTH_SHA256,
+         .ha1 = "0123456789abcdef0123456789abcdef"}, /* an MD5 HA1 below min_alg */
     };
     int rc = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
