@@ -126,11 +126,20 @@ SIPREG_API void sipreg_client_destroy(struct sipreg_client *c);
  * automatic contact changes re-registers at once and removes the stale contact. 0/EINVAL. */
 SIPREG_API int sipreg_client_set_local(struct sipreg_client *c, const struct sipreg_netaddr *local);
 
+/* The budget of answers to requests, per client: a token bucket of SIPREG_CLIENT_ANSWER_BURST
+ * answers, refilled at SIPREG_CLIENT_ANSWER_RATE per second. A registrar probes far less often
+ * (an OPTIONS every few seconds at most); anything faster is a flood, whatever its source. */
+#define SIPREG_CLIENT_ANSWER_RATE  10
+#define SIPREG_CLIENT_ANSWER_BURST 10
+
 /* Feeds one whole message (a datagram, or one framed stream message) that arrived from `from`
  * (its transport included) on the local address `local` (may be NULL: not checked). Responses
- * are matched to their transaction; requests are answered (OPTIONS 200, others 501; ACK
- * dropped); bare CRLF keep-alives and garbage are dropped. Returns 0 (also for dropped input)
- * or SIPREG_ENOMEM. */
+ * are matched to their transaction. Requests (OPTIONS keep-alive probes...) are answered
+ * (OPTIONS 200, others 501; ACK dropped) only when `from` is, transport included, the current
+ * registrar address of a registration that is begun, bound or has a request in flight, and
+ * only within the answer budget above: other requests are dropped silently, so that a forged
+ * source address cannot make the client a reflector or an amplifier. Bare CRLF keep-alives and
+ * garbage are dropped. Returns 0 (also for dropped input) or SIPREG_ENOMEM. */
 SIPREG_API int sipreg_client_receive(struct sipreg_client *c, sipreg_time now, const char *buf,
                                      size_t len, const struct sipreg_netaddr *from,
                                      const struct sipreg_netaddr *local);

@@ -7,6 +7,9 @@
 
 #include "client_int.h"
 
+/* Refill time of one answer token, ms. */
+#define ANSWER_COST (1000 / SIPREG_CLIENT_ANSWER_RATE)
+
 /* ---- small helpers ---- */
 
 static uint64_t rnd(struct sipreg_client *c)
@@ -146,6 +149,7 @@ int sipreg_client_create(struct sipreg_client **out, const struct sipreg_client_
     if (c->retry_max < c->retry_min)
         c->retry_max = c->retry_min;
     c->auth_retry = cfg->auth_retry ? cfg->auth_retry : 300000;
+    c->ans_credit = ANSWER_COST * SIPREG_CLIENT_ANSWER_BURST;
     if (cfg->seed) {
         memcpy(c->key, &cfg->seed, sizeof cfg->seed);
         memcpy(c->key + 8, &cfg->seed, sizeof cfg->seed);
@@ -768,10 +772,44 @@ static void ka_done(struct sipreg_reg *r, sipreg_time now, bool answered)
 
 /* ---- receive ---- */
 
-static int answer_request(struct sipreg_client *c, struct sipreg_msg *m,
+/* Whether `from` is where one of our registrations sends its requests now (its current
+ * registrar address, transport included). A stream connection is identified by that peer
+ * address too: the driver opens one per registrar address and accepts none. */
+static bool from_registrar(const struct sipreg_client *c, const struct sipreg_netaddr *from)
+{
+    for (const struct sipreg_reg *r = c->regs; r; r = r->next) {
+        const struct sipreg_netaddr *t = cur_target(r);
+        if (t && (r->active || r->bound || r->txn) && sipreg_netaddr_eq(t, from))
+            return true;
+    }
+    return false;
+}
+
+/* Takes one token of the answer budget: SIPREG_CLIENT_ANSWER_BURST at most, refilled one per
+ * ANSWER_COST ms. Over UDP anyone can forge even the registrar's address, so this bounds what
+ * the client sends for requests it did not ask for. */
+static bool answer_budget(struct sipreg_client *c, sipreg_time now)
+{
+    const sipreg_time full = ANSWER_COST * SIPREG_CLIENT_ANSWER_BURST;
+    if (now > c->ans_at) {
+        sipreg_time d = now - c->ans_at;
+        c->ans_credit = d >= full - c->ans_credit ? full : c->ans_credit + d;
+    }
+    c->ans_at = now;
+    if (c->ans_credit < ANSWER_COST)
+        return false;
+    c->ans_credit -= ANSWER_COST;
+    return true;
+}
+
+static int answer_request(struct sipreg_client *c, sipreg_time now, struct sipreg_msg *m,
                           const struct sipreg_netaddr *from, const struct sipreg_netaddr *local)
 {
     if (m->method == SIPREG_METHOD_ACK)
+        return 0;
+    /* answer nobody but the registrar, and it within a budget: a request with a forged source
+     * must not make us send anything to that source (reflection) or more than we got */
+    if (!from_registrar(c, from) || !answer_budget(c, now))
         return 0;
     char mem[MSG_MAX], tag[17];
     struct sipreg_buf b;
@@ -800,7 +838,7 @@ int sipreg_client_receive(struct sipreg_client *c, sipreg_time now, const char *
     if (sipreg_msg_parse(m, buf, len, mode, NULL, &c->a, &why) != 0)
         return 0; /* keep-alive CRLFs, garbage: nothing to answer */
     if (m->is_request)
-        return answer_request(c, m, from, local);
+        return answer_request(c, now, m, from, local);
     for (struct sipreg_reg *r = c->regs; r; r = r->next) {
         if (r->txn && r->txn_target.transport == from->transport &&
             sipreg_nict_matches(r->txn, m)) {
