@@ -33,6 +33,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: sipreg register AOR --registrar URI [--user NAME]\n"
             "                       [--password-stdin | --password-file FILE] [--realm REALM]\n"
+            "                       [--min-algorithm MD5|SHA-256|SHA-512-256] [--require-qop]\n"
             "                       [--expires S] [--contact auto|URI] [--transport udp|tcp]\n"
             "                       [--local ADDR:PORT] [--once] [--keepalive S]\n"
             "                       [--keepalive-kind crlf|options] [--nat none|rewrite]\n"
@@ -41,8 +42,15 @@ static void usage(FILE *f)
             "Registers AOR (sip:user@domain) at the registrar and keeps it registered until\n"
             "SIGINT or SIGTERM, then unregisters. With --once: register, unregister, exit.\n"
             "Prints one line per state change: time, state, status, reason, granted expiry.\n"
+            "Challenges answered: --realm: only that realm (exact, case-sensitive); default any.\n"
+            "--min-algorithm: none weaker (default MD5: any); above MD5 it implies --require-qop.\n"
+            "--require-qop: none without qop (RFC 2069). When none is left, no credentials are\n"
+            "sent and the registration fails as an authentication failure (exit 3 with --once).\n"
+            "Requests reaching the client (OPTIONS probes) are answered only from the registrar's\n"
+            "current address and transport, at most %d per second; others are dropped.\n"
             "Exit codes: 0 ok, 1 rejected or other error, 2 usage, 3 authentication failed,\n"
-            "4 no response from the registrar.\n");
+            "4 no response from the registrar.\n",
+            SIPREG_CLIENT_ANSWER_RATE);
 }
 
 struct run {
@@ -51,7 +59,36 @@ struct run {
     bool registered;   /* was registered at least once */
     int error;         /* the first error of --once */
     int64_t mono_base; /* to turn monotonic times into seconds from now */
+    const struct sipreg_reg_cfg *rc;
 };
+
+/* When the last Error is a challenge refused by our own policy, says which flag refused it. */
+static void explain_refusal(const struct sipreg_reg_event *ev, const struct sipreg_reg_cfg *rc)
+{
+    enum sipreg_auth_refusal r = SIPREG_AUTH_REFUSAL_REALM;
+    for (; r < SIPREG_AUTH_REFUSAL__COUNT; r++)
+        if (sipreg_str_eq(ev->reason, sipreg_str_z(sipreg_auth_refusal_text(r))))
+            break;
+    switch (r) {
+    case SIPREG_AUTH_REFUSAL_REALM:
+        fprintf(stderr,
+                "sipreg register: challenge refused: its realm is not \"%s\" (--realm); no "
+                "credentials were sent\n",
+                rc->realm);
+        break;
+    case SIPREG_AUTH_REFUSAL_ALGORITHM:
+        fprintf(stderr,
+                "sipreg register: challenge refused: its algorithm is weaker than %s "
+                "(--min-algorithm); no credentials were sent\n",
+                sipreg_auth_alg_name(rc->min_alg));
+        break;
+    case SIPREG_AUTH_REFUSAL_QOP:
+        fprintf(stderr, "sipreg register: challenge refused: it has no qop (RFC 2069; "
+                        "--require-qop, or --min-algorithm above MD5); no credentials were sent\n");
+        break;
+    default: break;
+    }
+}
 
 static void print_time(void)
 {
@@ -94,6 +131,8 @@ static void on_event(const struct sipreg_reg_event *ev, void *ud)
         printf(" (%s)", sipreg_strerror(ev->error));
     printf("\n");
     fflush(stdout);
+    if (ev->state == SIPREG_REG_ERROR && ev->error == SIPREG_EAUTH)
+        explain_refusal(ev, run->rc);
     if (ev->state == SIPREG_REG_REGISTERED)
         run->registered = true;
     if (!run->once)
@@ -155,6 +194,10 @@ int cmd_register(int argc, char **argv)
             password_stdin = true;
             continue;
         }
+        if (!strcmp(a, "--require-qop")) {
+            rc.require_qop = true;
+            continue;
+        }
         if (strncmp(a, "--", 2) != 0) {
             if (rc.aor) {
                 fprintf(stderr, "sipreg register: unexpected argument '%s'\n", a);
@@ -164,11 +207,10 @@ int cmd_register(int argc, char **argv)
             continue;
         }
         static const char *const with_value[] = {
-            "--registrar",    "--user",           "--password-file", "--realm",
-            "--expires",      "--contact",        "--transport",     "--local",
-            "--keepalive",    "--keepalive-kind", "--nat",           "--user-agent",
-            "--t1",           "--retry-min",      "--retry-max",     "--auth-retry",
-            "--shutdown-wait"};
+            "--registrar",      "--user",       "--password-file", "--realm", "--min-algorithm",
+            "--expires",        "--contact",    "--transport",     "--local", "--keepalive",
+            "--keepalive-kind", "--nat",        "--user-agent",    "--t1",    "--retry-min",
+            "--retry-max",      "--auth-retry", "--shutdown-wait"};
         bool known = false;
         for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
             known |= !strcmp(a, with_value[k]);
@@ -191,6 +233,17 @@ int cmd_register(int argc, char **argv)
             password_file = val;
         } else if (!strcmp(a, "--realm")) {
             rc.realm = val;
+        } else if (!strcmp(a, "--min-algorithm")) {
+            enum sipreg_auth_alg alg;
+            if (sipreg_auth_alg_parse(sipreg_str_z(val), &alg) != 0 ||
+                sipreg_auth_alg_base(alg) != alg) {
+                fprintf(stderr,
+                        "sipreg register: --min-algorithm expects MD5, SHA-256 or SHA-512-256, "
+                        "not '%s'\n",
+                        val);
+                bad = 1;
+            }
+            rc.min_alg = bad ? SIPREG_AUTH_MD5 : alg;
         } else if (!strcmp(a, "--expires")) {
             bad = parse_secs(a, val, 1, 4294967295u, &v);
             rc.expires = (uint32_t)v;
@@ -285,7 +338,7 @@ int cmd_register(int argc, char **argv)
         rc.contact = contact;
     rc.no_refresh = once;
 
-    struct run run = {.once = once};
+    struct run run = {.once = once, .rc = &rc};
     ic.client.on_event = on_event;
     ic.client.ud = &run;
     struct sipreg_client_io *io;
@@ -302,7 +355,8 @@ int cmd_register(int argc, char **argv)
     err = sipreg_client_io_reg_add(io, &rc, &reg);
     explicit_bzero(password, sizeof password); /* the library keeps its own copy */
     if (err) {
-        const char *why = err == SIPREG_EINVAL   ? "bad AOR, --registrar, --contact or --user"
+        const char *why = err == SIPREG_EINVAL   ? "bad AOR, --registrar, --contact, --user or "
+                                                   "--realm"
                           : err == SIPREG_ENOENT ? "the registrar's host does not resolve (to "
                                                    "an address family --local allows)"
                                                  : sipreg_strerror(err);

@@ -294,13 +294,52 @@ SIPREG_API int sipreg_auth_verify(const struct sipreg_auth_server_cfg *cfg,
 
 /* ---- client ---- */
 
+/* What a client is willing to answer, on top of what it can answer at all. A zeroed policy
+ * (or NULL) refuses nothing more. */
+struct sipreg_auth_client_policy {
+    /* The weakest algorithm answered: challenges of a weaker hash family are skipped (MD5 <
+     * SHA-256 < SHA-512-256; -sess counts as its base). MD5 (0): any. */
+    enum sipreg_auth_alg min_alg;
+    /* Skip RFC 2069 challenges (no qop: no cnonce, no nc, so a captured answer replays freely).
+     * Implied when min_alg is above MD5 (RFC 7616 challenges always carry a qop). */
+    bool require_qop;
+    /* Answer only challenges whose realm is exactly this (byte for byte, case-sensitive; the
+     * challenge's quoted-pair escapes are removed first), so that nobody can make the client
+     * hash its password for another realm. Absent (p == NULL): any realm. */
+    struct sipreg_str realm;
+};
+
+/* Why sipreg_auth_challenge_choose() answered nothing; texts fit in an event reason. */
+#define SIPREG_AUTH_REFUSAL_MAP(XX)               \
+    XX(OK, "ok")                                  \
+    XX(UNUSABLE, "no usable challenge")           \
+    XX(REALM, "challenge realm not allowed")      \
+    XX(ALGORITHM, "challenge algorithm too weak") \
+    XX(QOP, "challenge without qop not allowed")
+
+enum sipreg_auth_refusal {
+#define SIPREG_XX_AUTH_REFUSAL(name, text) SIPREG_AUTH_REFUSAL_##name,
+    SIPREG_AUTH_REFUSAL_MAP(SIPREG_XX_AUTH_REFUSAL)
+#undef SIPREG_XX_AUTH_REFUSAL
+        SIPREG_AUTH_REFUSAL__COUNT
+};
+
+/* Text of a refusal; never NULL. */
+SIPREG_API const char *sipreg_auth_refusal_text(enum sipreg_auth_refusal r);
+
 /* Picks the challenge to answer among `n` parsed WWW-Authenticate/Proxy-Authenticate values:
  * the strongest supported algorithm (SHA-512-256 > SHA-256 > MD5, -sess as strong as its base),
- * the first one among equals. Skipped: schemes other than Digest, unknown algorithms, no realm or
- * nonce, a qop list with neither auth nor auth-int, -sess without qop.
- * 0 and *idx set, or SIPREG_ENOENT when none is usable. */
+ * the first one among equals. Skipped as unusable: schemes other than Digest, unknown
+ * algorithms, no realm or nonce, a qop list with neither auth nor auth-int, -sess without qop.
+ * Then skipped by `pol` (may be NULL: no policy), in this order: another realm, an algorithm
+ * below min_alg, no qop when one is required.
+ * 0 and *idx set, or SIPREG_ENOENT when none is left. `why` (may be NULL) gets OK, or for
+ * SIPREG_ENOENT the rule that skipped the first challenge only the policy refused, UNUSABLE when
+ * none was usable at all. Reads nothing but its arguments; thread-safe. */
 SIPREG_API int sipreg_auth_challenge_choose(const struct sipreg_auth *ch, size_t n,
-                                            size_t *idx /* OUT */);
+                                            const struct sipreg_auth_client_policy *pol,
+                                            size_t *idx /* OUT */,
+                                            enum sipreg_auth_refusal *why /* OUT */);
 
 /* What the client answers with. Give either `password`, or `ha1` with `ha1_alg` (any algorithm
  * of the hash family the HA1 was computed with). */
@@ -319,8 +358,9 @@ struct sipreg_auth_client_cred {
 /* Appends the Authorization/Proxy-Authorization header value answering `ch` to `b`:
  * Digest username, realm, nonce, uri, response, algorithm, then cnonce, qop, nc (8 hex digits)
  * when the challenge offers a qop (auth preferred to auth-int), and opaque when given. realm,
- * nonce and opaque are echoed as received. 0, SIPREG_EINVAL (challenge unusable, HA1 of another
- * hash family or length, nc 0, neither password nor HA1), SIPREG_ENOSPC, SIPREG_ECRYPTO. */
+ * nonce and opaque are echoed as received. No policy is applied here: pass only a challenge
+ * sipreg_auth_challenge_choose() chose under yours. 0, SIPREG_EINVAL (challenge unusable, HA1 of
+ * another hash family or length, nc 0, neither password nor HA1), SIPREG_ENOSPC, SIPREG_ECRYPTO. */
 SIPREG_API int sipreg_auth_credentials_build(struct sipreg_buf *b, const struct sipreg_auth *ch,
                                              const struct sipreg_auth_client_cred *c);
 

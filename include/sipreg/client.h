@@ -44,7 +44,8 @@ struct sipreg_reg_event {
     int status;
     struct sipreg_str reason;
     /* Why the state is Error (or why an unregistration ended without confirmation): 0, or
-     * SIPREG_EAUTH (challenge not satisfied, 403), SIPREG_ETIMEDOUT (no response from any
+     * SIPREG_EAUTH (challenge not satisfied, 403, or refused by the realm/min_alg/require_qop
+     * policy: `reason` is then sipreg_auth_refusal_text()), SIPREG_ETIMEDOUT (no response from any
      * address), SIPREG_EIO (connection lost), SIPREG_ELIMIT (423 loop), SIPREG_EPARSE
      * (unusable response), SIPREG_EINVAL (other rejection: see status), SIPREG_ENOMEM. */
     int error;
@@ -96,7 +97,11 @@ struct sipreg_reg_cfg {
     const char *password;  /* either the password ... */
     const char *ha1;       /* ... or a hex HA1 of the hash family of ha1_alg */
     enum sipreg_auth_alg ha1_alg;
-    const char *realm; /* answer only challenges of this realm; NULL: any */
+    /* What challenges are answered (see struct sipreg_auth_client_policy); a 401/407 with
+     * nothing acceptable left is an authentication failure whose event reason says why. */
+    const char *realm;            /* only this realm, exactly (case-sensitive); NULL: any */
+    enum sipreg_auth_alg min_alg; /* the weakest algorithm answered; MD5 (0): any */
+    bool require_qop;             /* refuse RFC 2069 challenges; implied above MD5 */
     /* Contact URI ("sip:alice@192.0.2.7:5062"); NULL: automatic, "sip:USER@ADDR:PORT" with the
      * local address the driver reports (or the public one, SIPREG_NAT_REWRITE). */
     const char *contact;
@@ -121,11 +126,20 @@ SIPREG_API void sipreg_client_destroy(struct sipreg_client *c);
  * automatic contact changes re-registers at once and removes the stale contact. 0/EINVAL. */
 SIPREG_API int sipreg_client_set_local(struct sipreg_client *c, const struct sipreg_netaddr *local);
 
+/* The budget of answers to requests, per client: a token bucket of SIPREG_CLIENT_ANSWER_BURST
+ * answers, refilled at SIPREG_CLIENT_ANSWER_RATE per second. A registrar probes far less often
+ * (an OPTIONS every few seconds at most); anything faster is a flood, whatever its source. */
+#define SIPREG_CLIENT_ANSWER_RATE  10
+#define SIPREG_CLIENT_ANSWER_BURST 10
+
 /* Feeds one whole message (a datagram, or one framed stream message) that arrived from `from`
  * (its transport included) on the local address `local` (may be NULL: not checked). Responses
- * are matched to their transaction; requests are answered (OPTIONS 200, others 501; ACK
- * dropped); bare CRLF keep-alives and garbage are dropped. Returns 0 (also for dropped input)
- * or SIPREG_ENOMEM. */
+ * are matched to their transaction. Requests (OPTIONS keep-alive probes...) are answered
+ * (OPTIONS 200, others 501; ACK dropped) only when `from` is, transport included, the current
+ * registrar address of a registration that is begun, bound or has a request in flight, and
+ * only within the answer budget above: other requests are dropped silently, so that a forged
+ * source address cannot make the client a reflector or an amplifier. Bare CRLF keep-alives and
+ * garbage are dropped. Returns 0 (also for dropped input) or SIPREG_ENOMEM. */
 SIPREG_API int sipreg_client_receive(struct sipreg_client *c, sipreg_time now, const char *buf,
                                      size_t len, const struct sipreg_netaddr *from,
                                      const struct sipreg_netaddr *local);

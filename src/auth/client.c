@@ -71,17 +71,72 @@ static int strength(enum sipreg_auth_alg alg)
     }
 }
 
-int sipreg_auth_challenge_choose(const struct sipreg_auth *ch, size_t n, size_t *idx)
+const char *sipreg_auth_refusal_text(enum sipreg_auth_refusal r)
+{
+    static const char *const text[] = {
+#define XX(name, t) t,
+        SIPREG_AUTH_REFUSAL_MAP(XX)
+#undef XX
+    };
+    return (unsigned)r < SIPREG_AUTH_REFUSAL__COUNT ? text[r] : "";
+}
+
+/* 1 when the quoted-string contents `q` (escapes not yet removed) equal `plain` exactly. */
+static bool unq_eq(struct sipreg_str q, struct sipreg_str plain)
+{
+    const char *p = q.p, *end = q.p + q.len;
+    size_t i = 0;
+    for (; p < end; p++, i++) {
+        if (*p == '\\' && p + 1 < end)
+            p++;
+        if (i == plain.len || *p != plain.p[i])
+            return false;
+    }
+    return i == plain.len;
+}
+
+/* What the policy says of a usable challenge: OK or the first rule it breaks. */
+static enum sipreg_auth_refusal policy_check(const struct sipreg_auth_client_policy *pol,
+                                             const struct sipreg_auth *ch, enum sipreg_auth_alg alg,
+                                             enum sipreg_auth_qop qop)
+{
+    if (!pol)
+        return SIPREG_AUTH_REFUSAL_OK;
+    if (pol->realm.p && !unq_eq(ch->realm, pol->realm))
+        return SIPREG_AUTH_REFUSAL_REALM;
+    /* an unknown min_alg refuses everything rather than nothing */
+    int min = (unsigned)pol->min_alg < SIPREG_AUTH_ALG__COUNT ? strength(pol->min_alg) : 4;
+    if (strength(alg) < min)
+        return SIPREG_AUTH_REFUSAL_ALGORITHM;
+    if (qop == SIPREG_AUTH_QOP_NONE && (pol->require_qop || min > 1))
+        return SIPREG_AUTH_REFUSAL_QOP;
+    return SIPREG_AUTH_REFUSAL_OK;
+}
+
+int sipreg_auth_challenge_choose(const struct sipreg_auth *ch, size_t n,
+                                 const struct sipreg_auth_client_policy *pol, size_t *idx,
+                                 enum sipreg_auth_refusal *why)
 {
     int best = 0;
+    enum sipreg_auth_refusal refused = SIPREG_AUTH_REFUSAL_UNUSABLE;
     for (size_t i = 0; i < n; i++) {
         enum sipreg_auth_alg alg;
         enum sipreg_auth_qop qop;
-        if (usable(&ch[i], &alg, &qop) && strength(alg) > best) {
+        if (!usable(&ch[i], &alg, &qop))
+            continue;
+        enum sipreg_auth_refusal r = policy_check(pol, &ch[i], alg, qop);
+        if (r != SIPREG_AUTH_REFUSAL_OK) {
+            if (refused == SIPREG_AUTH_REFUSAL_UNUSABLE)
+                refused = r;
+            continue;
+        }
+        if (strength(alg) > best) {
             best = strength(alg);
             *idx = i;
         }
     }
+    if (why)
+        *why = best ? SIPREG_AUTH_REFUSAL_OK : refused;
     return best ? 0 : SIPREG_ENOENT;
 }
 

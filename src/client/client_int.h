@@ -31,6 +31,8 @@ struct sipreg_reg {
     char *registrar, *aor, *auth_user, *password, *ha1, *realm, *contact_cfg, *host;
     char *contact_user;
     enum sipreg_auth_alg ha1_alg;
+    enum sipreg_auth_alg min_alg;
+    bool require_qop;
     uint16_t port;
     uint8_t transport;
     uint32_t expires; /* requested; raised by 423 */
@@ -90,6 +92,8 @@ struct sipreg_client {
     bool local_set[4];
     struct sipreg_netaddr resets[TARGETS_MAX]; /* connections to close (pull_reset) */
     size_t nresets;
+    /* answers to requests: a token bucket counted in ms of refill time, full at creation */
+    sipreg_time ans_credit, ans_at;
     struct sipreg_msg m;   /* the message being received */
     struct sipreg_arena a; /* the message keeps a pointer to it */
     char arena[32768];     /* its structured values */

@@ -7,6 +7,9 @@
 
 #include "client_int.h"
 
+/* Refill time of one answer token, ms. */
+#define ANSWER_COST (1000 / SIPREG_CLIENT_ANSWER_RATE)
+
 /* ---- small helpers ---- */
 
 static uint64_t rnd(struct sipreg_client *c)
@@ -146,6 +149,7 @@ int sipreg_client_create(struct sipreg_client **out, const struct sipreg_client_
     if (c->retry_max < c->retry_min)
         c->retry_max = c->retry_min;
     c->auth_retry = cfg->auth_retry ? cfg->auth_retry : 300000;
+    c->ans_credit = ANSWER_COST * SIPREG_CLIENT_ANSWER_BURST;
     if (cfg->seed) {
         memcpy(c->key, &cfg->seed, sizeof cfg->seed);
         memcpy(c->key + 8, &cfg->seed, sizeof cfg->seed);
@@ -506,7 +510,8 @@ static void unregistered(struct sipreg_reg *r, int status, struct sipreg_str rea
     set_state(r, SIPREG_REG_UNREGISTERED, status, reason, error, 0);
 }
 
-static void auth_failed(struct sipreg_reg *r, sipreg_time now, int status, enum purpose p)
+static void auth_failed(struct sipreg_reg *r, sipreg_time now, int status, enum purpose p,
+                        struct sipreg_str reason)
 {
     sipreg_free(r->chal);
     r->chal = NULL;
@@ -515,9 +520,9 @@ static void auth_failed(struct sipreg_reg *r, sipreg_time now, int status, enum 
     r->sent_fresh = false;
     r->nchal = 0;
     if (p == P_UNREGISTER)
-        unregistered(r, status, SIPREG_STR_LIT("authentication failed"), SIPREG_EAUTH);
+        unregistered(r, status, reason, SIPREG_EAUTH);
     else
-        fail(r, now, status, SIPREG_STR_LIT("authentication failed"), SIPREG_EAUTH, -1);
+        fail(r, now, status, reason, SIPREG_EAUTH, -1);
 }
 
 /* RFC 3581: the top Via of a response carries the address the registrar saw us at. */
@@ -624,8 +629,6 @@ static void challenged(struct sipreg_reg *r, struct sipreg_msg *m, sipreg_time n
          h = sipreg_msg_hdr_next(m, h)) {
         if (sipreg_auth_parse(&ch[n], h->value, NULL, m->arena, NULL) != 0)
             continue;
-        if (r->realm && !sipreg_str_eq(ch[n].realm, sipreg_str_z(r->realm)))
-            continue;
         enum sipreg_auth_alg alg;
         /* an HA1 only answers challenges of its own hash family */
         if (r->ha1 && (sipreg_auth_alg_parse(ch[n].algorithm, &alg) != 0 ||
@@ -633,14 +636,25 @@ static void challenged(struct sipreg_reg *r, struct sipreg_msg *m, sipreg_time n
             continue;
         raw[n++] = h->value;
     }
-    if ((!r->password && !r->ha1) || sipreg_auth_challenge_choose(ch, n, &idx) != 0) {
-        auth_failed(r, now, m->status, p);
+    struct sipreg_auth_client_policy pol = {
+        .min_alg = r->min_alg,
+        .require_qop = r->require_qop,
+        .realm = r->realm ? sipreg_str_z(r->realm) : SIPREG_STR_NULL,
+    };
+    enum sipreg_auth_refusal why = SIPREG_AUTH_REFUSAL_UNUSABLE;
+    if ((!r->password && !r->ha1) || sipreg_auth_challenge_choose(ch, n, &pol, &idx, &why) != 0) {
+        /* refused by our own policy: say which rule, so that the user can tell a registrar
+         * that offers only weak digests (or another realm) from a wrong password */
+        struct sipreg_str reason = why == SIPREG_AUTH_REFUSAL_UNUSABLE
+                                       ? SIPREG_STR_LIT("authentication failed")
+                                       : sipreg_str_z(sipreg_auth_refusal_text(why));
+        auth_failed(r, now, m->status, p, reason);
         return;
     }
     /* fresh credentials refused (not merely a stale nonce): the password is wrong. A loop of
      * stale nonces is cut off as well. */
     if ((r->sent_fresh && !ch[idx].stale_true) || ++r->nchal > 3) {
-        auth_failed(r, now, m->status, p);
+        auth_failed(r, now, m->status, p, SIPREG_STR_LIT("authentication failed"));
         return;
     }
     char *copy = sipreg_malloc(raw[idx].len ? raw[idx].len : 1);
@@ -696,7 +710,7 @@ static void final_response(struct sipreg_reg *r, struct sipreg_msg *m, sipreg_ti
         return;
     }
     if (st == 403) {
-        auth_failed(r, now, st, p);
+        auth_failed(r, now, st, p, SIPREG_STR_LIT("authentication failed"));
         return;
     }
     sipreg_time ra = hdr_uint(m, SIPREG_HDR_RETRY_AFTER, &v) == 0 && v > 0
@@ -758,10 +772,44 @@ static void ka_done(struct sipreg_reg *r, sipreg_time now, bool answered)
 
 /* ---- receive ---- */
 
-static int answer_request(struct sipreg_client *c, struct sipreg_msg *m,
+/* Whether `from` is where one of our registrations sends its requests now (its current
+ * registrar address, transport included). A stream connection is identified by that peer
+ * address too: the driver opens one per registrar address and accepts none. */
+static bool from_registrar(const struct sipreg_client *c, const struct sipreg_netaddr *from)
+{
+    for (const struct sipreg_reg *r = c->regs; r; r = r->next) {
+        const struct sipreg_netaddr *t = cur_target(r);
+        if (t && (r->active || r->bound || r->txn) && sipreg_netaddr_eq(t, from))
+            return true;
+    }
+    return false;
+}
+
+/* Takes one token of the answer budget: SIPREG_CLIENT_ANSWER_BURST at most, refilled one per
+ * ANSWER_COST ms. Over UDP anyone can forge even the registrar's address, so this bounds what
+ * the client sends for requests it did not ask for. */
+static bool answer_budget(struct sipreg_client *c, sipreg_time now)
+{
+    const sipreg_time full = ANSWER_COST * SIPREG_CLIENT_ANSWER_BURST;
+    if (now > c->ans_at) {
+        sipreg_time d = now - c->ans_at;
+        c->ans_credit = d >= full - c->ans_credit ? full : c->ans_credit + d;
+    }
+    c->ans_at = now;
+    if (c->ans_credit < ANSWER_COST)
+        return false;
+    c->ans_credit -= ANSWER_COST;
+    return true;
+}
+
+static int answer_request(struct sipreg_client *c, sipreg_time now, struct sipreg_msg *m,
                           const struct sipreg_netaddr *from, const struct sipreg_netaddr *local)
 {
     if (m->method == SIPREG_METHOD_ACK)
+        return 0;
+    /* answer nobody but the registrar, and it within a budget: a request with a forged source
+     * must not make us send anything to that source (reflection) or more than we got */
+    if (!from_registrar(c, from) || !answer_budget(c, now))
         return 0;
     char mem[MSG_MAX], tag[17];
     struct sipreg_buf b;
@@ -790,7 +838,7 @@ int sipreg_client_receive(struct sipreg_client *c, sipreg_time now, const char *
     if (sipreg_msg_parse(m, buf, len, mode, NULL, &c->a, &why) != 0)
         return 0; /* keep-alive CRLFs, garbage: nothing to answer */
     if (m->is_request)
-        return answer_request(c, m, from, local);
+        return answer_request(c, now, m, from, local);
     for (struct sipreg_reg *r = c->regs; r; r = r->next) {
         if (r->txn && r->txn_target.transport == from->transport &&
             sipreg_nict_matches(r->txn, m)) {
@@ -1022,6 +1070,16 @@ static size_t zlen(const char *z)
     return z ? strlen(z) + 1 : 0;
 }
 
+/* Strength of an algorithm's hash family: MD5 < SHA-256 < SHA-512-256. */
+static int hash_rank(enum sipreg_auth_alg alg)
+{
+    switch (sipreg_auth_alg_base(alg)) {
+    case SIPREG_AUTH_SHA512_256: return 3;
+    case SIPREG_AUTH_SHA256: return 2;
+    default: return 1;
+    }
+}
+
 static bool bad_text(const char *z, size_t max)
 {
     return z && (strlen(z) > max || strpbrk(z, "\r\n<>\"") != NULL);
@@ -1034,11 +1092,15 @@ int sipreg_reg_create(struct sipreg_client *c, struct sipreg_reg **out,
     if (!cfg->registrar || !cfg->aor || (cfg->password && cfg->ha1) ||
         bad_text(cfg->registrar, 200) || bad_text(cfg->aor, 200) || bad_text(cfg->user, 100) ||
         bad_text(cfg->realm, 100) || (cfg->password && strlen(cfg->password) > 256) ||
+        (unsigned)cfg->min_alg >= SIPREG_AUTH_ALG__COUNT ||
         (cfg->contact && strlen(cfg->contact) > 200) ||
         (cfg->transport != SIPREG_TRANSPORT_UDP && cfg->transport != SIPREG_TRANSPORT_TCP))
         return SIPREG_EINVAL;
     if (cfg->ha1 && (strlen(cfg->ha1) != sipreg_auth_alg_hexlen(cfg->ha1_alg) ||
                      strspn(cfg->ha1, "0123456789abcdefABCDEF") != strlen(cfg->ha1)))
+        return SIPREG_EINVAL;
+    /* an HA1 of a family below min_alg could never answer anything */
+    if (cfg->ha1 && hash_rank(cfg->ha1_alg) < hash_rank(cfg->min_alg))
         return SIPREG_EINVAL;
     /* a contact given as "<sip:...>" or "sip:..." */
     char contact[URI_MAX] = "";
@@ -1097,6 +1159,8 @@ int sipreg_reg_create(struct sipreg_client *c, struct sipreg_reg **out,
     r->password = put(&p, cfg->password);
     r->ha1 = put(&p, cfg->ha1);
     r->ha1_alg = cfg->ha1_alg;
+    r->min_alg = cfg->min_alg;
+    r->require_qop = cfg->require_qop;
     r->realm = put(&p, cfg->realm);
     r->contact_cfg = cfg->contact ? put(&p, contact) : NULL;
     r->host = put(&p, host);

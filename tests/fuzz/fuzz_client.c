@@ -3,7 +3,9 @@
  * filled from the client's latest request, so that mutated responses still match the client
  * transaction and reach the 401/407, 423, 503 and 200 handling: $B the top Via branch, $C the
  * Call-ID, $S the CSeq number, $F the From tag. Time runs between rounds, so refreshes, retries
- * and timeouts happen too. Every request the client sends must parse. */
+ * and timeouts happen too. Every request the client sends must parse. The input's length picks
+ * a challenge policy (realm, minimum algorithm, qop required), and a request in the input is
+ * also sent from a stranger's address first, which must get nothing back. */
 #include <string.h>
 
 #include "fuzz.h"
@@ -28,8 +30,10 @@ static void copy_str(char *out, size_t cap, struct sipreg_str s)
     out[n] = 0;
 }
 
-/* Pulls everything the client sends; each request must parse; the last REGISTER's values are
- * kept for the placeholders. */
+static struct sipreg_netaddr stranger;
+
+/* Pulls everything the client sends; each request must parse, nothing goes to the stranger; the
+ * last REGISTER's values are kept for the placeholders. */
 static void drain(struct sipreg_client *c, struct req_vars *v)
 {
     static char out[65536];
@@ -37,6 +41,7 @@ static void drain(struct sipreg_client *c, struct req_vars *v)
     struct sipreg_netaddr to, local;
     for (int i = 0; i < 64 && sipreg_client_pull(c, out, sizeof out, &n, &to, &local) == 0 && n;
          i++) {
+        FUZZ_CHECK(!sipreg_netaddr_eq(&to, &stranger));
         if (n <= 4 && (out[0] == '\r' || out[0] == '\n'))
             continue; /* a CRLF keep-alive */
         struct sipreg_msg m;
@@ -97,12 +102,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct sipreg_netaddr local, registrar;
     sipreg_netaddr_parse(&local, "udp:192.0.2.10:5062", 0);
     sipreg_netaddr_parse(&registrar, "udp:192.0.2.1:5060", 0);
+    sipreg_netaddr_parse(&stranger, "udp:192.0.2.1:5061", 0);
+    static const enum sipreg_auth_alg mins[] = {SIPREG_AUTH_MD5, SIPREG_AUTH_SHA256,
+                                                SIPREG_AUTH_SHA512_256, SIPREG_AUTH_MD5};
     struct sipreg_reg_cfg rc = {.registrar = "sip:192.0.2.1",
                                 .aor = "sip:alice@example.com",
                                 .password = "secret",
                                 .expires = 120,
                                 .nat = SIPREG_NAT_REWRITE,
-                                .keepalive = 30};
+                                .keepalive = 30,
+                                .realm = size & 4 ? "example.com" : NULL,
+                                .min_alg = mins[size & 3],
+                                .require_qop = (size & 3) == 3};
     struct sipreg_reg *r;
     if (sipreg_client_set_local(c, &local) != 0 || sipreg_reg_create(c, &r, &rc) != 0) {
         sipreg_client_destroy(c);
@@ -116,6 +127,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static char resp[65536];
     for (int round = 0; round < 6 && v.have; round++) {
         size_t n = fill(data, size, resp, sizeof resp, &v);
+        if (n < 4 || memcmp(resp, "SIP/", 4) != 0) {
+            /* a request (or garbage) from anyone but the registrar is never answered */
+            (void)sipreg_client_receive(c, now, resp, n, &stranger, &local);
+            drain(c, &v);
+        }
         (void)sipreg_client_receive(c, now, resp, n, &registrar, &local);
         drain(c, &v);
         /* let timers run: refreshes, retransmissions, retries, keep-alives */

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `sipreg register` against SIPp UAS scenarios (sipp/uas_*.xml) on loopback: digest 401 with
-# SHA-256 and MD5 offered, a refused password, a stale nonce, 423 Min-Expires, 503 Retry-After,
+# SHA-256 and MD5 offered, a refused password, challenges refused by --min-algorithm and --realm,
+# requests answered from the registrar only, a stale nonce, 423 Min-Expires, 503 Retry-After,
 # lost responses (Timer E, Timer F, retry), a changed granted expiry, TCP, IPv6 (::1); and flag
 # errors.
 # Usage: run_client_sipp.sh PATH-TO-SIPREG. Needs sipp (package sip-tester) and python3.
@@ -165,6 +166,9 @@ usage_case "missing password file is named" "--password-file" sip:a@b --registra
 usage_case "empty --password-stdin" "--password-stdin" sip:a@b --registrar sip:127.0.0.1 --password-stdin
 usage_case "bad registrar URI" "registrar" sip:a@b --registrar http://x
 usage_case "bad --local" "--local" sip:a@b --registrar sip:127.0.0.1 --local nowhere
+usage_case "bad --min-algorithm is named" "--min-algorithm" sip:a@b --registrar sip:127.0.0.1 --min-algorithm SHA-1
+check "register --help documents --min-algorithm, --require-qop and --realm" \
+	bash -c "grep -q -- '--min-algorithm MD5|SHA-256|SHA-512-256' '$WORK/help' && grep -q -- '--require-qop' '$WORK/help' && grep -q -- '--realm: only that realm' '$WORK/help'"
 
 # ---- 401: SHA-256 chosen over MD5, then the unregistration ----
 sipp_start auth
@@ -210,6 +214,72 @@ sipp_wait
 check "wrong password: SIPp scenario passed" test "$src" = 0
 n=$(grep -c '^REGISTER sip:' "$WORK/auth_fail.msg" || true)
 check "wrong password: exactly two REGISTERs sent" test "$n" = 2
+
+# ---- the challenge policy: what is allowed is answered ----
+sipp_start auth
+reg_once auth_policy --expires 60 --min-algorithm SHA-256 --require-qop --realm example.com
+check "policy: SHA-256 in realm example.com answered (exit 0)" test "$rc" = 0 || show "$WORK/auth_policy.out"
+sipp_wait
+check "policy: SIPp saw SHA-256 credentials" test "$src" = 0
+
+# refused NAME SCENARIO REASON STDERR-REGEX ARGS...: the UAS's 401 must be refused: exit 3 at
+# once, the reason on the state line, a message naming the flag, one REGISTER, no credentials.
+refused() {
+	local name=$1 scen=$2 reason=$3 msg=$4
+	shift 4
+	sipp_start "$scen"
+	local t0 t1
+	t0=$(date +%s%3N)
+	reg_once "$name" --expires 60 "$@"
+	t1=$(date +%s%3N)
+	check "$name: exit 3" test "$rc" = 3 || show "$WORK/$name.out"
+	check "$name: reported as \"$reason\"" has "$WORK/$name.out" "error 401 \"$reason\" retry-in=[0-9]{3}"
+	check "$name: the message names the flag" has "$WORK/$name.out" "$msg"
+	check "$name: quick exit" test $((t1 - t0)) -lt 3000
+	sipp_wait
+	check "$name: SIPp scenario passed" test "$src" = 0
+	local n
+	n=$(grep -c '^REGISTER sip:' "$WORK/$scen.msg" || true)
+	check "$name: exactly one REGISTER sent ($n)" test "$n" = 1
+	check "$name: no credentials sent" bash -c "! grep -qiE '^ *(proxy-)?authorization:' '$WORK/$scen.msg'"
+}
+refused min_alg md5_only "challenge algorithm too weak" 'weaker than SHA-256 \(--min-algorithm\)' \
+	--min-algorithm SHA-256
+refused realm realm_other "challenge realm not allowed" 'realm is not "example.com" \(--realm\)' \
+	--realm example.com
+
+# ---- requests to the client: the registrar's OPTIONS is answered, a stranger's is not ----
+sipp_start options
+CPORT=$(free_port)
+reg_bg options --expires 60 --local "$IP:$CPORT"
+if wait_line "$WORK/options.out" 'registered 200' 10; then ok "options: registered"; else not_ok "options: not registered"; show "$WORK/options.out"; fi
+stranger() { # IP PORT: OPTIONS from another port of the registrar's host; 0 when unanswered
+	python3 - "$1" "$2" <<'EOF'
+import socket, sys
+ip, port = sys.argv[1], int(sys.argv[2])
+s = socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((ip, 0))
+s.settimeout(0.5)
+lp = s.getsockname()[1]
+msg = ("OPTIONS sip:alice@%s:%d SIP/2.0\r\nVia: SIP/2.0/UDP %s:%d;branch=z9hG4bKstranger\r\n"
+       "Max-Forwards: 70\r\nFrom: <sip:probe@example.org>;tag=s1\r\n"
+       "To: <sip:alice@example.com>\r\nCall-ID: stranger1\r\nCSeq: 1 OPTIONS\r\n"
+       "Content-Length: 0\r\n\r\n") % (ip, port, ip, lp)
+for _ in range(3):
+    s.sendto(msg.encode(), (ip, port))
+try:
+    s.recvfrom(65536)
+    sys.exit(1)
+except socket.timeout:
+    sys.exit(0)
+EOF
+}
+check "options: a stranger's OPTIONS gets no answer" stranger "$IP" "$CPORT"
+for i in $(seq 30); do [ "$(grep -c '^CSeq: 1 OPTIONS' "$WORK/options.msg" 2>/dev/null)" -ge 2 ] && break; sleep 0.1; done
+reg_stop
+check "options: SIGTERM exits 0" test "$r" = 0
+sipp_wait
+check "options: SIPp's OPTIONS answered 200, then the unregistration" test "$src" = 0 || show "$WORK/options.out"
 
 # ---- stale nonce ----
 sipp_start stale

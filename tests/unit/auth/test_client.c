@@ -23,7 +23,7 @@ TEST(auth_client_choose)
 {
     struct sipreg_auth ch[8] = {0};
     size_t idx = 99;
-    ASSERT_EQ(sipreg_auth_challenge_choose(ch, 0, &idx), SIPREG_ENOENT);
+    ASSERT_EQ(sipreg_auth_challenge_choose(ch, 0, NULL, &idx, NULL), SIPREG_ENOENT);
     ASSERT_EQ(idx, 99);
     ch[0] = digest("MD5", "auth");
     ch[0].scheme = S("Basic");
@@ -36,25 +36,114 @@ TEST(auth_client_choose)
     ch[6].nonce = SIPREG_STR_NULL;
     ch[7] = digest("SHA-512-256", "auth");
     ch[7].realm = SIPREG_STR_NULL;
-    ASSERT_EQ(sipreg_auth_challenge_choose(ch, 8, &idx), 0);
+    ASSERT_EQ(sipreg_auth_challenge_choose(ch, 8, NULL, &idx, NULL), 0);
     ASSERT_EQ(idx, 2);
-    ASSERT_EQ(sipreg_auth_challenge_choose(ch, 2, &idx), 0);
+    ASSERT_EQ(sipreg_auth_challenge_choose(ch, 2, NULL, &idx, NULL), 0);
     ASSERT_EQ(idx, 1);
-    ASSERT_EQ(sipreg_auth_challenge_choose(ch, 1, &idx), SIPREG_ENOENT);
+    ASSERT_EQ(sipreg_auth_challenge_choose(ch, 1, NULL, &idx, NULL), SIPREG_ENOENT);
     /* The strongest wins wherever it is; among equals the server's first. */
     ch[7] = digest("sha-512-256", " auth-int ");
-    ASSERT_EQ(sipreg_auth_challenge_choose(ch, 8, &idx), 0);
+    ASSERT_EQ(sipreg_auth_challenge_choose(ch, 8, NULL, &idx, NULL), 0);
     ASSERT_EQ(idx, 7);
     ch[1] = digest("SHA-256-sess", "auth");
-    ASSERT_EQ(sipreg_auth_challenge_choose(ch, 3, &idx), 0);
+    ASSERT_EQ(sipreg_auth_challenge_choose(ch, 3, NULL, &idx, NULL), 0);
     ASSERT_EQ(idx, 1);
     ch[0] = digest("MD5", NULL); /* RFC 2069 challenge */
-    ASSERT_EQ(sipreg_auth_challenge_choose(ch, 1, &idx), 0);
+    ASSERT_EQ(sipreg_auth_challenge_choose(ch, 1, NULL, &idx, NULL), 0);
     ASSERT_EQ(idx, 0);
     ch[0].scheme = S("digest");
-    ASSERT_EQ(sipreg_auth_challenge_choose(ch, 1, &idx), 0);
+    ASSERT_EQ(sipreg_auth_challenge_choose(ch, 1, NULL, &idx, NULL), 0);
     ch[0].qop = S(",,");
-    ASSERT_EQ(sipreg_auth_challenge_choose(ch, 1, &idx), SIPREG_ENOENT);
+    ASSERT_EQ(sipreg_auth_challenge_choose(ch, 1, NULL, &idx, NULL), SIPREG_ENOENT);
+    return 0;
+}
+
+/* The client's policy: a minimum algorithm, qop required, a pinned realm; and why nothing was
+ * chosen. */
+TEST(auth_client_choose_policy)
+{
+    struct sipreg_auth ch[4];
+    size_t idx = 99;
+    enum sipreg_auth_refusal why = SIPREG_AUTH_REFUSAL__COUNT;
+    struct sipreg_auth_client_policy pol = {0};
+    /* a zeroed policy is no policy: RFC 2069 MD5 is still answered */
+    ch[0] = digest("MD5", NULL);
+    ASSERT_EQ(sipreg_auth_challenge_choose(ch, 1, &pol, &idx, &why), 0);
+    ASSERT_EQ(idx, 0);
+    ASSERT_EQ(why, SIPREG_AUTH_REFUSAL_OK);
+    /* qop required */
+    pol.require_qop = true;
+    ASSERT_EQ(sipreg_auth_challenge_choose(ch, 1, &pol, &idx, &why), SIPREG_ENOENT);
+    ASSERT_EQ(why, SIPREG_AUTH_REFUSAL_QOP);
+    ch[1] = digest("MD5", "auth");
+    ASSERT_EQ(sipreg_auth_challenge_choose(ch, 2, &pol, &idx, &why), 0);
+    ASSERT_EQ(idx, 1);
+    /* a minimum algorithm skips weaker families (-sess as its base) ... */
+    pol = (struct sipreg_auth_client_policy){.min_alg = SIPREG_AUTH_SHA256};
+    ch[0] = digest("MD5", "auth");
+    ch[1] = digest("MD5-sess", "auth");
+    ASSERT_EQ(sipreg_auth_challenge_choose(ch, 2, &pol, &idx, &why), SIPREG_ENOENT);
+    ASSERT_EQ(why, SIPREG_AUTH_REFUSAL_ALGORITHM);
+    ch[2] = digest("SHA-256-sess", "auth");
+    ASSERT_EQ(sipreg_auth_challenge_choose(ch, 3, &pol, &idx, &why), 0);
+    ASSERT_EQ(idx, 2);
+    pol.min_alg = SIPREG_AUTH_SHA256_SESS; /* the same as SHA-256 */
+    ASSERT_EQ(sipreg_auth_challenge_choose(ch, 3, &pol, &idx, &why), 0);
+    ASSERT_EQ(idx, 2);
+    pol.min_alg = SIPREG_AUTH_SHA512_256;
+    ASSERT_EQ(sipreg_auth_challenge_choose(ch, 3, &pol, &idx, &why), SIPREG_ENOENT);
+    ASSERT_EQ(why, SIPREG_AUTH_REFUSAL_ALGORITHM);
+    pol.min_alg = (enum sipreg_auth_alg)99; /* out of range: nothing, rather than anything */
+    ch[3] = digest("SHA-512-256", "auth");
+    ASSERT_EQ(sipreg_auth_challenge_choose(ch, 4, &pol, &idx, &why), SIPREG_ENOENT);
+    /* ... and implies a qop: SHA-256 without one is refused */
+    pol.min_alg = SIPREG_AUTH_SHA256;
+    ch[0] = digest("SHA-256", NULL);
+    ASSERT_EQ(sipreg_auth_challenge_choose(ch, 1, &pol, &idx, &why), SIPREG_ENOENT);
+    ASSERT_EQ(why, SIPREG_AUTH_REFUSAL_QOP);
+    pol.min_alg = SIPREG_AUTH_MD5;
+    ASSERT_EQ(sipreg_auth_challenge_choose(ch, 1, &pol, &idx, &why), 0);
+    /* a pinned realm: exact and case-sensitive, compared without the quoted-pair escapes */
+    pol = (struct sipreg_auth_client_policy){.realm = S(REALM)};
+    ch[0] = digest("SHA-512-256", "auth");
+    ch[0].realm = S("Atlanta.example.com");
+    ch[1] = digest("SHA-256", "auth");
+    ch[1].realm = S("atlanta.example.com.evil");
+    ch[2] = digest("SHA-256", "auth");
+    ch[2].realm = S("atlanta.example.co");
+    ASSERT_EQ(sipreg_auth_challenge_choose(ch, 3, &pol, &idx, &why), SIPREG_ENOENT);
+    ASSERT_EQ(why, SIPREG_AUTH_REFUSAL_REALM);
+    ch[3] = digest("MD5", "auth");
+    ch[3].realm = S("atlanta.ex\\ample.com"); /* \a is a */
+    ASSERT_EQ(sipreg_auth_challenge_choose(ch, 4, &pol, &idx, &why), 0);
+    ASSERT_EQ(idx, 3);
+    pol.realm = S("a\\b");
+    ch[0].realm = S("a\\\\b"); /* "a\\b" unescapes to a\b */
+    ASSERT_EQ(sipreg_auth_challenge_choose(ch, 1, &pol, &idx, &why), 0);
+    ch[0].realm = S("a\\b"); /* unescapes to ab */
+    ASSERT_EQ(sipreg_auth_challenge_choose(ch, 1, &pol, &idx, &why), SIPREG_ENOENT);
+    pol.realm = S("");
+    ch[0].realm = S("");
+    ASSERT_EQ(sipreg_auth_challenge_choose(ch, 1, &pol, &idx, &why), 0);
+    /* the first challenge refused only by the policy says why; none usable: UNUSABLE */
+    pol = (struct sipreg_auth_client_policy){.realm = S(REALM), .min_alg = SIPREG_AUTH_SHA256};
+    ch[0] = digest("SHA-1", "auth");
+    ch[1] = digest("MD5", "auth");
+    ch[2] = digest("SHA-256", "auth");
+    ch[2].realm = S("other");
+    ASSERT_EQ(sipreg_auth_challenge_choose(ch, 3, &pol, &idx, &why), SIPREG_ENOENT);
+    ASSERT_EQ(why, SIPREG_AUTH_REFUSAL_ALGORITHM);
+    ASSERT_EQ(sipreg_auth_challenge_choose(ch, 1, &pol, &idx, &why), SIPREG_ENOENT);
+    ASSERT_EQ(why, SIPREG_AUTH_REFUSAL_UNUSABLE);
+    ASSERT_EQ(sipreg_auth_challenge_choose(ch, 0, &pol, &idx, &why), SIPREG_ENOENT);
+    ASSERT_EQ(why, SIPREG_AUTH_REFUSAL_UNUSABLE);
+    ASSERT_EQ(sipreg_auth_challenge_choose(ch, 3, &pol, &idx, NULL), SIPREG_ENOENT);
+    ASSERT_STR(S(sipreg_auth_refusal_text(SIPREG_AUTH_REFUSAL_ALGORITHM)),
+               "challenge algorithm too weak");
+    ASSERT_STR(S(sipreg_auth_refusal_text(SIPREG_AUTH_REFUSAL_REALM)),
+               "challenge realm not allowed");
+    ASSERT_STR(S(sipreg_auth_refusal_text(SIPREG_AUTH_REFUSAL__COUNT)), "");
+    ASSERT_EQ(idx, 0); /* failures leave it alone */
     return 0;
 }
 
@@ -364,7 +453,7 @@ TEST(auth_client_server_roundtrip)
                 ch[0].qop = S("auth-int");
             if (q == 2)
                 ch[0].qop = SIPREG_STR_NULL;
-            ASSERT_EQ(sipreg_auth_challenge_choose(ch, 1, &idx), 0);
+            ASSERT_EQ(sipreg_auth_challenge_choose(ch, 1, NULL, &idx, NULL), 0);
             ASSERT_EQ(sipreg_auth_ha1(algs[a], S("alice"), S(REALM), S("s3cr3t"), ha1), 0);
             for (uint32_t nc = 1; nc <= 2; nc++) {
                 struct sipreg_auth_client_cred c = {
@@ -419,7 +508,7 @@ TEST(auth_client_server_roundtrip)
     ASSERT_EQ(sipreg_auth_challenge_build(&b, &cfg, SIPREG_STR_NULL, T0, false), 0);
     text[b.len] = '\0';
     ASSERT_EQ(read_challenges(ch, 8, text), 2);
-    ASSERT_EQ(sipreg_auth_challenge_choose(ch, 2, &idx), 0);
+    ASSERT_EQ(sipreg_auth_challenge_choose(ch, 2, NULL, &idx, NULL), 0);
     ASSERT_EQ(idx, 0);
     ASSERT_STR(ch[idx].algorithm, "SHA-256");
     struct sipreg_auth_client_cred c = {.username = S("alice"),
@@ -439,7 +528,7 @@ TEST(auth_client_server_roundtrip)
     text[b.len] = '\0';
     ASSERT_EQ(read_challenges(ch, 8, text), 2);
     ASSERT(ch[0].stale_true);
-    ASSERT_EQ(sipreg_auth_challenge_choose(ch, 2, &idx), 0);
+    ASSERT_EQ(sipreg_auth_challenge_choose(ch, 2, NULL, &idx, NULL), 0);
     sipreg_buf_init(&b, out, sizeof out - 1);
     ASSERT_EQ(sipreg_auth_credentials_build(&b, &ch[idx], &c), 0);
     out[b.len] = '\0';

@@ -420,7 +420,8 @@ TEST(client_auth_no_credentials)
     return fx_run(t_auth_nocred, &rc, NULL);
 }
 
-/* A realm given in the configuration: other realms' challenges are not answered. */
+/* A realm given in the configuration: other realms' challenges are not answered (not even a
+ * realm differing in case only), and the event says why; the realm is compared unescaped. */
 static int t_auth_realm(struct fx *f)
 {
     sipreg_reg_begin(f->r);
@@ -428,6 +429,23 @@ static int t_auth_realm(struct fx *f)
     ASSERT_EQ(fx_pull(f), 1);
     ASSERT_EQ(fx_challenge(f, 401, false), 0);
     EXPECT_STATE(f, SIPREG_REG_ERROR);
+    ASSERT_EQ(fx_last(f)->error, SIPREG_EAUTH);
+    ASSERT_EQ(fx_last(f)->status, 401);
+    ASSERT_STR(S(fx_last(f)->reason), "challenge realm not allowed");
+    ASSERT_EQ(fx_drain(f), 0); /* no Authorization for a foreign realm */
+    /* the retry: "Other.example.org" differs in case; the escaped form of the realm is it */
+    ASSERT_EQ(fx_at(f, fx_last(f)->next), 0);
+    ASSERT_EQ(fx_pull(f), 1);
+    ASSERT_EQ(fx_reply(f, 401,
+                       "WWW-Authenticate: Digest realm=\"Other.example.org\", nonce=\"n1\", "
+                       "algorithm=SHA-256, qop=\"auth\"\r\n"
+                       "WWW-Authenticate: Digest realm=\"other.ex\\ample.org\", nonce=\"n2\", "
+                       "algorithm=MD5, qop=\"auth\"\r\n"),
+              0);
+    ASSERT_EQ(fx_at(f, f->clk.now), 0);
+    ASSERT_EQ(fx_pull(f), 1);
+    struct sipreg_str a = fx_hdr(f, "Authorization");
+    ASSERT(a.p && strstr(a.p, "nonce=\"n2\"") && strstr(a.p, "algorithm=MD5"));
     return 0;
 }
 TEST(client_auth_realm)
@@ -435,6 +453,117 @@ TEST(client_auth_realm)
     struct sipreg_reg_cfg rc = fx_reg_cfg();
     rc.realm = "other.example.org";
     return fx_run(t_auth_realm, &rc, NULL);
+}
+
+/* min_alg SHA-256 against a registrar offering MD5 only: nothing is sent, Error with
+ * SIPREG_EAUTH and a reason naming the algorithm; SHA-256 offered besides MD5 is answered. */
+static int t_min_alg(struct fx *f)
+{
+    f->algs[0] = SIPREG_AUTH_MD5;
+    f->srv.nalgs = 1;
+    sipreg_reg_begin(f->r);
+    ASSERT_EQ(fx_at(f, 0), 0);
+    ASSERT_EQ(fx_pull(f), 1);
+    ASSERT_EQ(fx_challenge(f, 401, false), 0);
+    EXPECT_STATE(f, SIPREG_REG_ERROR);
+    ASSERT_EQ(fx_last(f)->error, SIPREG_EAUTH);
+    ASSERT_EQ(fx_last(f)->status, 401);
+    ASSERT_STR(S(fx_last(f)->reason), "challenge algorithm too weak");
+    ASSERT(fx_last(f)->next >= 300000); /* the authentication-failure wait, no loop */
+    ASSERT_EQ(fx_until(f, fx_last(f)->next - 1), 0);
+    /* the registrar learns SHA-256 */
+    f->algs[0] = SIPREG_AUTH_MD5;
+    f->algs[1] = SIPREG_AUTH_SHA256;
+    f->srv.nalgs = 2;
+    ASSERT_EQ(fx_at(f, fx_last(f)->next), 0);
+    ASSERT_EQ(fx_pull(f), 1);
+    ASSERT_ABSENT(fx_hdr(f, "Authorization"));
+    ASSERT_EQ(fx_challenge(f, 401, false), 0);
+    ASSERT_EQ(fx_at(f, f->clk.now), 0);
+    ASSERT_EQ(fx_pull(f), 1);
+    enum sipreg_auth_alg alg;
+    ASSERT_EQ(fx_verify(f, "secret", &alg), 0);
+    ASSERT_EQ(alg, SIPREG_AUTH_SHA256);
+    ASSERT_EQ(fx_ok(f, 600), 0);
+    EXPECT_STATE(f, SIPREG_REG_REGISTERED);
+    return 0;
+}
+TEST(client_auth_min_alg)
+{
+    struct sipreg_reg_cfg rc = fx_reg_cfg();
+    rc.min_alg = SIPREG_AUTH_SHA256;
+    return fx_run(t_min_alg, &rc, NULL);
+}
+
+/* SHA-512-256 required: SHA-256 and MD5 offered are both too weak. */
+static int t_min_alg_512(struct fx *f)
+{
+    sipreg_reg_begin(f->r);
+    ASSERT_EQ(fx_at(f, 0), 0);
+    ASSERT_EQ(fx_pull(f), 1);
+    ASSERT_EQ(fx_challenge(f, 407, false), 0);
+    EXPECT_STATE(f, SIPREG_REG_ERROR);
+    ASSERT_EQ(fx_last(f)->error, SIPREG_EAUTH);
+    ASSERT_EQ(fx_last(f)->status, 407);
+    ASSERT_STR(S(fx_last(f)->reason), "challenge algorithm too weak");
+    ASSERT_EQ(fx_drain(f), 0);
+    return 0;
+}
+TEST(client_auth_min_alg_sha512)
+{
+    struct sipreg_reg_cfg rc = fx_reg_cfg();
+    rc.min_alg = SIPREG_AUTH_SHA512_256;
+    return fx_run(t_min_alg_512, &rc, NULL);
+}
+
+/* RFC 2069 challenges (no qop): answered by default, refused with require_qop, and with a
+ * min_alg above MD5 even when their algorithm is strong enough. */
+static const char rfc2069[] = "WWW-Authenticate: Digest realm=\"" REALM "\", nonce=\"n69\"\r\n"
+                              "WWW-Authenticate: Digest realm=\"" REALM "\", nonce=\"n69\", "
+                              "algorithm=SHA-256\r\n";
+
+static int t_rfc2069(struct fx *f)
+{
+    sipreg_reg_begin(f->r);
+    ASSERT_EQ(fx_at(f, 0), 0);
+    ASSERT_EQ(fx_pull(f), 1);
+    ASSERT_EQ(fx_reply(f, 401, rfc2069), 0);
+    ASSERT_EQ(fx_at(f, 0), 0);
+    ASSERT_EQ(fx_pull(f), 1);
+    struct sipreg_str a = fx_hdr(f, "Authorization");
+    ASSERT(a.p && strstr(a.p, "algorithm=SHA-256") && !strstr(a.p, "qop="));
+    return 0;
+}
+TEST(client_auth_rfc2069_default)
+{
+    return fx_run(t_rfc2069, NULL, NULL);
+}
+
+static const char *rfc2069_why;
+
+static int t_rfc2069_refused(struct fx *f)
+{
+    sipreg_reg_begin(f->r);
+    ASSERT_EQ(fx_at(f, 0), 0);
+    ASSERT_EQ(fx_pull(f), 1);
+    ASSERT_EQ(fx_reply(f, 401, rfc2069), 0);
+    EXPECT_STATE(f, SIPREG_REG_ERROR);
+    ASSERT_EQ(fx_last(f)->error, SIPREG_EAUTH);
+    ASSERT_STR(S(fx_last(f)->reason), rfc2069_why);
+    ASSERT_EQ(fx_drain(f), 0);
+    return 0;
+}
+TEST(client_auth_require_qop)
+{
+    struct sipreg_reg_cfg rc = fx_reg_cfg();
+    rc.require_qop = true;
+    rfc2069_why = "challenge without qop not allowed";
+    ASSERT_EQ(fx_run(t_rfc2069_refused, &rc, NULL), 0);
+    /* the first challenge refused (MD5) gives the reason */
+    rc.require_qop = false;
+    rc.min_alg = SIPREG_AUTH_SHA256;
+    rfc2069_why = "challenge algorithm too weak";
+    return fx_run(t_rfc2069_refused, &rc, NULL);
 }
 
 /* ---- 423 ---- */
@@ -1008,17 +1137,21 @@ TEST(client_given_contact_tcp)
     return fx_run(t_given, &rc, &cc);
 }
 
-/* Requests reaching the client: OPTIONS answered 200, others 501, ACK dropped; responses to
- * nobody dropped. */
+/* Requests reaching the client from its registrar: OPTIONS answered 200, others 501, ACK
+ * dropped; responses to nobody dropped. */
+static const char opt[] = "OPTIONS sip:alice@192.0.2.10:5062 SIP/2.0\r\n"
+                          "Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKping\r\n"
+                          "From: <sip:ping@example.com>;tag=p1\r\n"
+                          "To: <sip:alice@192.0.2.10:5062>\r\n"
+                          "Call-ID: ping1\r\nCSeq: 7 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+
 static int t_requests(struct fx *f)
 {
-    static const char opt[] = "OPTIONS sip:alice@192.0.2.10:5062 SIP/2.0\r\n"
-                              "Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKping\r\n"
-                              "From: <sip:ping@example.com>;tag=p1\r\n"
-                              "To: <sip:alice@192.0.2.10:5062>\r\n"
-                              "Call-ID: ping1\r\nCSeq: 7 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+    sipreg_reg_begin(f->r);
+    ASSERT_EQ(fx_at(f, 0), 0);
+    ASSERT_EQ(fx_drain(f), 1); /* the REGISTER */
     struct sipreg_netaddr src, loc;
-    ASSERT_EQ(sipreg_netaddr_parse(&src, "192.0.2.1:5999", 0), 0);
+    ASSERT_EQ(sipreg_netaddr_parse(&src, "192.0.2.1:5060", 0), 0);
     ASSERT_EQ(sipreg_netaddr_parse(&loc, LOCAL, 0), 0);
     ASSERT_EQ(sipreg_client_receive(f->c, 0, opt, sizeof opt - 1, &src, &loc), 0);
     ASSERT_EQ(fx_pull(f), 1);
@@ -1048,13 +1181,122 @@ static int t_requests(struct fx *f)
                                 "Via: SIP/2.0/UDP 192.0.2.10:5062;branch=z9hG4bKnobody\r\n"
                                 "From: <sip:x@example.com>;tag=p1\r\nTo: <sip:alice@x>\r\n"
                                 "Call-ID: s1\r\nCSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n";
+    size_t nev = f->nev;
     ASSERT_EQ(sipreg_client_receive(f->c, 0, stray, sizeof stray - 1, &src, NULL), 0);
-    ASSERT_EQ(f->nev, 0);
+    ASSERT_EQ(f->nev, nev);
+    EXPECT_STATE(f, SIPREG_REG_REGISTERING);
     return 0;
 }
 TEST(client_incoming_requests)
 {
     return fx_run(t_requests, NULL, NULL);
+}
+
+/* Requests are answered only from the registrar's current address and transport: any other
+ * source (another host, another port, another transport, an address the client no longer
+ * uses) gets nothing, so a forged source cannot turn the client into a reflector. */
+static int t_requests_source(struct fx *f)
+{
+    struct sipreg_netaddr reg;
+    ASSERT_EQ(sipreg_netaddr_parse(&reg, "udp:192.0.2.1:5060", 0), 0);
+    /* created but not begun: it talks to nobody yet */
+    ASSERT_EQ(sipreg_client_receive(f->c, 0, opt, sizeof opt - 1, &reg, NULL), 0);
+    ASSERT_EQ(fx_pull(f), 0);
+    ASSERT_EQ(fx_register(f, 600), 0);
+    ASSERT_EQ(fx_drain(f), 0);
+    static const char *const strangers[] = {
+        "udp:198.51.100.7:5060", /* another host */
+        "udp:192.0.2.1:5999",    /* the registrar's host, another port */
+        "tcp:192.0.2.1:5060",    /* the registrar's address, another transport */
+        "udp:[2001:db8::1]:5060",
+    };
+    for (size_t i = 0; i < sizeof strangers / sizeof strangers[0]; i++) {
+        struct sipreg_netaddr a;
+        ASSERT_EQ(sipreg_netaddr_parse(&a, strangers[i], 0), 0);
+        ASSERT_EQ(sipreg_client_receive(f->c, 0, opt, sizeof opt - 1, &a, NULL), 0);
+        if (fx_drain(f) != 0)
+            TEST_FAIL_("answered %s", strangers[i]);
+    }
+    ASSERT_EQ(sipreg_client_receive(f->c, 0, opt, sizeof opt - 1, &reg, NULL), 0);
+    ASSERT_EQ(fx_pull(f), 1);
+    ASSERT(sipreg_netaddr_eq(&f->to, &reg));
+    ASSERT_EQ(f->m.status, 200);
+    /* the registrar moved (the name resolves elsewhere now): its old address is a stranger */
+    struct sipreg_netaddr moved;
+    ASSERT_EQ(sipreg_netaddr_parse(&moved, "udp:192.0.2.2:5060", 0), 0);
+    ASSERT_EQ(sipreg_reg_set_targets(f->r, &moved, 1), 0);
+    ASSERT_EQ(sipreg_client_receive(f->c, 0, opt, sizeof opt - 1, &reg, NULL), 0);
+    ASSERT_EQ(fx_pull(f), 0);
+    ASSERT_EQ(sipreg_client_receive(f->c, 0, opt, sizeof opt - 1, &moved, NULL), 0);
+    ASSERT_EQ(fx_pull(f), 1);
+    ASSERT(sipreg_netaddr_eq(&f->to, &moved));
+    /* ended and unregistered: nobody is answered any more */
+    sipreg_reg_end(f->r);
+    ASSERT_EQ(fx_at(f, 0), 0);
+    ASSERT_EQ(fx_pull(f), 1);
+    ASSERT_EQ(fx_reply(f, 200, NULL), 0);
+    EXPECT_STATE(f, SIPREG_REG_UNREGISTERED);
+    ASSERT_EQ(sipreg_client_receive(f->c, 0, opt, sizeof opt - 1, &moved, NULL), 0);
+    ASSERT_EQ(fx_pull(f), 0);
+    return 0;
+}
+TEST(client_requests_only_from_registrar)
+{
+    return fx_run(t_requests_source, NULL, NULL);
+}
+
+/* Even the registrar's address gets at most SIPREG_CLIENT_ANSWER_BURST answers at once, then
+ * SIPREG_CLIENT_ANSWER_RATE per second (its source may be forged too). */
+static int t_answer_budget(struct fx *f)
+{
+    ASSERT_EQ(fx_register(f, 3600), 0);
+    ASSERT_EQ(fx_drain(f), 0);
+    struct sipreg_netaddr reg;
+    ASSERT_EQ(sipreg_netaddr_parse(&reg, "udp:192.0.2.1:5060", 0), 0);
+    sipreg_time t = 1000000;
+    int n = 0;
+    for (int i = 0; i < 100; i++) {
+        ASSERT_EQ(sipreg_client_receive(f->c, t, opt, sizeof opt - 1, &reg, NULL), 0);
+        n += fx_drain(f);
+    }
+    ASSERT_EQ(n, SIPREG_CLIENT_ANSWER_BURST);
+    /* one token back after 1000 / rate ms, not before */
+    const sipreg_time cost = 1000 / SIPREG_CLIENT_ANSWER_RATE;
+    ASSERT_EQ(sipreg_client_receive(f->c, t + cost - 1, opt, sizeof opt - 1, &reg, NULL), 0);
+    ASSERT_EQ(fx_drain(f), 0);
+    ASSERT_EQ(sipreg_client_receive(f->c, t + cost, opt, sizeof opt - 1, &reg, NULL), 0);
+    ASSERT_EQ(fx_drain(f), 1);
+    ASSERT_EQ(sipreg_client_receive(f->c, t + cost, opt, sizeof opt - 1, &reg, NULL), 0);
+    ASSERT_EQ(fx_drain(f), 0);
+    /* a flood of 1000 a second for 10 s: rate * 10 answers */
+    n = 0;
+    t += cost;
+    for (int i = 1; i <= 10000; i++) {
+        ASSERT_EQ(sipreg_client_receive(f->c, t + i, opt, sizeof opt - 1, &reg, NULL), 0);
+        n += fx_drain(f);
+    }
+    ASSERT_EQ(n, SIPREG_CLIENT_ANSWER_RATE * 10);
+    /* a long silence refills the bucket, but only up to the burst */
+    t += 10000 + 3600000;
+    n = 0;
+    for (int i = 0; i < 100; i++) {
+        ASSERT_EQ(sipreg_client_receive(f->c, t, opt, sizeof opt - 1, &reg, NULL), 0);
+        n += fx_drain(f);
+    }
+    ASSERT_EQ(n, SIPREG_CLIENT_ANSWER_BURST);
+    /* an ACK costs nothing: still none left, and none spent */
+    static const char ack[] = "ACK sip:alice@192.0.2.10:5062 SIP/2.0\r\n"
+                              "Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKa\r\n"
+                              "From: <sip:x@example.com>;tag=p1\r\nTo: <sip:alice@x>\r\n"
+                              "Call-ID: a1\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n";
+    ASSERT_EQ(sipreg_client_receive(f->c, t + cost, ack, sizeof ack - 1, &reg, NULL), 0);
+    ASSERT_EQ(sipreg_client_receive(f->c, t + cost, opt, sizeof opt - 1, &reg, NULL), 0);
+    ASSERT_EQ(fx_drain(f), 1);
+    return 0;
+}
+TEST(client_answer_budget)
+{
+    return fx_run(t_answer_budget, NULL, NULL);
 }
 
 /* A late duplicate of the final response changes nothing; a 100 Trying stops retransmissions
@@ -1101,6 +1343,11 @@ TEST(client_create_errors)
         {.registrar = REGISTRAR, .aor = AOR, .contact = "sip:a\r\nX: y"},
         {.registrar = REGISTRAR, .aor = AOR, .user = "a\r\nb"},
         {.registrar = REGISTRAR, .aor = AOR, .transport = SIPREG_TRANSPORT_TLS},
+        {.registrar = REGISTRAR, .aor = AOR, .min_alg = SIPREG_AUTH_ALG__COUNT},
+        {.registrar = REGISTRAR,
+         .aor = AOR,
+         .min_alg = SIPREG_AUTH_SHA256,
+         .ha1 = "0123456789abcdef0123456789abcdef"}, /* an MD5 HA1 below min_alg */
     };
     int rc = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

@@ -161,7 +161,7 @@ static int answer_challenge(struct fx *f, const char *user, const char *pass, co
         if (sipreg_auth_parse(&ch[n], h->value, NULL, &rp->a, NULL) == 0)
             n++;
     size_t idx;
-    int err = sipreg_auth_challenge_choose(ch, n, &idx);
+    int err = sipreg_auth_challenge_choose(ch, n, NULL, &idx, NULL);
     if (err)
         return err;
     struct sipreg_buf b;
