@@ -22,7 +22,7 @@ struct sipreg_store_cfg {
     size_t max_bindings_per_aor; /* SIPREG_STORE_DEFAULT_MAX_PER_AOR */
     size_t max_bindings;         /* all AORs together, memory backend only: DEFAULT_MAX_BINDINGS */
     size_t max_field_len;        /* any one string of a binding or user: DEFAULT_MAX_FIELD */
-    uint8_t hash_key[16];        /* memory backend SipHash key: pass random bytes (flooding) */
+    uint8_t hash_key[16];        /* memory backend SipHash key; all zero: random (flooding) */
     int busy_timeout_ms;         /* SQLite: wait this long for a lock; < 0: never wait */
 };
 
@@ -126,8 +126,9 @@ struct sipreg_store;
 /* ---- opening and closing ---- */
 
 /* A store held in process memory: a SipHash-keyed table of AORs, each owning copies of its
- * bindings. Nothing survives close; commit is a no-op (changes are visible at once). Returns 0,
- * SIPREG_ENOMEM or SIPREG_EINVAL. OUT: *out. */
+ * bindings. Nothing survives close; commit is a no-op (changes are visible at once). The hash
+ * key is cfg->hash_key, or random bytes when cfg is NULL or its key is all zero. Returns 0,
+ * SIPREG_ENOMEM, SIPREG_ECRYPTO (no randomness) or SIPREG_EINVAL. OUT: *out. */
 SIPREG_API int sipreg_store_open_memory(struct sipreg_store **out,
                                         const struct sipreg_store_cfg *cfg);
 
