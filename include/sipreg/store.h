@@ -134,7 +134,11 @@ SIPREG_API int sipreg_store_open_memory(struct sipreg_store **out,
 
 /* A store in the SQLite database file `path` (NUL-terminated), created if absent, migrated to
  * the current schema on open. WAL journal with synchronous=FULL: once commit returns 0 the
- * changes survive a crash or power loss. Returns SIPREG_ESTORE for a file that is not a sipreg
+ * changes survive a crash or power loss. The file holds password hashes: one this call creates
+ * gets mode 0600 whatever the umask, and SQLite gives its -wal and -shm files the mode of the
+ * database file. An existing file keeps its mode (checking it is the caller's business; the
+ * library does not log). Special names (":memory:", "", "file:" URIs) are passed to SQLite as
+ * they are. Returns SIPREG_ESTORE for a file that is not a sipreg
  * database (not SQLite, or SQLite with other tables or another application id) or whose schema
  * is newer than this library's, SIPREG_EBUSY when another process holds the lock past the
  * busy timeout, SIPREG_ENOMEM. One connection per store object. OUT: *out. */

@@ -1,7 +1,11 @@
 /* SQLite location and credential store: WAL + synchronous=FULL, group commit, versioned schema. */
+#include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "store/store_int.h"
 
@@ -682,11 +686,32 @@ static int set_durability(sqlite3 *db)
     return exec(db, "PRAGMA synchronous = FULL");
 }
 
+/* The database holds HA1s, which answer digest challenges as well as passwords do. SQLite
+ * would create the file with 0644 less the umask, and its -wal and -shm files copy the mode of
+ * the database file: so create the file ourselves, 0600 whatever the umask, before SQLite opens
+ * it. An existing file is left alone. Special names are SQLite's business. */
+static int create_private(const char *path)
+{
+    if (!*path || strcmp(path, ":memory:") == 0 || strncmp(path, "file:", 5) == 0)
+        return 0;
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return errno == EEXIST ? 0 : SIPREG_ESTORE;
+    /* the umask may have taken bits from 0600 too (umask 0277): set it exactly */
+    int err = fchmod(fd, 0600) == 0 ? 0 : SIPREG_ESTORE;
+    close(fd);
+    if (err)
+        unlink(path);
+    return err;
+}
+
 int sipreg__sqlite_open(void **self, const char *path, const struct sipreg__store_limits *l)
 {
-    struct sq *q = sipreg_calloc(1, sizeof *q);
+    struct sq *q;
     int err, rc;
-    if (!q)
+    if ((err = create_private(path)))
+        return err;
+    if (!(q = sipreg_calloc(1, sizeof *q)))
         return SIPREG_ENOMEM;
     q->l = *l;
     rc = sqlite3_open_v2(path, &q->db,

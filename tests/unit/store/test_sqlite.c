@@ -1,4 +1,5 @@
-/* Tests for the SQLite store: durability, group commit and rollback, schema identity checks. */
+/* Tests for the SQLite store: durability, group commit and rollback, schema identity checks,
+ * file modes. */
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -408,4 +409,74 @@ TEST(store_sqlite_apply_fails_midbatch)
     }
     tmpdb_remove(&t);
     return rc;
+}
+
+/* ---- file modes ---- */
+
+/* The permission bits of path, or -1 when it cannot be stat'ed. */
+static int mode_of(const char *path, const char *suffix)
+{
+    char p[600];
+    struct stat st;
+    snprintf(p, sizeof p, "%s%s", path, suffix);
+    return stat(p, &st) == 0 ? (int)(st.st_mode & 07777) : -1;
+}
+
+/* Creates the database under umask m, writes, and checks the three files while open. */
+static int private_body(const struct tmpdb *t, mode_t m)
+{
+    struct sipreg_store *s;
+    struct sipreg_user u = {.username = sipreg_str_z("bob"),
+                            .realm = sipreg_str_z("r"),
+                            .ha1_md5 = sipreg_str_z("00112233445566778899aabbccddeeff")};
+    unlink(t->path);
+    mode_t old = umask(m);
+    int err = sipreg_store_open_sqlite(&s, t->path, NULL);
+    umask(old);
+    if (err)
+        return test_oom_active ? 0 : 1;
+    err = sipreg_store_user_put(s, &u);
+    if (!err)
+        err = sipreg_store_commit(s);
+    int db = mode_of(t->path, ""), wal = mode_of(t->path, "-wal"), shm = mode_of(t->path, "-shm");
+    sipreg_store_close(s);
+    if (err)
+        return test_oom_active ? 0 : 1;
+    ASSERT_EQ(db, 0600);
+    ASSERT_EQ(wal, 0600);
+    ASSERT_EQ(shm, 0600);
+    return 0;
+}
+
+/* A database this library creates, and SQLite's -wal and -shm beside it, are 0600 whatever the
+ * umask (022 is the usual one; 0277 would leave the owner unable to write). */
+TEST(store_sqlite_creates_private_files)
+{
+    struct tmpdb t;
+    struct sipreg_store *s;
+    if (tmpdb_make(&t))
+        return 1;
+    int rc = private_body(&t, 022);
+    tmpdb_remove(&t);
+    if (rc == 0)
+        rc = private_body(&t, 0277);
+    tmpdb_remove(&t);
+    if (rc == 0)
+        rc = private_body(&t, 0);
+    tmpdb_remove(&t);
+    if (rc)
+        return rc;
+    /* An existing file keeps its mode: warning about it is the program's business. */
+    if (tmpdb_make(&t))
+        return 1;
+    ASSERT_EQ(chmod(t.path, 0644), 0);
+    if (sipreg_store_open_sqlite(&s, t.path, NULL) == 0) {
+        rc = mode_of(t.path, "") != 0644;
+        sipreg_store_close(s);
+    } else if (!test_oom_active) {
+        rc = 1;
+    }
+    tmpdb_remove(&t);
+    ASSERT_EQ(rc, 0);
+    return 0;
 }
