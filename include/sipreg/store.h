@@ -74,7 +74,12 @@ struct sipreg_store_change {
 
 /* A user's credentials. HA1 values are lowercase or uppercase hex, computed by the caller
  * (H(username:realm:password) per algorithm); absent (p == NULL) when not provisioned. The
- * store never sees a password. */
+ * store never sees a password.
+ *
+ * `domain` is the SIP domain the user belongs to (a host name such as "example.com"; compare it
+ * case-insensitively). The registrar authorizes a user only for AORs of its domain. A user
+ * without a domain (p == NULL) belongs to the domain named by its realm. When present it is
+ * not empty. The store keeps it as given; (username, realm) alone identify the user. */
 struct sipreg_user {
     struct sipreg_str username;
     struct sipreg_str realm;
@@ -82,7 +87,8 @@ struct sipreg_user {
     struct sipreg_str ha1_sha256;     /* 64 hex digits */
     struct sipreg_str ha1_sha512_256; /* 64 hex digits */
     bool enabled;
-    int64_t created_at; /* Unix seconds, given by the caller */
+    int64_t created_at;       /* Unix seconds, given by the caller */
+    struct sipreg_str domain; /* absent: the realm's domain */
 };
 
 /* Iteration callbacks. The argument and its slices are valid only during the call; a non-zero
@@ -211,14 +217,21 @@ SIPREG_API int sipreg_store_iterate(struct sipreg_store *s, int64_t now, sipreg_
 
 /* ---- credentials and server metadata ---- */
 
-/* Inserts or replaces the user (username, realm), both non-empty. SIPREG_EINVAL for an HA1 that
- * is not hex of its algorithm's length. Joins the open batch. */
+/* Inserts or replaces the user (username, realm), both non-empty, with every field of u (a
+ * replaced user's domain is u->domain too). SIPREG_EINVAL for an HA1 that is not hex of its
+ * algorithm's length or a present but empty domain, SIPREG_ELIMIT for a domain longer than
+ * max_field_len. Joins the open batch. */
 SIPREG_API int sipreg_store_user_put(struct sipreg_store *s, const struct sipreg_user *u);
 /* Deletes a user; SIPREG_ENOENT when absent. Joins the open batch. */
 SIPREG_API int sipreg_store_user_del(struct sipreg_store *s, struct sipreg_str username,
                                      struct sipreg_str realm);
-/* The user's record, its slices in arena a. SIPREG_ENOENT when absent, SIPREG_ENOMEM when a is
- * too small. OUT: *out. */
+/* The user's record (domain included), its slices in arena a. SIPREG_ENOENT means exactly "no
+ * such user": it is returned only after a successful read found no record. A read that fails
+ * returns another code (SIPREG_ESTORE for a damaged or unreadable database, SIPREG_EBUSY for a
+ * lock held elsewhere past the busy timeout, SIPREG_ENOMEM also when a is too small), so a
+ * caller must not take every error for an unknown user. A backend given to
+ * sipreg_store_create() must keep this contract; the locked wrapper passes codes through. On
+ * failure *out is zeroed and a rewound. OUT: *out. */
 SIPREG_API int sipreg_store_user_get(struct sipreg_store *s, struct sipreg_str username,
                                      struct sipreg_str realm, struct sipreg_arena *a,
                                      struct sipreg_user *out);

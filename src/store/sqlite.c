@@ -12,8 +12,8 @@
 /* PRAGMA application_id of a sipreg database ("SPRG"): tells ours from other SQLite files. */
 #define APP_ID 0x53505247
 
-/* Schema migrations: entry i takes the database from user_version i to i + 1. Version 2 is one
- * more string here; never edit a released entry. */
+/* Schema migrations: entry i takes the database from user_version i to i + 1. The next version
+ * is one more string here; never edit a released entry. */
 static const char *const migrations[] = {
     /* 1 */
     "CREATE TABLE bindings(aor TEXT NOT NULL, key TEXT NOT NULL, contact TEXT NOT NULL,"
@@ -27,13 +27,15 @@ static const char *const migrations[] = {
     " ha1_sha256 TEXT, ha1_sha512_256 TEXT, enabled INTEGER NOT NULL,"
     " created_at INTEGER NOT NULL, PRIMARY KEY(username, realm));"
     "CREATE TABLE meta(k TEXT PRIMARY KEY, v BLOB NOT NULL);",
+    /* 2: the domain a user belongs to; NULL (rows from version 1 too) means its realm's. */
+    "ALTER TABLE users ADD COLUMN domain TEXT;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
 #define BCOLS                                                                                     \
     "aor, key, contact, expires_at, q, call_id, cseq, source, transport, path, instance, reg_id," \
     " user_agent, registered_at, updated_at"
-#define UCOLS "username, realm, ha1_md5, ha1_sha256, ha1_sha512_256, enabled, created_at"
+#define UCOLS "username, realm, ha1_md5, ha1_sha256, ha1_sha512_256, enabled, created_at, domain"
 
 enum {
     S_BEGIN,
@@ -90,7 +92,7 @@ static const char *const sql[S_N] = {
     [S_EXPIRE] = "DELETE FROM bindings WHERE rowid IN (SELECT rowid FROM bindings"
                  " WHERE expires_at <= ?1 LIMIT ?2)",
     [S_ITERATE] = "SELECT " BCOLS " FROM bindings WHERE expires_at > ?1 ORDER BY aor, rowid",
-    [S_USER_PUT] = "INSERT OR REPLACE INTO users(" UCOLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [S_USER_PUT] = "INSERT OR REPLACE INTO users(" UCOLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [S_USER_DEL] = "DELETE FROM users WHERE username = ?1 AND realm = ?2",
     [S_USER_GET] = "SELECT " UCOLS " FROM users WHERE username = ?1 AND realm = ?2",
     [S_USER_ITER] = "SELECT " UCOLS " FROM users ORDER BY realm, username",
@@ -210,7 +212,7 @@ static int row_user(sqlite3_stmt *st, struct sipreg_user *u)
     memset(u, 0, sizeof *u);
     if ((err = col_str(st, 0, &u->username)) || (err = col_str(st, 1, &u->realm)) ||
         (err = col_str(st, 2, &u->ha1_md5)) || (err = col_str(st, 3, &u->ha1_sha256)) ||
-        (err = col_str(st, 4, &u->ha1_sha512_256)))
+        (err = col_str(st, 4, &u->ha1_sha512_256)) || (err = col_str(st, 7, &u->domain)))
         return err;
     u->enabled = sqlite3_column_int(st, 5) != 0;
     u->created_at = sqlite3_column_int64(st, 6);
@@ -495,6 +497,7 @@ static int sq_user_put(void *self, const struct sipreg_user *u)
     rc = rc ? rc : bind_str(st, 5, u->ha1_sha512_256);
     rc = rc ? rc : sqlite3_bind_int(st, 6, u->enabled ? 1 : 0);
     rc = rc ? rc : sqlite3_bind_int64(st, 7, u->created_at);
+    rc = rc ? rc : bind_str(st, 8, u->domain);
     if ((err = bind_all(st, rc)))
         return err;
     return run(q, st);
