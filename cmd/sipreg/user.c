@@ -414,6 +414,16 @@ static int get_password(const char *cmd, const struct opts *o, char buf[MAX_PASS
 
 /* ---- commands ---- */
 
+/* Opens the database and warns when its files are open to group or others. 0, or 1 (message
+ * printed). */
+static int open_db(struct sipreg_store **s, const char *db)
+{
+    if (cmd_open_store(s, db, false) != 0)
+        return 1;
+    cmd_check_db_mode(db);
+    return 0;
+}
+
 /* Commits and closes; 0, or 1 (message printed, nothing written). */
 static int commit_close(const char *cmd, struct sipreg_store *s, const char *db)
 {
@@ -448,7 +458,7 @@ static int run_add(const char *cmd, struct opts *o)
         fprintf(stderr, "sipreg %s: cannot compute the HA1: %s\n", cmd, sipreg_strerror(err));
         goto out;
     }
-    if (cmd_open_store(&s, o->db, false) != 0)
+    if (open_db(&s, o->db) != 0)
         goto out;
     sipreg_arena_init(&a, mem, sizeof mem);
     err = sipreg_store_user_get(s, user, realm, &a, &old);
@@ -489,7 +499,7 @@ static int run_del(const char *cmd, struct opts *o)
     int rc, err;
     if ((rc = name_and_realm(cmd, o, &user, &realm)))
         return rc;
-    if (cmd_open_store(&s, o->db, false) != 0)
+    if (open_db(&s, o->db) != 0)
         return 1;
     if ((err = sipreg_store_user_del(s, user, realm))) {
         if (err == SIPREG_ENOENT)
@@ -516,7 +526,7 @@ static int set_enabled(const char *cmd, struct opts *o, bool on)
     int rc, err;
     if ((rc = name_and_realm(cmd, o, &user, &realm)))
         return rc;
-    if (cmd_open_store(&s, o->db, false) != 0)
+    if (open_db(&s, o->db) != 0)
         return 1;
     sipreg_arena_init(&a, mem, sizeof mem);
     if ((err = sipreg_store_user_get(s, user, realm, &a, &u)) == 0) {
@@ -612,7 +622,7 @@ static int run_list(const char *cmd, struct opts *o)
     struct entries es = {.only_realm = o->realm, .only_domain = o->domain};
     struct sipreg_store *s;
     int err, rc = 1;
-    if (cmd_open_store(&s, o->db, false) != 0)
+    if (open_db(&s, o->db) != 0)
         return 1;
     err = sipreg_store_user_iterate(s, collect_user, &es);
     sipreg_store_close(s);
@@ -998,7 +1008,7 @@ static int import_write(struct import *im, const char *db, size_t *added)
     struct ha1s h;
     int err = 0;
     int64_t now = cmd_wall_ms() / 1000;
-    if (cmd_open_store(&s, db, false) != 0)
+    if (open_db(&s, db) != 0)
         return 1;
     *added = 0;
     for (size_t i = 0; i < im->n; i++) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `sipreg user ...` and `sipreg bindings` end to end: add/update/list/enable/disable/del, domains,
 # the three import formats (and a 10,000-user bench file, timed), all-or-nothing imports, the HA1s
-# stored in the SQLite file, a schema version 1 database, the bindings listing.
+# stored in the SQLite file, its file modes and the warning about loose ones, a schema version 1
+# database, the bindings listing.
 # Usage: run_user_cli.sh PATH-TO-SIPREG. Needs the sqlite3 CLI and python3 (scripts/deps.sh).
 set -euo pipefail
 
@@ -225,6 +226,66 @@ expect_eq "default db is ./sipreg.db" "$(sqlite3 "$WORK/cwd/sipreg.db" "SELECT u
 SIPREG_DB="$WORK/env.db" run user list
 expect_rc "list of an empty \$SIPREG_DB" 0
 expect_eq "\$SIPREG_DB is used" "$([ -f "$WORK/env.db" ] && echo yes)" "yes"
+
+# ---- file modes: the database holds HA1s ----
+mode() { stat -c %a "$1" 2>&1; }
+# SQLite removes -wal and -shm when the last connection closes: hold_open DB writes through a
+# connection it keeps open (until release), so that they can be looked at.
+hold_open() {
+	rm -f "$WORK/held"
+	python3 - "$1" "$WORK/held" <<'PY' &
+import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1])
+c.execute("INSERT INTO meta VALUES('test.held', x'00')")  # a write: the -wal is not empty
+c.execute("DELETE FROM meta WHERE k = 'test.held'")
+c.commit()
+open(sys.argv[2], "w").close()
+time.sleep(60)
+PY
+	holder=$!
+	for _ in $(seq 100); do [ -e "$WORK/held" ] && break; sleep 0.1; done
+}
+release() { kill "$holder" 2>/dev/null || true; wait "$holder" 2>/dev/null || true; }
+
+MDB="$WORK/modes/m.db"
+(umask 022 && printf 'pw\n' | "$SIPREG" user add mo --domain example.com --password-stdin --db "$MDB" >/dev/null)
+expect_eq "a new database is 0600 under umask 022" "$(mode "$MDB")" "600"
+hold_open "$MDB"
+(umask 022 && printf 'pw\n' | "$SIPREG" user add mo2 --domain example.com --password-stdin --db "$MDB" >/dev/null)
+expect_eq "-wal after a write is 0600" "$(mode "$MDB-wal")" "600"
+expect_eq "-shm after a write is 0600" "$(mode "$MDB-shm")" "600"
+release
+run user list --db "$MDB"
+expect_lacks "no warning for a 0600 database" "$err" "warning"
+
+chmod 644 "$MDB"
+run user list --db "$MDB"
+expect_rc "a 0644 database still opens" 0
+expect_has "user list warns about a 0644 database, naming it" "$err" \
+	"sipreg: warning: $MDB is readable by group/others (mode 0644)"
+expect_has "... and says how to fix it" "$err" "chmod 600 $MDB"
+expect_eq "the warning goes to stderr only" "$out" "mo example.com md5,sha-256,sha-512-256 enabled example.com
+mo2 example.com md5,sha-256,sha-512-256 enabled example.com"
+run --in $'pw\n' user add mo3 --domain example.com --password-stdin --db "$MDB"
+expect_has "user add warns too" "$err" "warning: $MDB is readable"
+run user disable mo3 --domain example.com --db "$MDB"
+expect_has "user disable warns too" "$err" "warning: $MDB is readable"
+run user enable mo3 --domain example.com --db "$MDB"
+expect_has "user enable warns too" "$err" "warning: $MDB is readable"
+run user del mo3 --domain example.com --db "$MDB"
+expect_has "user del warns too" "$err" "warning: $MDB is readable"
+run --in $'mo4 pw\n' user import - --domain example.com --db "$MDB"
+expect_has "user import warns too" "$err" "warning: $MDB is readable"
+run bindings --db "$MDB"
+expect_has "bindings warns too" "$err" "warning: $MDB is readable"
+# -wal and -shm made while the database was 0644 stay so after a chmod of the database alone
+hold_open "$MDB"
+chmod 600 "$MDB"
+run user list --db "$MDB"
+release
+expect_has "a -wal readable by others is named" "$err" "warning: $MDB-wal is readable by group/others (mode 0644)"
+expect_has "a -shm readable by others is named" "$err" "warning: $MDB-shm is readable by group/others (mode 0644)"
+expect_lacks "... and the 0600 database is not" "$err" "warning: $MDB is"
 
 # ---- a database of schema version 1 (before users had domains) ----
 V1="$WORK/v1.db"
