@@ -55,7 +55,8 @@ int main(int argc, char **argv)
                                 sipreg_str_z(sha),
                                 SIPREG_STR_NULL,
                                 true,
-                                0};
+                                0,
+                                SIPREG_STR_NULL};
         sipreg_store_user_put(st, &u);
     }
     sipreg_store_commit(st);

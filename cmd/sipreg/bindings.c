@@ -399,6 +399,7 @@ int cmd_bindings(int argc, char **argv)
     int rc = 1, err;
     if (cmd_open_store(&s, db, false) != 0)
         return 1;
+    cmd_check_db_mode(db);
     if (aor)
         err = lookup_one(s, key, now, &rs);
     else

@@ -59,6 +59,29 @@ int cmd_open_store(struct sipreg_store **out, const char *db, bool memory)
     return 0;
 }
 
+int cmd_check_db_mode(const char *db)
+{
+    static const char *const suffix[] = {"", "-wal", "-shm"};
+    char path[4096];
+    struct stat st;
+    int n = 0;
+    for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
+        int len = snprintf(path, sizeof path, "%s%s", db, suffix[i]);
+        if (len < 0 || (size_t)len >= sizeof path || stat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
+            !(st.st_mode & (S_IRWXG | S_IRWXO)))
+            continue;
+        const char *how = st.st_mode & (S_IRGRP | S_IROTH)   ? "readable"
+                          : st.st_mode & (S_IWGRP | S_IWOTH) ? "writable"
+                                                             : "accessible";
+        fprintf(stderr,
+                "sipreg: warning: %s is %s by group/others (mode %04o); it holds password "
+                "hashes: chmod 600 %s\n",
+                path, how, (unsigned)(st.st_mode & 07777), path);
+        n++;
+    }
+    return n;
+}
+
 int cmd_parse_uint(const char *flag, const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
     uint64_t v;

@@ -16,6 +16,13 @@ const char *cmd_default_db(void);
  * clear error naming the path and returns non-zero on failure. */
 int cmd_open_store(struct sipreg_store **out, const char *db, bool memory);
 
+/* Warns on stderr about each of `db`, `db`-wal and `db`-shm that exists with permission bits for
+ * group or others: they hold password hashes (HA1s), which answer digest challenges as well as
+ * the passwords would. Names each file and the chmod that fixes it. Returns how many files it
+ * warned about. Call it after opening the SQLite store (the store creates new files 0600, and
+ * SQLite gives -wal and -shm the database file's mode). */
+int cmd_check_db_mode(const char *db);
+
 /* Parses a whole decimal number in [min, max] for option `flag`; prints an error naming the flag
  * and returns non-zero when it is not one. */
 int cmd_parse_uint(const char *flag, const char *s, uint64_t min, uint64_t max, uint64_t *out);

@@ -173,6 +173,65 @@ static const char *bad_realm(struct sipreg_str s)
     return NULL;
 }
 
+#define MAX_DOMAIN 255 /* RFC 1035 §2.3.4 */
+
+/* Why a domain cannot be used, or NULL: it is the host part of the user's AORs (RFC 3261 §25.1),
+ * a host name or an IP address, "[...]" for IPv6. */
+static const char *bad_domain(struct sipreg_str s)
+{
+    if (s.len == 0)
+        return "empty";
+    if (s.len > MAX_DOMAIN)
+        return "longer than 255 bytes";
+    if (s.p[0] == '[') {
+        if (s.len < 4 || s.p[s.len - 1] != ']')
+            return "an IPv6 reference is written [address]";
+        for (size_t i = 1; i + 1 < s.len; i++) {
+            char c = s.p[i];
+            if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
+                  c == ':' || c == '.'))
+                return "not an IPv6 address between the brackets";
+        }
+        return NULL;
+    }
+    for (size_t i = 0; i < s.len; i++) {
+        char c = s.p[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              c == '-' || c == '.'))
+            return "not a host name (letters, digits, '-' and '.'; [IPv6] for an address)";
+    }
+    return NULL;
+}
+
+/* Lower-cases a domain in place: host names compare case-insensitively (RFC 3261 §19.1.4), so
+ * the stored form is the canonical one. */
+static void domain_lower(char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] >= 'A' && p[i] <= 'Z')
+            p[i] = (char)(p[i] - 'A' + 'a');
+}
+
+/* The domain given by --domain, checked and lower-cased into buf; absent without the flag. 0, or
+ * 2 (message printed). */
+static int flag_domain(const char *cmd, const struct opts *o, char buf[MAX_DOMAIN + 1],
+                       struct sipreg_str *out)
+{
+    const char *why;
+    *out = SIPREG_STR_NULL;
+    if (!o->domain)
+        return 0;
+    if ((why = bad_domain(sipreg_str_z(o->domain)))) {
+        fprintf(stderr, "sipreg %s: bad --domain '%s': %s\n", cmd, o->domain, why);
+        return 2;
+    }
+    size_t n = strlen(o->domain);
+    memcpy(buf, o->domain, n + 1);
+    domain_lower(buf, n);
+    *out = (struct sipreg_str){buf, n};
+    return 0;
+}
+
 /* The realm given by flags: --realm, else --domain (the realm `sipreg serve` uses by default). */
 static const char *flag_realm(const struct opts *o)
 {
@@ -355,6 +414,16 @@ static int get_password(const char *cmd, const struct opts *o, char buf[MAX_PASS
 
 /* ---- commands ---- */
 
+/* Opens the database and warns when its files are open to group or others. 0, or 1 (message
+ * printed). */
+static int open_db(struct sipreg_store **s, const char *db)
+{
+    if (cmd_open_store(s, db, false) != 0)
+        return 1;
+    cmd_check_db_mode(db);
+    return 0;
+}
+
 /* Commits and closes; 0, or 1 (message printed, nothing written). */
 static int commit_close(const char *cmd, struct sipreg_store *s, const char *db)
 {
@@ -369,8 +438,8 @@ static int commit_close(const char *cmd, struct sipreg_store *s, const char *db)
 
 static int run_add(const char *cmd, struct opts *o)
 {
-    struct sipreg_str user, realm;
-    char pw[MAX_PASSWORD + 2];
+    struct sipreg_str user, realm, domain;
+    char pw[MAX_PASSWORD + 2], dbuf[MAX_DOMAIN + 1];
     size_t pwlen = 0;
     struct ha1s h;
     struct sipreg_store *s = NULL;
@@ -380,7 +449,7 @@ static int run_add(const char *cmd, struct opts *o)
     bool existed = false;
     int rc, err;
 
-    if ((rc = name_and_realm(cmd, o, &user, &realm)))
+    if ((rc = name_and_realm(cmd, o, &user, &realm)) || (rc = flag_domain(cmd, o, dbuf, &domain)))
         return rc;
     if ((rc = get_password(cmd, o, pw, &pwlen)))
         goto out;
@@ -389,7 +458,7 @@ static int run_add(const char *cmd, struct opts *o)
         fprintf(stderr, "sipreg %s: cannot compute the HA1: %s\n", cmd, sipreg_strerror(err));
         goto out;
     }
-    if (cmd_open_store(&s, o->db, false) != 0)
+    if (open_db(&s, o->db) != 0)
         goto out;
     sipreg_arena_init(&a, mem, sizeof mem);
     err = sipreg_store_user_get(s, user, realm, &a, &old);
@@ -404,6 +473,8 @@ static int run_add(const char *cmd, struct opts *o)
     ha1s_set(&u, &h);
     u.enabled = !o->disabled;
     u.created_at = existed ? old.created_at : cmd_wall_ms() / 1000;
+    /* without --domain, a user already there keeps the domain it had */
+    u.domain = domain.p || !existed ? domain : old.domain;
     if ((err = sipreg_store_user_put(s, &u))) {
         fprintf(stderr, "sipreg %s: cannot store the user: %s\n", cmd, sipreg_strerror(err));
         goto out;
@@ -428,7 +499,7 @@ static int run_del(const char *cmd, struct opts *o)
     int rc, err;
     if ((rc = name_and_realm(cmd, o, &user, &realm)))
         return rc;
-    if (cmd_open_store(&s, o->db, false) != 0)
+    if (open_db(&s, o->db) != 0)
         return 1;
     if ((err = sipreg_store_user_del(s, user, realm))) {
         if (err == SIPREG_ENOENT)
@@ -455,7 +526,7 @@ static int set_enabled(const char *cmd, struct opts *o, bool on)
     int rc, err;
     if ((rc = name_and_realm(cmd, o, &user, &realm)))
         return rc;
-    if (cmd_open_store(&s, o->db, false) != 0)
+    if (open_db(&s, o->db) != 0)
         return 1;
     sipreg_arena_init(&a, mem, sizeof mem);
     if ((err = sipreg_store_user_get(s, user, realm, &a, &u)) == 0) {
@@ -490,8 +561,9 @@ static int run_disable(const char *cmd, struct opts *o)
 /* ---- list ---- */
 
 struct entry {
-    char *username; /* NUL-terminated; realm follows it in the same allocation */
+    char *username; /* NUL-terminated; realm and domain follow it in the same allocation */
     char *realm;
+    char *domain; /* "" when the user has none */
     bool md5, sha256, sha512_256, enabled;
 };
 
@@ -499,12 +571,15 @@ struct entries {
     struct entry *v;
     size_t n, cap;
     const char *only_realm;
+    const char *only_domain; /* the user's domain, or else its realm's, case-insensitively */
 };
 
 static int collect_user(const struct sipreg_user *u, void *ud)
 {
     struct entries *es = ud;
     if (es->only_realm && !sipreg_str_eq(u->realm, sipreg_str_z(es->only_realm)))
+        return 0;
+    if (es->only_domain && !sipreg_str_caseeqz(u->domain.p ? u->domain : u->realm, es->only_domain))
         return 0;
     if (es->n == es->cap) {
         size_t cap = es->cap ? es->cap * 2 : 64;
@@ -514,7 +589,7 @@ static int collect_user(const struct sipreg_user *u, void *ud)
         es->v = v;
         es->cap = cap;
     }
-    char *p = malloc(u->username.len + u->realm.len + 2);
+    char *p = malloc(u->username.len + u->realm.len + u->domain.len + 3);
     if (!p)
         return SIPREG_ENOMEM;
     struct entry *e = &es->v[es->n++];
@@ -524,6 +599,10 @@ static int collect_user(const struct sipreg_user *u, void *ud)
     e->realm = p + u->username.len + 1;
     memcpy(e->realm, u->realm.p, u->realm.len);
     e->realm[u->realm.len] = '\0';
+    e->domain = e->realm + u->realm.len + 1;
+    if (u->domain.len)
+        memcpy(e->domain, u->domain.p, u->domain.len);
+    e->domain[u->domain.len] = '\0';
     e->md5 = u->ha1_md5.p != NULL;
     e->sha256 = u->ha1_sha256.p != NULL;
     e->sha512_256 = u->ha1_sha512_256.p != NULL;
@@ -540,10 +619,10 @@ static int entry_cmp(const void *x, const void *y)
 
 static int run_list(const char *cmd, struct opts *o)
 {
-    struct entries es = {.only_realm = flag_realm(o)};
+    struct entries es = {.only_realm = o->realm, .only_domain = o->domain};
     struct sipreg_store *s;
     int err, rc = 1;
-    if (cmd_open_store(&s, o->db, false) != 0)
+    if (open_db(&s, o->db) != 0)
         return 1;
     err = sipreg_store_user_iterate(s, collect_user, &es);
     sipreg_store_close(s);
@@ -562,8 +641,8 @@ static int run_list(const char *cmd, struct opts *o)
             strcat(algs, ",sha-256");
         if (e->sha512_256)
             strcat(algs, ",sha-512-256");
-        printf("%s %s %s %s\n", e->username, e->realm, algs[0] ? algs + 1 : "-",
-               e->enabled ? "enabled" : "disabled");
+        printf("%s %s %s %s %s\n", e->username, e->realm, algs[0] ? algs + 1 : "-",
+               e->enabled ? "enabled" : "disabled", e->domain[0] ? e->domain : "-");
     }
     rc = fflush(stdout) == 0 ? 0 : 1;
 out:
@@ -578,6 +657,7 @@ out:
 /* One user of an import file. Slices point into the file's buffer. */
 struct rec {
     struct sipreg_str user, realm;
+    struct sipreg_str domain; /* absent: the flag's, else none */
     struct sipreg_str secret; /* the password, or the MD5 HA1 of an htdigest line */
     bool htdigest;
     size_t line;
@@ -644,7 +724,7 @@ static int csv_split(char *p, char *end, struct sipreg_str *f, int max, const ch
         while (p < end && is_blank(*p))
             p++;
         if (n == max) {
-            *why = "too many fields (expected user,password[,realm])";
+            *why = "too many fields (expected user,password[,realm[,domain]])";
             return -1;
         }
         if (p < end && *p == '"') {
@@ -699,18 +779,20 @@ static int parse_line(char *p, char *end, struct rec *r, const char **why)
     while (q < end && *q != ',' && *q != ':' && !is_blank(*q))
         q++;
     if (*p == '"' || (q < end && *q == ',')) {
-        struct sipreg_str f[3];
-        int n = csv_split(p, end, f, 3, why);
+        struct sipreg_str f[4];
+        int n = csv_split(p, end, f, 4, why);
         if (n < 0)
             return -1;
         if (n < 2) {
-            *why = "expected user,password[,realm]";
+            *why = "expected user,password[,realm[,domain]]";
             return -1;
         }
         r->user = f[0];
         r->secret = f[1];
-        if (n == 3 && f[2].len)
+        if (n >= 3 && f[2].len)
             r->realm = f[2];
+        if (n == 4 && f[3].len)
+            r->domain = f[3];
         return 0;
     }
     if (q < end && *q == ':') {
@@ -746,7 +828,7 @@ static int parse_line(char *p, char *end, struct rec *r, const char **why)
         return 0;
     }
     if (q == end) {
-        *why = "expected 'user password', 'user,password[,realm]' or 'user:realm:ha1'";
+        *why = "expected 'user password', 'user,password[,realm[,domain]]' or 'user:realm:ha1'";
         return -1;
     }
     r->user = (struct sipreg_str){p, (size_t)(q - p)};
@@ -825,8 +907,10 @@ static int rec_cmp(const void *x, const void *y)
     return a->line < b->line ? -1 : a->line > b->line;
 }
 
-/* Parses and checks every line; records go to im->v. 0, or 1 (messages printed). */
-static int import_parse(struct import *im, const char *default_realm)
+/* Parses and checks every line; records go to im->v, each with its domain (the line's, else
+ * default_domain, which may be absent). 0, or 1 (messages printed). */
+static int import_parse(struct import *im, const char *default_realm,
+                        struct sipreg_str default_domain)
 {
     char *p = im->buf, *end = im->buf + im->len;
     if (im->len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
@@ -867,6 +951,14 @@ static int import_parse(struct import *im, const char *default_realm)
         if ((why = bad_realm(r.realm))) {
             bad_line(im, line, "bad realm '%s': %s", esc(r.realm, eb), why);
             continue;
+        }
+        if (!r.domain.p) {
+            r.domain = default_domain;
+        } else if ((why = bad_domain(r.domain))) {
+            bad_line(im, line, "bad domain '%s': %s", esc(r.domain, eb), why);
+            continue;
+        } else {
+            domain_lower((char *)r.domain.p, r.domain.len); /* a field of im->buf, ours */
         }
         if (r.secret.len == 0) {
             bad_line(im, line, "empty password refused");
@@ -916,12 +1008,13 @@ static int import_write(struct import *im, const char *db, size_t *added)
     struct ha1s h;
     int err = 0;
     int64_t now = cmd_wall_ms() / 1000;
-    if (cmd_open_store(&s, db, false) != 0)
+    if (open_db(&s, db) != 0)
         return 1;
     *added = 0;
     for (size_t i = 0; i < im->n; i++) {
         const struct rec *r = &im->v[i];
-        struct sipreg_user u = {.username = r->user, .realm = r->realm, .enabled = true};
+        struct sipreg_user u = {
+            .username = r->user, .realm = r->realm, .domain = r->domain, .enabled = true};
         if (r->htdigest) {
             u.ha1_md5 = r->secret;
         } else {
@@ -936,6 +1029,8 @@ static int import_write(struct import *im, const char *db, size_t *added)
         if (err == 0) {
             u.created_at = old.created_at;
             u.enabled = old.enabled;
+            if (!u.domain.p)
+                u.domain = old.domain;
         } else if (err == SIPREG_ENOENT) {
             u.created_at = now;
             ++*added;
@@ -960,6 +1055,8 @@ static int run_import(const char *cmd, struct opts *o)
 {
     struct import im = {.cmd = cmd, .file = o->pos[0]};
     const char *why, *realm = flag_realm(o);
+    char dbuf[MAX_DOMAIN + 1];
+    struct sipreg_str domain;
     size_t added = 0;
     int rc = 1;
     if (realm && (why = bad_realm(sipreg_str_z(realm)))) {
@@ -967,7 +1064,10 @@ static int run_import(const char *cmd, struct opts *o)
                 realm, why);
         return 2;
     }
-    if (read_file(&im) == 0 && import_parse(&im, realm) == 0 &&
+    if ((rc = flag_domain(cmd, o, dbuf, &domain)))
+        return rc;
+    rc = 1;
+    if (read_file(&im) == 0 && import_parse(&im, realm, domain) == 0 &&
         import_write(&im, o->db, &added) == 0) {
         printf("imported %zu users (%zu new, %zu updated)\n", im.n, added, im.n - added);
         rc = 0;
@@ -983,11 +1083,14 @@ static int run_import(const char *cmd, struct opts *o)
 
 static const struct subcmd subcmds[] = {
     {"add", run_add, F_DB | F_DOMAIN | F_REALM | F_PWSTDIN | F_DISABLED, 1, 1, "NAME",
-     "usage: sipreg user add NAME (--realm R | --domain D) [--password-stdin] [--disabled]\n"
-     "                       [--db PATH]\n"
+     "usage: sipreg user add NAME (--domain D [--realm R] | --realm R) [--password-stdin]\n"
+     "                       [--disabled] [--db PATH]\n"
      "  Adds the user, or replaces its password (and enabled flag) if it exists. The password\n"
      "  is read as one line from stdin with --password-stdin, else typed twice at the terminal.\n"
-     "  Only H(NAME:REALM:password) is stored, for MD5, SHA-256 and SHA-512-256.\n"},
+     "  Only H(NAME:REALM:password) is stored, for MD5, SHA-256 and SHA-512-256.\n"
+     "  --domain D: the user belongs to domain D and may register only AORs in it; the realm\n"
+     "  defaults to D. Without --domain the user belongs to the domain its realm names (an\n"
+     "  existing user keeps the domain it had).\n"},
     {"del", run_del, F_DB | F_DOMAIN | F_REALM, 1, 1, "NAME",
      "usage: sipreg user del NAME (--realm R | --domain D) [--db PATH]\n"},
     {"enable", run_enable, F_DB | F_DOMAIN | F_REALM, 1, 1, "NAME",
@@ -996,16 +1099,19 @@ static const struct subcmd subcmds[] = {
      "usage: sipreg user disable NAME (--realm R | --domain D) [--db PATH]\n"
      "  A disabled user keeps its credentials but cannot register.\n"},
     {"list", run_list, F_DB | F_DOMAIN | F_REALM, 0, 0, NULL,
-     "usage: sipreg user list [--realm R | --domain D] [--db PATH]\n"
-     "  One line per user, by realm then name: NAME REALM ALGORITHMS enabled|disabled\n"},
+     "usage: sipreg user list [--realm R] [--domain D] [--db PATH]\n"
+     "  One line per user, by realm then name: NAME REALM ALGORITHMS enabled|disabled DOMAIN\n"
+     "  (DOMAIN - : none stored, the user belongs to its realm's domain). --realm shows one\n"
+     "  realm, --domain the users belonging to one domain.\n"},
     {"import", run_import, F_DB | F_DOMAIN | F_REALM, 1, 1, "FILE",
-     "usage: sipreg user import FILE [--realm R | --domain D] [--db PATH]\n"
+     "usage: sipreg user import FILE [--domain D] [--realm R] [--db PATH]\n"
      "  FILE (- for stdin) holds one user a line, in any of these forms:\n"
-     "    user password             (blank-separated)\n"
-     "    user,password[,realm]     (CSV; quote a field with \"...\")\n"
-     "    user:realm:md5-ha1        (Apache htdigest: MD5 only, its own realm)\n"
+     "    user password                    (blank-separated)\n"
+     "    user,password[,realm[,domain]]   (CSV; quote a field with \"...\")\n"
+     "    user:realm:md5-ha1               (Apache htdigest: MD5 only, its own realm)\n"
      "  Blank lines and lines starting with # are skipped. Lines without a realm take the\n"
-     "  --realm / --domain one. Any bad line stops the import before anything is written.\n"},
+     "  --realm / --domain one. Every user gets domain D (a CSV line's fourth field wins).\n"
+     "  Any bad line stops the import before anything is written.\n"},
 };
 
 #define NSUBCMDS (sizeof subcmds / sizeof subcmds[0])

@@ -22,7 +22,7 @@ struct sipreg_store_cfg {
     size_t max_bindings_per_aor; /* SIPREG_STORE_DEFAULT_MAX_PER_AOR */
     size_t max_bindings;         /* all AORs together, memory backend only: DEFAULT_MAX_BINDINGS */
     size_t max_field_len;        /* any one string of a binding or user: DEFAULT_MAX_FIELD */
-    uint8_t hash_key[16];        /* memory backend SipHash key: pass random bytes (flooding) */
+    uint8_t hash_key[16];        /* memory backend SipHash key; all zero: random (flooding) */
     int busy_timeout_ms;         /* SQLite: wait this long for a lock; < 0: never wait */
 };
 
@@ -74,7 +74,12 @@ struct sipreg_store_change {
 
 /* A user's credentials. HA1 values are lowercase or uppercase hex, computed by the caller
  * (H(username:realm:password) per algorithm); absent (p == NULL) when not provisioned. The
- * store never sees a password. */
+ * store never sees a password.
+ *
+ * `domain` is the SIP domain the user belongs to (a host name such as "example.com"; compare it
+ * case-insensitively). The registrar authorizes a user only for AORs of its domain. A user
+ * without a domain (p == NULL) belongs to the domain named by its realm. When present it is
+ * not empty. The store keeps it as given; (username, realm) alone identify the user. */
 struct sipreg_user {
     struct sipreg_str username;
     struct sipreg_str realm;
@@ -82,7 +87,8 @@ struct sipreg_user {
     struct sipreg_str ha1_sha256;     /* 64 hex digits */
     struct sipreg_str ha1_sha512_256; /* 64 hex digits */
     bool enabled;
-    int64_t created_at; /* Unix seconds, given by the caller */
+    int64_t created_at;       /* Unix seconds, given by the caller */
+    struct sipreg_str domain; /* absent: the realm's domain */
 };
 
 /* Iteration callbacks. The argument and its slices are valid only during the call; a non-zero
@@ -126,14 +132,19 @@ struct sipreg_store;
 /* ---- opening and closing ---- */
 
 /* A store held in process memory: a SipHash-keyed table of AORs, each owning copies of its
- * bindings. Nothing survives close; commit is a no-op (changes are visible at once). Returns 0,
- * SIPREG_ENOMEM or SIPREG_EINVAL. OUT: *out. */
+ * bindings. Nothing survives close; commit is a no-op (changes are visible at once). The hash
+ * key is cfg->hash_key, or random bytes when cfg is NULL or its key is all zero. Returns 0,
+ * SIPREG_ENOMEM, SIPREG_ECRYPTO (no randomness) or SIPREG_EINVAL. OUT: *out. */
 SIPREG_API int sipreg_store_open_memory(struct sipreg_store **out,
                                         const struct sipreg_store_cfg *cfg);
 
 /* A store in the SQLite database file `path` (NUL-terminated), created if absent, migrated to
  * the current schema on open. WAL journal with synchronous=FULL: once commit returns 0 the
- * changes survive a crash or power loss. Returns SIPREG_ESTORE for a file that is not a sipreg
+ * changes survive a crash or power loss. The file holds password hashes: one this call creates
+ * gets mode 0600 whatever the umask, and SQLite gives its -wal and -shm files the mode of the
+ * database file. An existing file keeps its mode (checking it is the caller's business; the
+ * library does not log). Special names (":memory:", "", "file:" URIs) are passed to SQLite as
+ * they are. Returns SIPREG_ESTORE for a file that is not a sipreg
  * database (not SQLite, or SQLite with other tables or another application id) or whose schema
  * is newer than this library's, SIPREG_EBUSY when another process holds the lock past the
  * busy timeout, SIPREG_ENOMEM. One connection per store object. OUT: *out. */
@@ -206,14 +217,21 @@ SIPREG_API int sipreg_store_iterate(struct sipreg_store *s, int64_t now, sipreg_
 
 /* ---- credentials and server metadata ---- */
 
-/* Inserts or replaces the user (username, realm), both non-empty. SIPREG_EINVAL for an HA1 that
- * is not hex of its algorithm's length. Joins the open batch. */
+/* Inserts or replaces the user (username, realm), both non-empty, with every field of u (a
+ * replaced user's domain is u->domain too). SIPREG_EINVAL for an HA1 that is not hex of its
+ * algorithm's length or a present but empty domain, SIPREG_ELIMIT for a domain longer than
+ * max_field_len. Joins the open batch. */
 SIPREG_API int sipreg_store_user_put(struct sipreg_store *s, const struct sipreg_user *u);
 /* Deletes a user; SIPREG_ENOENT when absent. Joins the open batch. */
 SIPREG_API int sipreg_store_user_del(struct sipreg_store *s, struct sipreg_str username,
                                      struct sipreg_str realm);
-/* The user's record, its slices in arena a. SIPREG_ENOENT when absent, SIPREG_ENOMEM when a is
- * too small. OUT: *out. */
+/* The user's record (domain included), its slices in arena a. SIPREG_ENOENT means exactly "no
+ * such user": it is returned only after a successful read found no record. A read that fails
+ * returns another code (SIPREG_ESTORE for a damaged or unreadable database, SIPREG_EBUSY for a
+ * lock held elsewhere past the busy timeout, SIPREG_ENOMEM also when a is too small), so a
+ * caller must not take every error for an unknown user. A backend given to
+ * sipreg_store_create() must keep this contract; the locked wrapper passes codes through. On
+ * failure *out is zeroed and a rewound. OUT: *out. */
 SIPREG_API int sipreg_store_user_get(struct sipreg_store *s, struct sipreg_str username,
                                      struct sipreg_str realm, struct sipreg_arena *a,
                                      struct sipreg_user *out);

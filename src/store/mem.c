@@ -1,4 +1,5 @@
 /* In-memory location store: SipHash-keyed AOR table, RFC 3261 §10.3 ordering, owned copies. */
+#include <openssl/rand.h>
 #include <string.h>
 
 #include "store/store_int.h"
@@ -184,6 +185,13 @@ int sipreg__mem_open(void **self, const struct sipreg__store_limits *l,
     m->l = *l;
     if (cfg)
         memcpy(m->key, cfg->hash_key, sizeof m->key);
+    /* A key an attacker knows (all zero, the default) lets chosen AORs or user names fill one
+     * bucket: flooding. Zero means "not given", as elsewhere in the cfg, so draw one. */
+    static const uint8_t zero[sizeof m->key];
+    if (memcmp(m->key, zero, sizeof zero) == 0 && RAND_bytes(m->key, sizeof m->key) != 1) {
+        mem_close(m);
+        return SIPREG_ECRYPTO;
+    }
     if (ht_init(&m->aors) || ht_init(&m->users) || ht_init(&m->meta)) {
         mem_close(m);
         return SIPREG_ENOMEM;

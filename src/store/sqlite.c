@@ -1,15 +1,19 @@
 /* SQLite location and credential store: WAL + synchronous=FULL, group commit, versioned schema. */
+#include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "store/store_int.h"
 
 /* PRAGMA application_id of a sipreg database ("SPRG"): tells ours from other SQLite files. */
 #define APP_ID 0x53505247
 
-/* Schema migrations: entry i takes the database from user_version i to i + 1. Version 2 is one
- * more string here; never edit a released entry. */
+/* Schema migrations: entry i takes the database from user_version i to i + 1. The next version
+ * is one more string here; never edit a released entry. */
 static const char *const migrations[] = {
     /* 1 */
     "CREATE TABLE bindings(aor TEXT NOT NULL, key TEXT NOT NULL, contact TEXT NOT NULL,"
@@ -23,13 +27,15 @@ static const char *const migrations[] = {
     " ha1_sha256 TEXT, ha1_sha512_256 TEXT, enabled INTEGER NOT NULL,"
     " created_at INTEGER NOT NULL, PRIMARY KEY(username, realm));"
     "CREATE TABLE meta(k TEXT PRIMARY KEY, v BLOB NOT NULL);",
+    /* 2: the domain a user belongs to; NULL (rows from version 1 too) means its realm's. */
+    "ALTER TABLE users ADD COLUMN domain TEXT;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
 #define BCOLS                                                                                     \
     "aor, key, contact, expires_at, q, call_id, cseq, source, transport, path, instance, reg_id," \
     " user_agent, registered_at, updated_at"
-#define UCOLS "username, realm, ha1_md5, ha1_sha256, ha1_sha512_256, enabled, created_at"
+#define UCOLS "username, realm, ha1_md5, ha1_sha256, ha1_sha512_256, enabled, created_at, domain"
 
 enum {
     S_BEGIN,
@@ -86,7 +92,7 @@ static const char *const sql[S_N] = {
     [S_EXPIRE] = "DELETE FROM bindings WHERE rowid IN (SELECT rowid FROM bindings"
                  " WHERE expires_at <= ?1 LIMIT ?2)",
     [S_ITERATE] = "SELECT " BCOLS " FROM bindings WHERE expires_at > ?1 ORDER BY aor, rowid",
-    [S_USER_PUT] = "INSERT OR REPLACE INTO users(" UCOLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [S_USER_PUT] = "INSERT OR REPLACE INTO users(" UCOLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [S_USER_DEL] = "DELETE FROM users WHERE username = ?1 AND realm = ?2",
     [S_USER_GET] = "SELECT " UCOLS " FROM users WHERE username = ?1 AND realm = ?2",
     [S_USER_ITER] = "SELECT " UCOLS " FROM users ORDER BY realm, username",
@@ -206,7 +212,7 @@ static int row_user(sqlite3_stmt *st, struct sipreg_user *u)
     memset(u, 0, sizeof *u);
     if ((err = col_str(st, 0, &u->username)) || (err = col_str(st, 1, &u->realm)) ||
         (err = col_str(st, 2, &u->ha1_md5)) || (err = col_str(st, 3, &u->ha1_sha256)) ||
-        (err = col_str(st, 4, &u->ha1_sha512_256)))
+        (err = col_str(st, 4, &u->ha1_sha512_256)) || (err = col_str(st, 7, &u->domain)))
         return err;
     u->enabled = sqlite3_column_int(st, 5) != 0;
     u->created_at = sqlite3_column_int64(st, 6);
@@ -491,6 +497,7 @@ static int sq_user_put(void *self, const struct sipreg_user *u)
     rc = rc ? rc : bind_str(st, 5, u->ha1_sha512_256);
     rc = rc ? rc : sqlite3_bind_int(st, 6, u->enabled ? 1 : 0);
     rc = rc ? rc : sqlite3_bind_int64(st, 7, u->created_at);
+    rc = rc ? rc : bind_str(st, 8, u->domain);
     if ((err = bind_all(st, rc)))
         return err;
     return run(q, st);
@@ -682,11 +689,32 @@ static int set_durability(sqlite3 *db)
     return exec(db, "PRAGMA synchronous = FULL");
 }
 
+/* The database holds HA1s, which answer digest challenges as well as passwords do. SQLite
+ * would create the file with 0644 less the umask, and its -wal and -shm files copy the mode of
+ * the database file: so create the file ourselves, 0600 whatever the umask, before SQLite opens
+ * it. An existing file is left alone. Special names are SQLite's business. */
+static int create_private(const char *path)
+{
+    if (!*path || strcmp(path, ":memory:") == 0 || strncmp(path, "file:", 5) == 0)
+        return 0;
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return errno == EEXIST ? 0 : SIPREG_ESTORE;
+    /* the umask may have taken bits from 0600 too (umask 0277): set it exactly */
+    int err = fchmod(fd, 0600) == 0 ? 0 : SIPREG_ESTORE;
+    close(fd);
+    if (err)
+        unlink(path);
+    return err;
+}
+
 int sipreg__sqlite_open(void **self, const char *path, const struct sipreg__store_limits *l)
 {
-    struct sq *q = sipreg_calloc(1, sizeof *q);
+    struct sq *q;
     int err, rc;
-    if (!q)
+    if ((err = create_private(path)))
+        return err;
+    if (!(q = sipreg_calloc(1, sizeof *q)))
         return SIPREG_ENOMEM;
     q->l = *l;
     rc = sqlite3_open_v2(path, &q->db,

@@ -244,6 +244,11 @@ int sipreg_store_user_put(struct sipreg_store *s, const struct sipreg_user *u)
         return err;
     if (!hex_ok(u->ha1_md5, 32) || !hex_ok(u->ha1_sha256, 64) || !hex_ok(u->ha1_sha512_256, 64))
         return SIPREG_EINVAL;
+    /* a present domain names one; "" would make every AOR's domain comparison meaningless */
+    if (!slice_ok(u->domain) || (u->domain.p && u->domain.len == 0))
+        return SIPREG_EINVAL;
+    if ((err = check_opt(u->domain, s->max_field)))
+        return err;
     return s->ops->user_put(s->self, u);
 }
 
@@ -358,7 +363,7 @@ void sipreg__binding_copy(struct sipreg_binding *dst, const struct sipreg_bindin
 size_t sipreg__user_strlen(const struct sipreg_user *u)
 {
     return u->username.len + u->realm.len + u->ha1_md5.len + u->ha1_sha256.len +
-           u->ha1_sha512_256.len;
+           u->ha1_sha512_256.len + u->domain.len;
 }
 
 void sipreg__user_copy(struct sipreg_user *dst, const struct sipreg_user *src, char **cur)
@@ -369,6 +374,7 @@ void sipreg__user_copy(struct sipreg_user *dst, const struct sipreg_user *src, c
     dst->ha1_md5 = sipreg__str_copy(src->ha1_md5, cur);
     dst->ha1_sha256 = sipreg__str_copy(src->ha1_sha256, cur);
     dst->ha1_sha512_256 = sipreg__str_copy(src->ha1_sha512_256, cur);
+    dst->domain = sipreg__str_copy(src->domain, cur);
 }
 
 int sipreg__list_alloc(struct sipreg_arena *a, size_t n, size_t nchars,

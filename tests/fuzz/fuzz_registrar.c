@@ -33,7 +33,8 @@ static void setup(void)
                             sipreg_str_z(ha2),
                             SIPREG_STR_NULL,
                             true,
-                            0};
+                            0,
+                            SIPREG_STR_NULL};
     if (sipreg_store_user_put(store, &u) != 0 || sipreg_store_commit(store) != 0)
         abort();
     sipreg_netaddr_parse(&local, "127.0.0.1:5060", 5060);

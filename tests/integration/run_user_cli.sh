@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# `sipreg user ...` and `sipreg bindings` end to end: add/update/list/enable/disable/del, the three
-# import formats (and a 10,000-user bench file, timed), all-or-nothing imports, the HA1s stored
-# in the SQLite file, the bindings listing.
+# `sipreg user ...` and `sipreg bindings` end to end: add/update/list/enable/disable/del, domains,
+# the three import formats (and a 10,000-user bench file, timed), all-or-nothing imports, the HA1s
+# stored in the SQLite file, its file modes and the warning about loose ones, a schema version 1
+# database, the bindings listing.
 # Usage: run_user_cli.sh PATH-TO-SIPREG. Needs the sqlite3 CLI and python3 (scripts/deps.sh).
 set -euo pipefail
 
@@ -92,7 +93,8 @@ expect_eq "no password stored anywhere" "$(sqlite3 "$DB" .dump | grep -c secret 
 created=$(q "SELECT created_at FROM users WHERE username='alice'")
 run user list --db "$DB"
 expect_rc "list" 0
-expect_eq "list shows alice" "$out" "alice example.com md5,sha-256,sha-512-256 enabled"
+expect_eq "list shows alice" "$out" "alice example.com md5,sha-256,sha-512-256 enabled example.com"
+expect_eq "--domain is stored as the user's domain" "$(q "SELECT domain FROM users WHERE username='alice'")" "example.com"
 
 # a CRLF line is the same password
 run --in $'crlf-pw\r\n' user add crlf --realm example.com --password-stdin --db "$DB"
@@ -110,11 +112,12 @@ expect_eq "update replaced the HA1" "$(q "SELECT ha1_md5 FROM users WHERE userna
 expect_eq "update kept one row" "$(q "SELECT count(*) FROM users")" "1"
 expect_eq "update kept created_at" "$(q "SELECT created_at FROM users WHERE username='alice'")" "$created"
 run user list --db "$DB"
-expect_eq "list shows alice disabled" "$out" "alice example.com md5,sha-256,sha-512-256 disabled"
+expect_eq "list shows alice disabled" "$out" "alice example.com md5,sha-256,sha-512-256 disabled example.com"
 run user enable alice --domain example.com --db "$DB"
 expect_rc "enable alice" 0
 run user list --db "$DB"
-expect_eq "list shows alice enabled again" "$out" "alice example.com md5,sha-256,sha-512-256 enabled"
+expect_eq "list shows alice enabled again" "$out" "alice example.com md5,sha-256,sha-512-256 enabled example.com"
+expect_eq "enable kept the domain" "$(q "SELECT domain FROM users WHERE username='alice'")" "example.com"
 run user disable alice --domain example.com --db "$DB"
 expect_eq "disable alice" "$(q "SELECT enabled FROM users WHERE username='alice'")" "0"
 expect_eq "disable kept the HA1" "$(q "SELECT ha1_md5 FROM users WHERE username='alice'")" \
@@ -126,18 +129,45 @@ expect_has "enable of an unknown user says so" "$err" "no such user"
 # --realm wins over --domain; the list is sorted by realm, then name
 run --in $'pw\n' user add bob --domain example.com --realm 'Other Realm' --password-stdin --db "$DB"
 expect_eq "--realm overrides --domain" "$(q "SELECT realm FROM users WHERE username='bob'")" "Other Realm"
+expect_eq "... and the domain is still --domain" "$(q "SELECT domain FROM users WHERE username='bob'")" "example.com"
 for u in zed:a.org amy:a.org ben:b.org; do
 	run --in $'pw\n' user add "${u%%:*}" --realm "${u#*:}" --password-stdin --db "$DB"
 done
 run user list --db "$DB"
-expect_eq "list sorted by realm then name" "$out" "bob Other Realm md5,sha-256,sha-512-256 enabled
-amy a.org md5,sha-256,sha-512-256 enabled
-zed a.org md5,sha-256,sha-512-256 enabled
-ben b.org md5,sha-256,sha-512-256 enabled
-alice example.com md5,sha-256,sha-512-256 disabled"
+expect_eq "list sorted by realm then name" "$out" "bob Other Realm md5,sha-256,sha-512-256 enabled example.com
+amy a.org md5,sha-256,sha-512-256 enabled -
+zed a.org md5,sha-256,sha-512-256 enabled -
+ben b.org md5,sha-256,sha-512-256 enabled -
+alice example.com md5,sha-256,sha-512-256 disabled example.com"
 run user list --realm a.org --db "$DB"
-expect_eq "list --realm filters" "$out" "amy a.org md5,sha-256,sha-512-256 enabled
-zed a.org md5,sha-256,sha-512-256 enabled"
+expect_eq "list --realm filters" "$out" "amy a.org md5,sha-256,sha-512-256 enabled -
+zed a.org md5,sha-256,sha-512-256 enabled -"
+
+# ---- domains ----
+run --in $'pw\n' user add bob --realm 'Other Realm' --password-stdin --db "$DB"
+expect_eq "re-add without --domain keeps the domain" "$(q "SELECT domain FROM users WHERE username='bob'")" "example.com"
+run --in $'pw\n' user add dora --domain Sub.Example.ORG --realm 'Dora Realm' --password-stdin --db "$DB"
+expect_rc "add with --domain and --realm" 0
+expect_eq "the domain is stored lower-cased" "$(q "SELECT domain || '|' || realm FROM users WHERE username='dora'")" "sub.example.org|Dora Realm"
+run --in $'pw\n' user add v6 --domain '[2001:DB8::1]' --password-stdin --db "$DB"
+expect_eq "an IPv6 reference is a domain" "$(q "SELECT domain FROM users WHERE username='v6'")" "[2001:db8::1]"
+run user del v6 --domain '[2001:DB8::1]' --db "$DB"
+expect_rc "del by --domain (the realm as given)" 0
+for d in 'ex ample.com' 'a"b' 'x/y' '[::1' ''; do
+	run --in $'pw\n' user add eve --domain "$d" --password-stdin --db "$DB"
+	expect_rc "add --domain '$d' is a usage error" 2
+	expect_has "... naming --domain" "$err" "--domain"
+done
+expect_eq "no user eve" "$(q "SELECT count(*) FROM users WHERE username='eve'")" "0"
+run user list --domain example.com --db "$DB"
+expect_eq "list --domain: the users of the domain, stored or by realm" "$out" "bob Other Realm md5,sha-256,sha-512-256 enabled example.com
+alice example.com md5,sha-256,sha-512-256 disabled example.com"
+run user list --domain A.ORG --db "$DB"
+expect_eq "list --domain: no stored domain means the realm's, case-insensitively" "$out" "amy a.org md5,sha-256,sha-512-256 enabled -
+zed a.org md5,sha-256,sha-512-256 enabled -"
+run user list --domain sub.example.org --realm 'Dora Realm' --db "$DB"
+expect_eq "list --domain --realm: both" "$out" "dora Dora Realm md5,sha-256,sha-512-256 enabled sub.example.org"
+run user del dora --realm 'Dora Realm' --db "$DB"
 
 # ---- del ----
 run user del zed --realm a.org --db "$DB"
@@ -197,6 +227,87 @@ SIPREG_DB="$WORK/env.db" run user list
 expect_rc "list of an empty \$SIPREG_DB" 0
 expect_eq "\$SIPREG_DB is used" "$([ -f "$WORK/env.db" ] && echo yes)" "yes"
 
+# ---- file modes: the database holds HA1s ----
+mode() { stat -c %a "$1" 2>&1; }
+# SQLite removes -wal and -shm when the last connection closes: hold_open DB writes through a
+# connection it keeps open (until release), so that they can be looked at.
+hold_open() {
+	rm -f "$WORK/held"
+	python3 - "$1" "$WORK/held" <<'PY' &
+import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1])
+c.execute("INSERT INTO meta VALUES('test.held', x'00')")  # a write: the -wal is not empty
+c.execute("DELETE FROM meta WHERE k = 'test.held'")
+c.commit()
+open(sys.argv[2], "w").close()
+time.sleep(60)
+PY
+	holder=$!
+	for _ in $(seq 100); do [ -e "$WORK/held" ] && break; sleep 0.1; done
+}
+release() { kill "$holder" 2>/dev/null || true; wait "$holder" 2>/dev/null || true; }
+
+MDB="$WORK/modes/m.db"
+(umask 022 && printf 'pw\n' | "$SIPREG" user add mo --domain example.com --password-stdin --db "$MDB" >/dev/null)
+expect_eq "a new database is 0600 under umask 022" "$(mode "$MDB")" "600"
+hold_open "$MDB"
+(umask 022 && printf 'pw\n' | "$SIPREG" user add mo2 --domain example.com --password-stdin --db "$MDB" >/dev/null)
+expect_eq "-wal after a write is 0600" "$(mode "$MDB-wal")" "600"
+expect_eq "-shm after a write is 0600" "$(mode "$MDB-shm")" "600"
+release
+run user list --db "$MDB"
+expect_lacks "no warning for a 0600 database" "$err" "warning"
+
+chmod 644 "$MDB"
+run user list --db "$MDB"
+expect_rc "a 0644 database still opens" 0
+expect_has "user list warns about a 0644 database, naming it" "$err" \
+	"sipreg: warning: $MDB is readable by group/others (mode 0644)"
+expect_has "... and says how to fix it" "$err" "chmod 600 $MDB"
+expect_eq "the warning goes to stderr only" "$out" "mo example.com md5,sha-256,sha-512-256 enabled example.com
+mo2 example.com md5,sha-256,sha-512-256 enabled example.com"
+run --in $'pw\n' user add mo3 --domain example.com --password-stdin --db "$MDB"
+expect_has "user add warns too" "$err" "warning: $MDB is readable"
+run user disable mo3 --domain example.com --db "$MDB"
+expect_has "user disable warns too" "$err" "warning: $MDB is readable"
+run user enable mo3 --domain example.com --db "$MDB"
+expect_has "user enable warns too" "$err" "warning: $MDB is readable"
+run user del mo3 --domain example.com --db "$MDB"
+expect_has "user del warns too" "$err" "warning: $MDB is readable"
+run --in $'mo4 pw\n' user import - --domain example.com --db "$MDB"
+expect_has "user import warns too" "$err" "warning: $MDB is readable"
+run bindings --db "$MDB"
+expect_has "bindings warns too" "$err" "warning: $MDB is readable"
+# -wal and -shm made while the database was 0644 stay so after a chmod of the database alone
+hold_open "$MDB"
+chmod 600 "$MDB"
+run user list --db "$MDB"
+release
+expect_has "a -wal readable by others is named" "$err" "warning: $MDB-wal is readable by group/others (mode 0644)"
+expect_has "a -shm readable by others is named" "$err" "warning: $MDB-shm is readable by group/others (mode 0644)"
+expect_lacks "... and the 0600 database is not" "$err" "warning: $MDB is"
+
+# ---- a database of schema version 1 (before users had domains) ----
+V1="$WORK/v1.db"
+sqlite3 "$V1" "CREATE TABLE bindings(aor TEXT NOT NULL, key TEXT NOT NULL, contact TEXT NOT NULL,
+	expires_at INTEGER NOT NULL, q INTEGER NOT NULL, call_id TEXT NOT NULL, cseq INTEGER NOT NULL,
+	source TEXT, transport TEXT, path TEXT, instance TEXT, reg_id INTEGER NOT NULL, user_agent TEXT,
+	registered_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, PRIMARY KEY(aor, key));
+	CREATE INDEX bindings_expires_at ON bindings(expires_at);
+	CREATE TABLE users(username TEXT NOT NULL, realm TEXT NOT NULL, ha1_md5 TEXT, ha1_sha256 TEXT,
+	ha1_sha512_256 TEXT, enabled INTEGER NOT NULL, created_at INTEGER NOT NULL,
+	PRIMARY KEY(username, realm));
+	CREATE TABLE meta(k TEXT PRIMARY KEY, v BLOB NOT NULL);
+	PRAGMA application_id = 1397772871; PRAGMA user_version = 1;
+	INSERT INTO users VALUES('old', 'example.com', '$(md5 'old:example.com:pw')', NULL, NULL, 1, 5);"
+chmod 600 "$V1"
+run user list --db "$V1"
+expect_rc "a version 1 database opens" 0
+expect_eq "its user is listed, without a domain" "$out" "old example.com md5 enabled -"
+expect_eq "it was migrated to version 2" "$(sqlite3 "$V1" "PRAGMA user_version")" "2"
+run --in $'pw\n' user add old --domain example.com --password-stdin --db "$V1"
+expect_eq "a migrated user takes a domain" "$(sqlite3 "$V1" "SELECT domain || '|' || created_at FROM users")" "example.com|5"
+
 # ---- password typed at a terminal (needs script(1) for a pseudo-terminal) ----
 if command -v script >/dev/null && script -qec true /dev/null </dev/null >/dev/null 2>&1; then
 	ttyrun() { # PW1 PW2 NAME: types PW1 and PW2 at the prompts of `user add NAME`
@@ -234,9 +345,15 @@ expect_eq "imported SHA-256 HA1 of user10000" \
 echo "# import of 10000 users took $((t1 - t0)) ms"
 if [ $((t1 - t0)) -lt $((IMPORT_LIMIT_S * 1000)) ]; then ok "import of 10000 users under ${IMPORT_LIMIT_S} s"
 else not_ok "import of 10000 users under ${IMPORT_LIMIT_S} s" "took $((t1 - t0)) ms"; fi
+expect_eq "import without --domain stores none" "$(sqlite3 "$IDB" "SELECT count(*) FROM users WHERE domain IS NOT NULL")" "0"
 run user import "$WORK/bench_users.txt" --domain bench.local --db "$IDB"
 expect_eq "re-import updates" "$out" "imported 10000 users (0 new, 10000 updated)"
 expect_eq "re-import keeps 10000 rows" "$(sqlite3 "$IDB" "SELECT count(*) FROM users")" "10000"
+expect_eq "import --domain gives every user the domain" \
+	"$(sqlite3 "$IDB" "SELECT count(*) FROM users WHERE domain = 'bench.local'")" "10000"
+run user import "$WORK/bench_users.txt" --realm bench.local --db "$IDB"
+expect_eq "re-import without --domain keeps the domains" \
+	"$(sqlite3 "$IDB" "SELECT count(*) FROM users WHERE domain = 'bench.local'")" "10000"
 
 # ---- import: CSV (quotes, per-line realm, BOM, CRLF) ----
 printf '\xef\xbb\xbf# name,password[,realm]\r\ncsv1,pw1\r\n "csv2" , "p,w ""2"" " , other.org\r\n\r\ncsv3,pw3,\r\n' >"$WORK/users.csv"
@@ -249,6 +366,17 @@ expect_eq "CSV quoted fields, realm from the third field" \
 	"$(q "SELECT ha1_md5 FROM users WHERE username='csv2' AND realm='other.org'")" \
 	"$(md5 'csv2:other.org:p,w "2" ')"
 expect_eq "CSV empty third field takes --domain" "$(q "SELECT realm FROM users WHERE username='csv3'")" "example.com"
+expect_eq "CSV: --domain is every user's domain" "$(q "SELECT group_concat(domain) FROM users WHERE username LIKE 'csv_'")" "example.com,example.com,example.com"
+printf 'csv4,pw4,Csv Realm,Csv.Example\ncsv5,pw5,,\ncsv6,pw6\n' >"$WORK/domains.csv"
+run user import "$WORK/domains.csv" --domain example.net --db "$DB"
+expect_rc "import CSV with a domain column" 0
+expect_eq "CSV fourth field is the domain, lower-cased" "$(q "SELECT realm || '|' || domain FROM users WHERE username='csv4'")" "Csv Realm|csv.example"
+expect_eq "CSV empty fourth field takes --domain" "$(q "SELECT realm || '|' || domain FROM users WHERE username='csv5'")" "example.net|example.net"
+expect_eq "CSV without a fourth field takes --domain" "$(q "SELECT domain FROM users WHERE username='csv6'")" "example.net"
+printf 'csv7,pw7,r,bad domain\n' >"$WORK/baddomain.csv"
+run user import "$WORK/baddomain.csv" --db "$DB"
+expect_rc "a bad domain fails the import" 1
+expect_has "bad domain reported" "$err" "baddomain.csv:1: bad domain 'bad domain'"
 
 # ---- import: Apache htdigest (MD5 only; the line's realm wins) ----
 ha=$(md5 'web:Web Realm:webpw')
@@ -260,9 +388,12 @@ expect_eq "htdigest HA1 stored as is, lower-cased" \
 expect_eq "htdigest: only MD5" "$(q "SELECT ha1_sha256 IS NULL AND ha1_sha512_256 IS NULL FROM users WHERE username='web'")" "1"
 expect_eq "htdigest: the flag's realm is not used" "$(q "SELECT count(*) FROM users WHERE realm='ignored.example'")" "0"
 run user list --realm 'Web Realm' --db "$DB"
-expect_eq "list shows md5 only" "$out" "web Web Realm md5 enabled"
+expect_eq "list shows md5 only" "$out" "web Web Realm md5 enabled -"
 run user import "$WORK/htdigest" --db "$DB"
 expect_rc "htdigest needs no realm flag" 0
+run user import "$WORK/htdigest" --domain web.example --db "$DB"
+expect_eq "htdigest with --domain: the line's realm, the flag's domain" \
+	"$(q "SELECT realm || '|' || domain FROM users WHERE username='web'")" "Web Realm|web.example"
 
 # ---- import: malformed files import nothing ----
 n_before=$(q "SELECT count(*) FROM users")

@@ -54,7 +54,7 @@ static int add_user(struct fx *f, const char *name, const char *pass)
     if (err)
         return err;
     struct sipreg_user u = {n,    realm, sipreg_str_z(md5), sipreg_str_z(sha), SIPREG_STR_NULL,
-                            true, 0};
+                            true, 0,     SIPREG_STR_NULL};
     err = sipreg_store_user_put(f->store, &u);
     return err ? err : sipreg_store_commit(f->store);
 }

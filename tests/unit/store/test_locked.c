@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "sipreg/store.h"
+#include "store/store_int.h"
 #include "test.h"
 
 struct worker_arg {
@@ -80,5 +81,60 @@ TEST(store_locked_open_oom)
         return 0;
     }
     sipreg_store_close(s);
+    return 0;
+}
+
+/* A memory backend whose reads of users fail, as a broken database's would. */
+static int failing_user_get(void *self, struct sipreg_str username, struct sipreg_str realm,
+                            struct sipreg_arena *a, struct sipreg_user *out)
+{
+    (void)self, (void)username, (void)realm, (void)a, (void)out;
+    return SIPREG_ESTORE;
+}
+
+static int locked_get(struct sipreg_store *s, const char *name)
+{
+    static char mem[1024];
+    struct sipreg_arena a;
+    struct sipreg_user u;
+    sipreg_arena_init(&a, mem, sizeof mem);
+    return sipreg_store_user_get(s, sipreg_str_z(name), sipreg_str_z("r"), &a, &u);
+}
+
+/* The wrapper passes user_get's codes through: ENOENT for an absent user only, a read error as
+ * that error. */
+TEST(store_locked_user_get_errors)
+{
+    static struct sipreg_store_ops failing;
+    struct sipreg_store *inner, *s;
+    struct sipreg__store_limits lim;
+    struct sipreg_user u = {.username = sipreg_str_z("bob"), .realm = sipreg_str_z("r")};
+    void *self;
+    if (sipreg_store_open_memory(&inner, NULL))
+        return test_oom_active ? 0 : 1;
+    if (sipreg_store_open_locked(&s, inner))
+        return test_oom_active ? 0 : 1;
+    int put = sipreg_store_user_put(s, &u), commit = sipreg_store_commit(s);
+    int present = locked_get(s, "bob"), absent = locked_get(s, "nobody");
+    sipreg_store_close(s);
+    if (put || commit)
+        return test_oom_active ? 0 : 1;
+    ASSERT_EQ(present, 0);
+    ASSERT_EQ(absent, SIPREG_ENOENT);
+
+    failing = sipreg__mem_ops;
+    failing.user_get = failing_user_get;
+    sipreg__store_limits(NULL, &lim);
+    if (sipreg__mem_open(&self, &lim, NULL))
+        return test_oom_active ? 0 : 1;
+    if (sipreg_store_create(&inner, &failing, self)) {
+        failing.close(self);
+        return test_oom_active ? 0 : 1;
+    }
+    if (sipreg_store_open_locked(&s, inner))
+        return test_oom_active ? 0 : 1;
+    absent = locked_get(s, "nobody");
+    sipreg_store_close(s);
+    ASSERT_EQ(absent, SIPREG_ESTORE);
     return 0;
 }

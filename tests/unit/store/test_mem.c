@@ -126,3 +126,59 @@ TEST(store_mem_create_custom)
     ASSERT_EQ(err, 0);
     return 0;
 }
+
+/* The order iteration meets users in is their hash order: a fingerprint of the key. */
+struct order {
+    char names[64][8];
+    int n;
+};
+
+static int order_cb(const struct sipreg_user *u, void *ud)
+{
+    struct order *o = ud;
+    if (o->n == 64 || u->username.len >= sizeof o->names[0])
+        return 1;
+    memcpy(o->names[o->n], u->username.p, u->username.len);
+    o->names[o->n++][u->username.len] = '\0';
+    return 0;
+}
+
+static int user_order(const struct sipreg_store_cfg *cfg, struct order *o)
+{
+    struct sipreg_store *s;
+    int err = sipreg_store_open_memory(&s, cfg);
+    if (err)
+        return err;
+    memset(o, 0, sizeof *o);
+    for (int i = 0; i < 64 && !err; i++) {
+        char name[8];
+        snprintf(name, sizeof name, "u%d", i);
+        struct sipreg_user u = {.username = sipreg_str_z(name), .realm = sipreg_str_z("r")};
+        err = sipreg_store_user_put(s, &u);
+    }
+    if (!err)
+        err = sipreg_store_user_iterate(s, order_cb, o);
+    sipreg_store_close(s);
+    return err;
+}
+
+/* Without a key of the caller's, each store draws its own: the same 64 users land in another
+ * order (equal orders by chance: about 1 in 64!). A key given is used as it is. */
+TEST(store_mem_random_hash_key)
+{
+    static struct order o1, o2;
+    static const struct sipreg_store_cfg zero_key = {.max_bindings = 10};
+    static const struct sipreg_store_cfg fixed = {.hash_key = {7, 1, 2, 3}};
+    if (user_order(NULL, &o1) || user_order(NULL, &o2))
+        return test_oom_active ? 0 : 1;
+    ASSERT_EQ(o1.n, 64);
+    ASSERT_EQ(o2.n, 64);
+    ASSERT(memcmp(&o1, &o2, sizeof o1) != 0);
+    if (user_order(&zero_key, &o1) || user_order(&zero_key, &o2))
+        return test_oom_active ? 0 : 1;
+    ASSERT(memcmp(&o1, &o2, sizeof o1) != 0);
+    if (user_order(&fixed, &o1) || user_order(&fixed, &o2))
+        return test_oom_active ? 0 : 1;
+    ASSERT(memcmp(&o1, &o2, sizeof o1) == 0);
+    return 0;
+}

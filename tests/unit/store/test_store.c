@@ -482,6 +482,17 @@ static int user_count_cb(const struct sipreg_user *u, void *ud)
     return 0;
 }
 
+/* Counts the users iteration shows with a domain, checking the one there should be. */
+static int user_domain_cb(const struct sipreg_user *u, void *ud)
+{
+    if (u->domain.p) {
+        ASSERT_STR(u->domain, "example.net");
+        ASSERT_STR(u->realm, "example.com");
+        ++*(int *)ud;
+    }
+    return 0;
+}
+
 static int user_stop_cb(const struct sipreg_user *u, void *ud)
 {
     (void)u;
@@ -510,6 +521,7 @@ static int body_users(struct sipreg_store *s)
     ASSERT_ABSENT(g.ha1_sha512_256);
     ASSERT(g.enabled);
     ASSERT_EQ(g.created_at, 1234);
+    ASSERT_ABSENT(g.domain); /* none given: the realm's domain */
     /* Too small an arena. */
     sipreg_arena_init(&a, arena_mem, 20);
     ASSERT_EQ(sipreg_store_user_get(s, Z("alice"), Z("example.com"), &a, &g), SIPREG_ENOMEM);
@@ -528,9 +540,39 @@ static int body_users(struct sipreg_store *s)
     ASSERT_ABSENT(g.ha1_sha256);
     ASSERT_STR(g.ha1_sha512_256, SHA_A);
     ASSERT_EQ(sipreg_store_user_get(s, Z("Alice"), Z("example.com"), &a, &g), SIPREG_ENOENT);
+    /* A domain is stored and returned; replacing the user replaces it too. */
+    u.domain = Z("example.net");
+    ASSERT_EQ(sipreg_store_user_put(s, &u), 0);
+    sipreg_arena_init(&a, arena_mem, sizeof arena_mem);
+    ASSERT_EQ(sipreg_store_user_get(s, Z("alice"), Z("example.com"), &a, &g), 0);
+    ASSERT_STR(g.domain, "example.net");
+    ASSERT_STR(g.realm, "example.com");
+    ASSERT_STR(g.ha1_sha512_256, SHA_A);
+    u.domain = Z("");
+    ASSERT_EQ(sipreg_store_user_put(s, &u), SIPREG_EINVAL);
+    u.domain = (struct sipreg_str){NULL, 3};
+    ASSERT_EQ(sipreg_store_user_put(s, &u), SIPREG_EINVAL);
+    u.domain = (struct sipreg_str){arena_mem, SIPREG_STORE_DEFAULT_MAX_FIELD + 1};
+    ASSERT_EQ(sipreg_store_user_put(s, &u), SIPREG_ELIMIT);
+    u.domain = SIPREG_STR_NULL;
+    ASSERT_EQ(sipreg_store_user_get(s, Z("alice"), Z("example.com"), &a, &g), 0);
+    ASSERT_STR(g.domain, "example.net"); /* the refused puts changed nothing */
     int n = 0;
+    ASSERT_EQ(sipreg_store_user_iterate(s, user_domain_cb, &n), 0);
+    ASSERT_EQ(n, 1);
+    n = 0;
     ASSERT_EQ(sipreg_store_user_iterate(s, user_count_cb, &n), 0);
     ASSERT_EQ(n, 2);
+    /* A user without a domain gets one when replaced with one, and loses it the same way. */
+    u.domain = Z("example.com");
+    u.realm = Z("other.org");
+    ASSERT_EQ(sipreg_store_user_put(s, &u), 0);
+    sipreg_arena_init(&a, arena_mem, sizeof arena_mem);
+    ASSERT_EQ(sipreg_store_user_get(s, Z("alice"), Z("other.org"), &a, &g), 0);
+    ASSERT_STR(g.domain, "example.com");
+    u.domain = SIPREG_STR_NULL;
+    ASSERT_EQ(sipreg_store_user_put(s, &u), 0);
+    u.realm = Z("example.com");
     n = 0;
     ASSERT_EQ(sipreg_store_user_iterate(s, user_stop_cb, &n), 9);
     ASSERT_EQ(n, 1);
@@ -549,6 +591,7 @@ static int body_users(struct sipreg_store *s)
     ASSERT_EQ(sipreg_store_user_del(s, Z("alice"), Z("example.com")), SIPREG_ENOENT);
     ASSERT_EQ(sipreg_store_user_get(s, Z("alice"), Z("example.com"), &a, &g), SIPREG_ENOENT);
     ASSERT_EQ(sipreg_store_user_get(s, Z("alice"), Z("other.org"), &a, &g), 0);
+    ASSERT_ABSENT(g.domain);
     n = 0;
     ASSERT_EQ(sipreg_store_user_iterate(s, user_count_cb, &n), 0);
     ASSERT_EQ(n, 1);
