@@ -711,6 +711,8 @@ int cmd_serve(int argc, char **argv)
         opts_free(&o);
         return 1;
     }
+    if (!o.memory)
+        (void)cmd_check_db_mode(o.db); /* it holds every HA1: say so when others can read it */
     struct sipreg_auth_secret secret;
     int err = load_secret(store, &secret);
     if (err) {

@@ -607,7 +607,7 @@ static int authenticate(struct sipreg_registrar *r, struct req_ctx *q, const str
 /* The domain a user belongs to: the one its record names, else the one its realm names. */
 static int user_in_domain(const struct sipreg_user *u, const struct dom *d)
 {
-    return sipreg_str_caseeqz(u->realm, d->name);
+    return sipreg_str_caseeqz(u->domain.p ? u->domain : u->realm, d->name);
 }
 
 static int aor_of(struct sipreg_buf *b, const struct sipreg_uri *u)

@@ -1419,3 +1419,90 @@ TEST(registrar_store_read_error_counts_nothing)
     struct sipreg_registrar_cfg cfg = {.fail_limit_source = 2, .fail_limit_user = 2};
     return run_fx(body_registrar_store_read_error_counts_nothing, &cfg);
 }
+
+/* Several domains on one realm: a user registers only AORs of its own domain. */
+static int put_user(struct fx *f, const char *name, const char *realm, const char *domain,
+                    const char *pass)
+{
+    char md5[SIPREG_AUTH_HEX_MAX];
+    int err = sipreg_auth_ha1(SIPREG_AUTH_MD5, sipreg_str_z(name), sipreg_str_z(realm),
+                              sipreg_str_z(pass), md5);
+    struct sipreg_user u = {.username = sipreg_str_z(name),
+                            .realm = sipreg_str_z(realm),
+                            .ha1_md5 = sipreg_str_z(md5),
+                            .enabled = true,
+                            .domain = domain ? sipreg_str_z(domain) : SIPREG_STR_NULL};
+    if (!err)
+        err = sipreg_store_user_put(f->store, &u);
+    return err ? err : sipreg_store_commit(f->store);
+}
+
+/* A REGISTER of sip:USER@DOMAIN with an optional Authorization line. */
+static size_t register_msg(struct fx *f, char *msg, size_t cap, const char *user,
+                           const char *domain, const char *auth)
+{
+    int b = ++f->branch, c = ++f->cseq;
+    int n = snprintf(msg, cap,
+                     "REGISTER sip:%s SIP/2.0\r\n"
+                     "Via: SIP/2.0/UDP 192.0.2.4:5062;branch=z9hG4bK-d%d;rport\r\n"
+                     "From: <sip:%s@%s>;tag=d%d\r\nTo: <sip:%s@%s>\r\n"
+                     "Call-ID: dom-%s-%s\r\nCSeq: %d REGISTER\r\n"
+                     "Contact: <sip:%s@192.0.2.4:5062>\r\n%s\r\n",
+                     domain, b, user, domain, b, user, domain, user, domain, c, user, auth);
+    return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
+}
+
+/* The full challenge flow for `user` registering sip:USER@DOMAIN; returns the final status. */
+static int register_in(struct fx *f, const char *user, const char *domain, const char *pass)
+{
+    char msg[4096], auth[1024], ruri[128];
+    snprintf(ruri, sizeof ruri, "sip:%s", domain);
+    size_t n = register_msg(f, msg, sizeof msg, user, domain, "");
+    if (feed(f, msg, n) != 0 || status(f) != 401)
+        return -1;
+    if (answer_challenge(f, user, pass, ruri, auth, sizeof auth) != 0)
+        return -2;
+    n = register_msg(f, msg, sizeof msg, user, domain, auth);
+    if (feed(f, msg, n) != 0)
+        return -3;
+    return status(f);
+}
+
+static int body_registrar_user_registers_in_its_domain_only(struct fx *f)
+{
+    static const char *const doms[] = {"example.com", "example.org"};
+    struct sipreg_registrar_cfg cfg = f->cfg;
+    cfg.domains = doms;
+    cfg.ndomains = 2;
+    cfg.realm = "shared";
+    sipreg_registrar_destroy(f->r);
+    f->r = NULL;
+    CHECK(sipreg_registrar_create(&f->r, &cfg) == 0);
+    CHECK(put_user(f, "alice", "shared", "example.com", "a-pass") == 0);
+    CHECK(put_user(f, "carol", "shared", NULL, "c-pass") == 0); /* no domain: the realm's */
+    CHECK(register_in(f, "alice", "example.com", "a-pass") == 200);
+    CHECK(register_in(f, "alice", "example.org", "a-pass") == 403);
+    CHECK(register_in(f, "carol", "example.com", "c-pass") == 403);
+    /* each domain its own realm by default: alice of example.com has no credentials in the
+     * realm of example.org at all */
+    cfg.realm = NULL;
+    sipreg_registrar_destroy(f->r);
+    f->r = NULL;
+    CHECK(sipreg_registrar_create(&f->r, &cfg) == 0);
+    CHECK(put_user(f, "dave", "example.com", "example.com", "d-pass") == 0);
+    CHECK(register_in(f, "dave", "example.com", "d-pass") == 200);
+    CHECK(register_in(f, "dave", "example.org", "d-pass") == 401);
+    /* with --allow-third-party the domain is not checked */
+    cfg.realm = "shared";
+    cfg.allow_third_party = true;
+    sipreg_registrar_destroy(f->r);
+    f->r = NULL;
+    CHECK(sipreg_registrar_create(&f->r, &cfg) == 0);
+    CHECK(register_in(f, "alice", "example.org", "a-pass") == 200);
+    return 0;
+}
+
+TEST(registrar_user_registers_in_its_domain_only)
+{
+    return run_fx(body_registrar_user_registers_in_its_domain_only, NULL);
+}
