@@ -420,19 +420,28 @@ TEST(client_auth_no_credentials)
     return fx_run(t_auth_nocred, &rc, NULL);
 }
 
-/* A realm given in the configuration: other realms' challenges are not answered (not even a
- * realm differing in case only), and the event says why; the realm is compared unescaped. */
-static int t_auth_realm(struct fx *f)
+/* The first REGISTER, answered by `reply` (a 401 or 407 challenge, from the fixture's
+ * registrar when `hdrs` is NULL), which the configuration refuses: Error with SIPREG_EAUTH,
+ * `status` and `reason`, and nothing sent. */
+static int fx_refused(struct fx *f, int status, const char *hdrs, const char *reason)
 {
     sipreg_reg_begin(f->r);
     ASSERT_EQ(fx_at(f, 0), 0);
     ASSERT_EQ(fx_pull(f), 1);
-    ASSERT_EQ(fx_challenge(f, 401, false), 0);
+    ASSERT_EQ(hdrs ? fx_reply(f, status, hdrs) : fx_challenge(f, status, false), 0);
     EXPECT_STATE(f, SIPREG_REG_ERROR);
     ASSERT_EQ(fx_last(f)->error, SIPREG_EAUTH);
-    ASSERT_EQ(fx_last(f)->status, 401);
-    ASSERT_STR(S(fx_last(f)->reason), "challenge realm not allowed");
-    ASSERT_EQ(fx_drain(f), 0); /* no Authorization for a foreign realm */
+    ASSERT_EQ(fx_last(f)->status, status);
+    ASSERT_STR(S(fx_last(f)->reason), reason);
+    ASSERT_EQ(fx_drain(f), 0); /* no Authorization */
+    return 0;
+}
+
+/* A realm given in the configuration: other realms' challenges are not answered (not even a
+ * realm differing in case only), and the event says why; the realm is compared unescaped. */
+static int t_auth_realm(struct fx *f)
+{
+    ASSERT_EQ(fx_refused(f, 401, NULL, "challenge realm not allowed"), 0);
     /* the retry: "Other.example.org" differs in case; the escaped form of the realm is it */
     ASSERT_EQ(fx_at(f, fx_last(f)->next), 0);
     ASSERT_EQ(fx_pull(f), 1);
@@ -461,14 +470,7 @@ static int t_min_alg(struct fx *f)
 {
     f->algs[0] = SIPREG_AUTH_MD5;
     f->srv.nalgs = 1;
-    sipreg_reg_begin(f->r);
-    ASSERT_EQ(fx_at(f, 0), 0);
-    ASSERT_EQ(fx_pull(f), 1);
-    ASSERT_EQ(fx_challenge(f, 401, false), 0);
-    EXPECT_STATE(f, SIPREG_REG_ERROR);
-    ASSERT_EQ(fx_last(f)->error, SIPREG_EAUTH);
-    ASSERT_EQ(fx_last(f)->status, 401);
-    ASSERT_STR(S(fx_last(f)->reason), "challenge algorithm too weak");
+    ASSERT_EQ(fx_refused(f, 401, NULL, "challenge algorithm too weak"), 0);
     ASSERT(fx_last(f)->next >= 300000); /* the authentication-failure wait, no loop */
     ASSERT_EQ(fx_until(f, fx_last(f)->next - 1), 0);
     /* the registrar learns SHA-256 */
@@ -498,16 +500,7 @@ TEST(client_auth_min_alg)
 /* SHA-512-256 required: SHA-256 and MD5 offered are both too weak. */
 static int t_min_alg_512(struct fx *f)
 {
-    sipreg_reg_begin(f->r);
-    ASSERT_EQ(fx_at(f, 0), 0);
-    ASSERT_EQ(fx_pull(f), 1);
-    ASSERT_EQ(fx_challenge(f, 407, false), 0);
-    EXPECT_STATE(f, SIPREG_REG_ERROR);
-    ASSERT_EQ(fx_last(f)->error, SIPREG_EAUTH);
-    ASSERT_EQ(fx_last(f)->status, 407);
-    ASSERT_STR(S(fx_last(f)->reason), "challenge algorithm too weak");
-    ASSERT_EQ(fx_drain(f), 0);
-    return 0;
+    return fx_refused(f, 407, NULL, "challenge algorithm too weak");
 }
 TEST(client_auth_min_alg_sha512)
 {
@@ -543,15 +536,7 @@ static const char *rfc2069_why;
 
 static int t_rfc2069_refused(struct fx *f)
 {
-    sipreg_reg_begin(f->r);
-    ASSERT_EQ(fx_at(f, 0), 0);
-    ASSERT_EQ(fx_pull(f), 1);
-    ASSERT_EQ(fx_reply(f, 401, rfc2069), 0);
-    EXPECT_STATE(f, SIPREG_REG_ERROR);
-    ASSERT_EQ(fx_last(f)->error, SIPREG_EAUTH);
-    ASSERT_STR(S(fx_last(f)->reason), rfc2069_why);
-    ASSERT_EQ(fx_drain(f), 0);
-    return 0;
+    return fx_refused(f, 401, rfc2069, rfc2069_why);
 }
 TEST(client_auth_require_qop)
 {
