@@ -6,6 +6,7 @@
 #
 #   bench/security_cost.sh OLD_SIPREG NEW_SIPREG [RATE] [ROUNDS] [DURATION]
 #
+# PIN=SRV:GEN passes --pin to reg_bench.sh (e.g. 1:0: the server alone on CPU 1).
 # Both run with --algorithms MD5 (SIPp answers only the first challenge, with MD5; older builds
 # offered SHA-256 first) and --reply-rate 0 (all of SIPp's calls come from one address).
 set -euo pipefail
@@ -28,7 +29,7 @@ for r in $(seq 1 "$rounds"); do
     bin=$old
     [ "$side" = B ] && bin=$new
     ./reg_bench.sh --target "$(target "$bin")" --label "$side" --rate "$rate" \
-      --duration "$duration" --results "$results" | grep -E "^label=" || true
+      --duration "$duration" --results "$results" ${PIN:+--pin "$PIN"} | grep -E "^label=" || true
   done
 done
 
