@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages the build and the tests need (only those missing).
 set -euo pipefail
 pkgs=(cmake make gcc clang libclang-rt-14-dev clang-format pkg-config libssl-dev libsqlite3-dev
-      sqlite3 python3 sip-tester sipsak baresip-core kamailio iproute2 util-linux)
+      sqlite3 python3 sip-tester sipsak baresip-core linphone-cli kamailio iproute2 util-linux)
 need=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
