@@ -41,6 +41,9 @@ SIPREG_API const char *sipreg_auth_alg_name(enum sipreg_auth_alg alg);
 SIPREG_API size_t sipreg_auth_alg_hexlen(enum sipreg_auth_alg alg);
 /* The algorithm without "-sess": the hash family an HA1 belongs to (MD5-sess -> MD5). */
 SIPREG_API enum sipreg_auth_alg sipreg_auth_alg_base(enum sipreg_auth_alg alg);
+/* Strength of the algorithm's hash family, for ordering: 1 MD5, 2 SHA-256, 3 SHA-512-256 (a
+ * -sess variant as its base; an out-of-range value as MD5). */
+SIPREG_API int sipreg_auth_alg_strength(enum sipreg_auth_alg alg);
 
 /* HA1 = H(username ":" realm ":" password) in lowercase hex, NUL-terminated, for the algorithm's
  * hash (a -sess algorithm gives the same value as its base: the session part is applied per

@@ -62,15 +62,6 @@ static bool usable(const struct sipreg_auth *ch, enum sipreg_auth_alg *alg,
     return true;
 }
 
-static int strength(enum sipreg_auth_alg alg)
-{
-    switch (sipreg_auth_alg_base(alg)) {
-    case SIPREG_AUTH_SHA512_256: return 3;
-    case SIPREG_AUTH_SHA256: return 2;
-    default: return 1;
-    }
-}
-
 const char *sipreg_auth_refusal_text(enum sipreg_auth_refusal r)
 {
     static const char *const text[] = {
@@ -105,8 +96,10 @@ static enum sipreg_auth_refusal policy_check(const struct sipreg_auth_client_pol
     if (pol->realm.p && !unq_eq(ch->realm, pol->realm))
         return SIPREG_AUTH_REFUSAL_REALM;
     /* an unknown min_alg refuses everything rather than nothing */
-    int min = (unsigned)pol->min_alg < SIPREG_AUTH_ALG__COUNT ? strength(pol->min_alg) : 4;
-    if (strength(alg) < min)
+    int min = (unsigned)pol->min_alg < SIPREG_AUTH_ALG__COUNT
+                  ? sipreg_auth_alg_strength(pol->min_alg)
+                  : 4;
+    if (sipreg_auth_alg_strength(alg) < min)
         return SIPREG_AUTH_REFUSAL_ALGORITHM;
     if (qop == SIPREG_AUTH_QOP_NONE && (pol->require_qop || min > 1))
         return SIPREG_AUTH_REFUSAL_QOP;
@@ -130,8 +123,8 @@ int sipreg_auth_challenge_choose(const struct sipreg_auth *ch, size_t n,
                 refused = r;
             continue;
         }
-        if (strength(alg) > best) {
-            best = strength(alg);
+        if (sipreg_auth_alg_strength(alg) > best) {
+            best = sipreg_auth_alg_strength(alg);
             *idx = i;
         }
     }

@@ -56,6 +56,15 @@ enum sipreg_auth_alg sipreg_auth_alg_base(enum sipreg_auth_alg alg)
     }
 }
 
+int sipreg_auth_alg_strength(enum sipreg_auth_alg alg)
+{
+    switch (sipreg_auth_alg_base(alg)) {
+    case SIPREG_AUTH_SHA512_256: return 3;
+    case SIPREG_AUTH_SHA256: return 2;
+    default: return 1;
+    }
+}
+
 /* Explicit fetches are cached: the implicit fetch behind EVP_md5() and friends costs a lookup
  * under a lock on every EVP_DigestInit_ex. */
 static EVP_MD *md_cache[3];

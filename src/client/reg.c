@@ -1070,16 +1070,6 @@ static size_t zlen(const char *z)
     return z ? strlen(z) + 1 : 0;
 }
 
-/* Strength of an algorithm's hash family: MD5 < SHA-256 < SHA-512-256. */
-static int hash_rank(enum sipreg_auth_alg alg)
-{
-    switch (sipreg_auth_alg_base(alg)) {
-    case SIPREG_AUTH_SHA512_256: return 3;
-    case SIPREG_AUTH_SHA256: return 2;
-    default: return 1;
-    }
-}
-
 static bool bad_text(const char *z, size_t max)
 {
     return z && (strlen(z) > max || strpbrk(z, "\r\n<>\"") != NULL);
@@ -1100,7 +1090,7 @@ int sipreg_reg_create(struct sipreg_client *c, struct sipreg_reg **out,
                      strspn(cfg->ha1, "0123456789abcdefABCDEF") != strlen(cfg->ha1)))
         return SIPREG_EINVAL;
     /* an HA1 of a family below min_alg could never answer anything */
-    if (cfg->ha1 && hash_rank(cfg->ha1_alg) < hash_rank(cfg->min_alg))
+    if (cfg->ha1 && sipreg_auth_alg_strength(cfg->ha1_alg) < sipreg_auth_alg_strength(cfg->min_alg))
         return SIPREG_EINVAL;
     /* a contact given as "<sip:...>" or "sip:..." */
     char contact[URI_MAX] = "";

@@ -36,6 +36,10 @@ TEST(auth_alg_parse_names)
     ASSERT_EQ(sipreg_auth_alg_hexlen(SIPREG_AUTH_ALG__COUNT), 0);
     ASSERT_EQ(sipreg_auth_alg_base(SIPREG_AUTH_SHA512_256_SESS), SIPREG_AUTH_SHA512_256);
     ASSERT_EQ(sipreg_auth_alg_base(SIPREG_AUTH_SHA256), SIPREG_AUTH_SHA256);
+    ASSERT_EQ(sipreg_auth_alg_strength(SIPREG_AUTH_MD5_SESS), 1);
+    ASSERT_EQ(sipreg_auth_alg_strength(SIPREG_AUTH_SHA256), 2);
+    ASSERT_EQ(sipreg_auth_alg_strength(SIPREG_AUTH_SHA512_256_SESS), 3);
+    ASSERT_EQ(sipreg_auth_alg_strength((enum sipreg_auth_alg)99), 1);
     return 0;
 }
 
