@@ -295,6 +295,23 @@ SIPREG_API int sipreg_auth_verify(const struct sipreg_auth_server_cfg *cfg,
                                   sipreg_time now, struct sipreg_auth_tracker *t,
                                   enum sipreg_auth_reason *why /* OUT */);
 
+/* sipreg_auth_verify() in two steps, so that a caller can refuse a request whose nonce proves
+ * nothing before it looks the user up (a forged source address then costs no store read):
+ * sipreg_auth_verify_nonce() makes the first two checks above (0, SIPREG_ENONCE,
+ * SIPREG_ESTALE, SIPREG_EINVAL, SIPREG_ECRYPTO) and fills `info`; only after 0, pass that
+ * `info` to sipreg_auth_verify_response(), which makes the rest with the same results. */
+SIPREG_API int sipreg_auth_verify_nonce(const struct sipreg_auth_server_cfg *cfg,
+                                        const struct sipreg_auth *cred,
+                                        const struct sipreg_auth_request *req, sipreg_time now,
+                                        struct sipreg_auth_tracker *t,
+                                        struct sipreg_auth_nonce_info *info /* OUT */,
+                                        enum sipreg_auth_reason *why /* OUT */);
+SIPREG_API int
+sipreg_auth_verify_response(const struct sipreg_auth_server_cfg *cfg,
+                            const struct sipreg_auth *cred, const struct sipreg_auth_request *req,
+                            struct sipreg_str ha1, const struct sipreg_auth_nonce_info *info,
+                            struct sipreg_auth_tracker *t, enum sipreg_auth_reason *why /* OUT */);
+
 /* ---- client ---- */
 
 /* What a client is willing to answer, on top of what it can answer at all. A zeroed policy

@@ -114,9 +114,55 @@ static int fail(enum sipreg_auth_reason *why, enum sipreg_auth_reason r, int err
     return err;
 }
 
+int sipreg_auth_verify_nonce(const struct sipreg_auth_server_cfg *cfg,
+                             const struct sipreg_auth *cred, const struct sipreg_auth_request *req,
+                             sipreg_time now, struct sipreg_auth_tracker *t,
+                             struct sipreg_auth_nonce_info *info, enum sipreg_auth_reason *why)
+{
+    if (why)
+        *why = SIPREG_AUTH_REASON_OK;
+    if (cfg_check(cfg) != 0 || !cred || !req || !t || !info)
+        return SIPREG_EINVAL;
+    if (!sipreg_str_caseeqz(cred->scheme, "Digest"))
+        return fail(why, SIPREG_AUTH_REASON_SCHEME, SIPREG_ENONCE);
+
+    /* A request whose nonce was not issued to its source proves nothing about who sent it (the
+     * source address may be forged), so it gets a fresh challenge and counts as nothing.
+     * Neither does a stale one, and it is refused before its response is computed: answering
+     * stale=true only to right responses would let a used nonce test passwords. */
+    struct sipreg_auth_nonce_scope scope = {req->bind, cfg->epoch};
+    sipreg_time lifetime = cfg->nonce_lifetime ? cfg->nonce_lifetime : DEFAULT_LIFETIME;
+    sipreg_time skew = cfg->nonce_skew ? cfg->nonce_skew : DEFAULT_SKEW;
+    int err = sipreg_auth_nonce_verify(cfg->secret, cfg->realm, &scope, cred->nonce, now, lifetime,
+                                       skew, info);
+    if (err == SIPREG_EAUTH)
+        return fail(why, SIPREG_AUTH_REASON_NONCE, SIPREG_ENONCE);
+    if (err == SIPREG_ESTALE)
+        return fail(why,
+                    info->epoch != cfg->epoch ? SIPREG_AUTH_REASON_NONCE_EPOCH
+                                              : SIPREG_AUTH_REASON_NONCE_STALE,
+                    SIPREG_ESTALE);
+    if (err)
+        return err;
+    if (sipreg_auth_tracker_usable(t, info) != 0)
+        return fail(why, SIPREG_AUTH_REASON_REPLAY, SIPREG_ESTALE);
+    return 0;
+}
+
 int sipreg_auth_verify(const struct sipreg_auth_server_cfg *cfg, const struct sipreg_auth *cred,
                        const struct sipreg_auth_request *req, struct sipreg_str ha1,
                        sipreg_time now, struct sipreg_auth_tracker *t, enum sipreg_auth_reason *why)
+{
+    struct sipreg_auth_nonce_info info;
+    int err = sipreg_auth_verify_nonce(cfg, cred, req, now, t, &info, why);
+    return err ? err : sipreg_auth_verify_response(cfg, cred, req, ha1, &info, t, why);
+}
+
+int sipreg_auth_verify_response(const struct sipreg_auth_server_cfg *cfg,
+                                const struct sipreg_auth *cred,
+                                const struct sipreg_auth_request *req, struct sipreg_str ha1,
+                                const struct sipreg_auth_nonce_info *info,
+                                struct sipreg_auth_tracker *t, enum sipreg_auth_reason *why)
 {
     const enum sipreg_auth_alg *algs;
     size_t nalgs;
@@ -128,33 +174,9 @@ int sipreg_auth_verify(const struct sipreg_auth_server_cfg *cfg, const struct si
 
     if (why)
         *why = SIPREG_AUTH_REASON_OK;
-    if (cfg_check(cfg) != 0 || !cred || !req || !t)
+    if (cfg_check(cfg) != 0 || !cred || !req || !t || !info)
         return SIPREG_EINVAL;
     cfg_algs(cfg, &algs, &nalgs);
-    if (!sipreg_str_caseeqz(cred->scheme, "Digest"))
-        return fail(why, SIPREG_AUTH_REASON_SCHEME, SIPREG_ENONCE);
-
-    /* The nonce first: a request whose nonce was not issued to its source proves nothing about
-     * who sent it (the source address may be forged), so it gets a fresh challenge and counts
-     * as nothing. Neither does a stale one, and it is refused before its response is computed:
-     * answering stale=true only to right responses would let a used nonce test passwords. */
-    struct sipreg_auth_nonce_info info;
-    struct sipreg_auth_nonce_scope scope = {req->bind, cfg->epoch};
-    sipreg_time lifetime = cfg->nonce_lifetime ? cfg->nonce_lifetime : DEFAULT_LIFETIME;
-    sipreg_time skew = cfg->nonce_skew ? cfg->nonce_skew : DEFAULT_SKEW;
-    err = sipreg_auth_nonce_verify(cfg->secret, cfg->realm, &scope, cred->nonce, now, lifetime,
-                                   skew, &info);
-    if (err == SIPREG_EAUTH)
-        return fail(why, SIPREG_AUTH_REASON_NONCE, SIPREG_ENONCE);
-    if (err == SIPREG_ESTALE)
-        return fail(why,
-                    info.epoch != cfg->epoch ? SIPREG_AUTH_REASON_NONCE_EPOCH
-                                             : SIPREG_AUTH_REASON_NONCE_STALE,
-                    SIPREG_ESTALE);
-    if (err)
-        return err;
-    if (sipreg_auth_tracker_usable(t, &info) != 0)
-        return fail(why, SIPREG_AUTH_REASON_REPLAY, SIPREG_ESTALE);
 
     /* From here the nonce is genuine, fresh and was sent to this source: a wrong answer is a
      * failure of that source, and uses the nonce up (one nonce, one wrong guess). */
@@ -243,10 +265,10 @@ int sipreg_auth_verify(const struct sipreg_auth_server_cfg *cfg, const struct si
     }
     /* Only a verified request may advance the nonce's count; without a qop there is no nc and
      * the nonce counts as used once. */
-    if (sipreg_auth_tracker_check(t, &info, nc) != 0)
+    if (sipreg_auth_tracker_check(t, info, nc) != 0)
         return fail(why, SIPREG_AUTH_REASON_REPLAY, SIPREG_ESTALE);
     return 0;
 wrong:
-    sipreg_auth_tracker_burn(t, &info);
+    sipreg_auth_tracker_burn(t, info);
     return fail(why, bad, SIPREG_EAUTH);
 }

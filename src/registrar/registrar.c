@@ -526,6 +526,25 @@ static int authenticate(struct sipreg_registrar *r, struct req_ctx *q, const str
     memcpy(pkey + ukeylen + 1, q->sk, q->sklen);
     size_t pkeylen = ukeylen + 1 + q->sklen;
 
+    /* the nonce first: one that proves nothing about the sender (forged, drawn elsewhere,
+     * stale) gets a fresh challenge before any counter or the store is consulted */
+    struct sipreg_auth_request areq = {q->m->method_s, q->m->ruri, q->m->body,
+                                       (struct sipreg_str){(char *)q->sk, q->sklen}};
+    struct sipreg_auth_nonce_info info;
+    enum sipreg_auth_reason why = SIPREG_AUTH_REASON_OK;
+    int err =
+        sipreg_auth_verify_nonce(&d->auth, &cred, &areq, q->wall_ms, r->sh->tracker, &info, &why);
+    if (err == SIPREG_ENONCE || err == SIPREG_ESTALE) {
+        /* a stale nonce still proves the address it was sent to */
+        q->proven = err == SIPREG_ESTALE;
+        emit(r, SIPREG_REG_EV_CHALLENGED, 401, sipreg_auth_reason_text(why), aor, SIPREG_STR_NULL,
+             cred.username, -1, q->src);
+        return reply_challenge(r, q, d, err == SIPREG_ESTALE);
+    }
+    if (err)
+        return err;
+    q->proven = true;
+
     if (!q->trusted && sipreg__limiter_blocked(r->sh->src_fail, q->sk, q->sklen, q->now) &&
         sipreg__limiter_failures(r->sh->pair_fail, pkey, pkeylen, q->now) > 0)
         return refuse(r, q, "source slowed down after repeated authentication failures", aor,
@@ -566,30 +585,21 @@ static int authenticate(struct sipreg_registrar *r, struct req_ctx *q, const str
             return SIPREG_ECRYPTO;
         ha1 = sipreg_str_z(ha1buf);
     }
-    struct sipreg_auth_request areq = {q->m->method_s, q->m->ruri, q->m->body,
-                                       (struct sipreg_str){(char *)q->sk, q->sklen}};
-    enum sipreg_auth_reason why = SIPREG_AUTH_REASON_OK;
-    int err = sipreg_auth_verify(&d->auth, &cred, &areq, ha1, q->wall_ms, r->sh->tracker, &why);
-    switch (err) {
-    case 0:
+    err = sipreg_auth_verify_response(&d->auth, &cred, &areq, ha1, &info, r->sh->tracker, &why);
+    if (err == 0) {
         /* failures are not forgiven by a success: a subscriber could otherwise interleave its
          * own logins with guesses at someone else's password */
-        q->authed = q->proven = true;
+        q->authed = true;
         sipreg__limiter_ok(r->sh->pair_fail, pkey, pkeylen, q->now);
         return 1;
-    case SIPREG_ENONCE:
-        emit(r, SIPREG_REG_EV_CHALLENGED, 401, sipreg_auth_reason_text(why), aor, SIPREG_STR_NULL,
-             cred.username, -1, q->src);
-        return reply_challenge(r, q, d, false);
-    case SIPREG_ESTALE:
-        q->proven = true;
+    }
+    if (err == SIPREG_ESTALE) { /* a count already used: a replay */
         emit(r, SIPREG_REG_EV_CHALLENGED, 401, sipreg_auth_reason_text(why), aor, SIPREG_STR_NULL,
              cred.username, -1, q->src);
         return reply_challenge(r, q, d, true);
-    case SIPREG_EAUTH: break;
-    default: return err;
     }
-    q->proven = true;
+    if (err != SIPREG_EAUTH)
+        return err;
     int blocked = 0;
     if (!q->trusted)
         blocked |= sipreg__limiter_fail(r->sh->src_fail, q->sk, q->sklen, q->now);

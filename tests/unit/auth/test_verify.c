@@ -458,6 +458,18 @@ TEST(auth_verify_einval)
     bad.nonce_lifetime = -1;
     ASSERT_EQ(sipreg_auth_verify(&bad, &f.cred, &f.req, good, f.clk.now, f.t, NULL), SIPREG_EINVAL);
     ASSERT_EQ(sipreg_auth_verify(&f.cfg, &f.cred, &f.req, good, f.clk.now, f.t, NULL), 0);
+    /* the two steps */
+    struct sipreg_auth_nonce_info info;
+    ASSERT_EQ(sipreg_auth_verify_nonce(&f.cfg, &f.cred, &f.req, f.clk.now, f.t, NULL, NULL),
+              SIPREG_EINVAL);
+    ASSERT_EQ(sipreg_auth_verify_response(&f.cfg, &f.cred, &f.req, good, NULL, f.t, NULL),
+              SIPREG_EINVAL);
+    fix_cred(&f, SIPREG_AUTH_SHA256, SIPREG_AUTH_QOP_AUTH, 2, "s3cr3t");
+    ASSERT_EQ(sipreg_auth_verify_nonce(&f.cfg, &f.cred, &f.req, f.clk.now, f.t, &info, NULL), 0);
+    ASSERT_EQ(info.issued, T0);
+    ASSERT_EQ(sipreg_auth_verify_response(&f.cfg, &f.cred, &f.req, S(f.ha1), &info, f.t, NULL), 0);
+    ASSERT_EQ(sipreg_auth_verify_response(&f.cfg, &f.cred, &f.req, S(f.ha1), &info, f.t, NULL),
+              SIPREG_ESTALE); /* nc 2 again */
     sipreg_auth_tracker_destroy(f.t);
     return 0;
 }

@@ -34,6 +34,7 @@ struct fx {
     /* flaky store */
     bool fail_commit;
     bool fail_user_get;
+    int user_gets;
 };
 
 static void on_event(const struct sipreg_registrar_event *ev, void *ud)
@@ -713,6 +714,7 @@ static int fl_user_del(void *self, struct sipreg_str n, struct sipreg_str r)
 static int fl_user_get(void *self, struct sipreg_str n, struct sipreg_str r, struct sipreg_arena *a,
                        struct sipreg_user *out)
 {
+    flaky_fx->user_gets++;
     return flaky_fx->fail_user_get ? SIPREG_ESTORE : sipreg_store_user_get(self, n, r, a, out);
 }
 static int fl_user_iterate(void *self, sipreg_store_user_fn fn, void *ud)
@@ -1505,4 +1507,42 @@ static int body_registrar_user_registers_in_its_domain_only(struct fx *f)
 TEST(registrar_user_registers_in_its_domain_only)
 {
     return run_fx(body_registrar_user_registers_in_its_domain_only, NULL);
+}
+
+/* A request whose nonce proves nothing (forged, drawn at another address) is challenged before
+ * the store is read: a flood of them costs no credential look-up. */
+static int body_registrar_forged_nonce_reads_no_store(struct fx *f)
+{
+    char auth[1024], chal[1024];
+    struct sipreg_store *wrapped = NULL;
+    sipreg_registrar_destroy(f->r);
+    f->r = NULL;
+    flaky_fx = f;
+    CHECK(sipreg_store_create(&wrapped, &flaky_ops, f->store) == 0);
+    f->store = wrapped;
+    f->cfg.store = wrapped;
+    CHECK(sipreg_registrar_create(&f->r, &f->cfg) == 0);
+    CHECK(send_register(f, "alice", "<sip:a@h>", NULL) == 401);
+    CHECK(save_challenge(f, chal, sizeof chal) == 0);
+    struct sipreg_netaddr home = f->src;
+    sipreg_netaddr_parse(&f->src, "198.51.100.99:5060", 5060);
+    CHECK(answer_saved(chal, "alice", "wonderland", 1, auth, sizeof auth) == 0);
+    for (int i = 0; i < 5; i++)
+        CHECK(send_register(f, "alice", "<sip:a@h>", auth) == 401);
+    char *nonce = strstr(chal, "nonce=\"");
+    CHECK(nonce);
+    nonce[9] ^= 1;
+    f->src = home;
+    CHECK(answer_saved(chal, "alice", "wonderland", 1, auth, sizeof auth) == 0);
+    CHECK(send_register(f, "alice", "<sip:a@h>", auth) == 401);
+    CHECK(f->user_gets == 0);
+    /* the genuine one is looked up, once */
+    CHECK(register_authed(f, "alice", "wonderland", "<sip:a@h>", NULL) == 0 && status(f) == 200);
+    CHECK(f->user_gets == 1);
+    return 0;
+}
+
+TEST(registrar_forged_nonce_reads_no_store)
+{
+    return run_fx(body_registrar_forged_nonce_reads_no_store, NULL);
 }
