@@ -1119,6 +1119,12 @@ static int send_register(struct fx *f, const char *user, const char *contact, co
     return f->nrep ? status(f) : 0;
 }
 
+/* A REGISTER for alice without credentials; its challenge saved into chal. */
+static int take_challenge(struct fx *f, char *chal, size_t cap)
+{
+    return send_register(f, "alice", "<sip:a@h>", NULL) == 401 ? save_challenge(f, chal, cap) : -1;
+}
+
 static int body_registrar_spoofed_nonces_count_nothing(struct fx *f)
 {
     char auth[1024], chal[1024];
@@ -1126,8 +1132,7 @@ static int body_registrar_spoofed_nonces_count_nothing(struct fx *f)
     sipreg_netaddr_parse(&attacker, "198.51.100.66:5060", 5060);
     /* made-up nonces, with the realm and opaque of a real 401, and random users, sent in the
      * name of the victim's address: more than the source limit (3) */
-    CHECK(send_register(f, "alice", "<sip:a@h>", NULL) == 401);
-    CHECK(save_challenge(f, chal, sizeof chal) == 0);
+    CHECK(take_challenge(f, chal, sizeof chal) == 0);
     char *nonce = strstr(chal, "nonce=\"");
     CHECK(nonce);
     for (int i = 0; i < 25; i++) {
@@ -1159,8 +1164,7 @@ TEST(registrar_spoofed_nonces_count_nothing)
 static int body_registrar_one_nonce_one_guess(struct fx *f)
 {
     char auth[1024], chal[1024];
-    CHECK(send_register(f, "alice", "<sip:a@h>", NULL) == 401);
-    CHECK(save_challenge(f, chal, sizeof chal) == 0);
+    CHECK(take_challenge(f, chal, sizeof chal) == 0);
     CHECK(answer_saved(chal, "alice", "guess1", 1, auth, sizeof auth) == 0);
     CHECK(send_register(f, "alice", "<sip:a@h>", auth) == 401);
     CHECK(f->events[SIPREG_REG_EV_AUTH_FAILED] == 1);
@@ -1246,8 +1250,7 @@ TEST(registrar_authenticated_query_cannot_be_reflected)
 static int body_registrar_replay_after_restart_gets_fresh_challenge(struct fx *f)
 {
     char auth[1024], chal[1024], msg[8192];
-    CHECK(send_register(f, "alice", "<sip:a@h>", NULL) == 401);
-    CHECK(save_challenge(f, chal, sizeof chal) == 0);
+    CHECK(take_challenge(f, chal, sizeof chal) == 0);
     CHECK(answer_saved(chal, "alice", "wonderland", 1, auth, sizeof auth) == 0);
     f->cseq++;
     size_t n = build_register(f, msg, sizeof msg, "sip:example.com", "alice", "<sip:a@h>", auth);
@@ -1281,8 +1284,7 @@ TEST(registrar_replay_after_restart_gets_fresh_challenge)
 static int body_registrar_proven_client_refreshes_through_flood(struct fx *f)
 {
     char auth[1024], chal[1024], msg[512];
-    CHECK(send_register(f, "alice", "<sip:a@h>", NULL) == 401);
-    CHECK(save_challenge(f, chal, sizeof chal) == 0);
+    CHECK(take_challenge(f, chal, sizeof chal) == 0);
     CHECK(answer_saved(chal, "alice", "wonderland", 1, auth, sizeof auth) == 0);
     CHECK(send_register(f, "alice", "<sip:a@h>", auth) == 200);
     int answered = 0;
@@ -1522,8 +1524,7 @@ static int body_registrar_forged_nonce_reads_no_store(struct fx *f)
     f->store = wrapped;
     f->cfg.store = wrapped;
     CHECK(sipreg_registrar_create(&f->r, &f->cfg) == 0);
-    CHECK(send_register(f, "alice", "<sip:a@h>", NULL) == 401);
-    CHECK(save_challenge(f, chal, sizeof chal) == 0);
+    CHECK(take_challenge(f, chal, sizeof chal) == 0);
     struct sipreg_netaddr home = f->src;
     sipreg_netaddr_parse(&f->src, "198.51.100.99:5060", 5060);
     CHECK(answer_saved(chal, "alice", "wonderland", 1, auth, sizeof auth) == 0);
