@@ -34,7 +34,8 @@ struct opts {
     size_t ndomains;
     char *realm;
     char *db;
-    bool memory;
+    bool memory;          /* --store memory: everything in memory (no users: tests, labs) */
+    bool location_memory; /* --location memory: bindings in memory, users in the database */
     unsigned workers;
     enum log_level log_level;
     struct sipreg_registrar_cfg reg; /* the registrar's numeric policy */
@@ -226,6 +227,14 @@ static int apply_setting(struct opts *o, const char *key, const char *v, const c
         o->memory = !strcmp(v, "memory");
         return 0;
     }
+    if (!strcmp(key, "location")) {
+        if (strcmp(v, "memory") && strcmp(v, "sqlite")) {
+            fprintf(stderr, "sipreg: %s: location is 'sqlite' or 'memory', not '%s'\n", where, v);
+            return 1;
+        }
+        o->location_memory = !strcmp(v, "memory");
+        return 0;
+    }
     UINT("workers", 1, MAX_WORKERS, workers, 1)
     if (!strcmp(key, "log-level")) {
         static const char *const names[] = {"error", "warn", "info", "debug"};
@@ -376,7 +385,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: sipreg serve [--config FILE] [--listen [udp:]ADDR:PORT]... [--domain NAME]...\n"
-            "                    [--realm REALM] [--db PATH | --store memory] [--workers N]\n"
+            "                    [--realm REALM] [--db PATH] [--store memory | --location memory]\n"
+            "                    [--workers N]\n"
             "                    [--log-level error|warn|info|debug] [--algorithms LIST]\n"
             "                    [--min-expires S] [--max-expires S] [--default-expires S]\n"
             "                    [--unknown-domain 404|403] [--allow-third-party]\n"
@@ -711,6 +721,21 @@ int cmd_serve(int argc, char **argv)
         opts_free(&o);
         return 1;
     }
+    if (o.location_memory && !o.memory) {
+        /* bindings in memory, users (and the secret) still read from the database */
+        struct sipreg_store *loc = NULL;
+        int e = sipreg_store_open_memory(&loc, NULL);
+        if (!e)
+            e = sipreg_store_open_split(&store, loc, store);
+        else
+            sipreg_store_close(store);
+        if (e) {
+            fprintf(stderr, "sipreg: cannot open the memory location store: %s\n",
+                    sipreg_strerror(e));
+            opts_free(&o);
+            return 1;
+        }
+    }
     if (!o.memory)
         (void)cmd_check_db_mode(o.db); /* it holds every HA1: say so when others can read it */
     struct sipreg_auth_secret secret;
@@ -833,8 +858,9 @@ int cmd_serve(int argc, char **argv)
                      : nal         ? algs
                                    : "MD5");
         }
-        logf_(LOG_INFO, "sipreg %s serving on %s, domains %s, store %s, %u worker%s%s",
-              SIPREG_VERSION, addrs, doms, o.memory ? "memory" : o.db, o.workers,
+        logf_(LOG_INFO, "sipreg %s serving on %s, domains %s, store %s%s, %u worker%s%s",
+              SIPREG_VERSION, addrs, doms, o.memory ? "memory" : o.db,
+              o.location_memory && !o.memory ? " (bindings in memory)" : "", o.workers,
               o.workers > 1 ? "s" : "", o.ntrusted ? ", trusted sources set" : "");
     }
     for (; started < o.workers; started++)

@@ -165,6 +165,16 @@ SIPREG_API int sipreg_store_create(struct sipreg_store **out, const struct sipre
  * anything else. Returns 0, SIPREG_ENOMEM (inner is then closed). OUT: *out. */
 SIPREG_API int sipreg_store_open_locked(struct sipreg_store **out, struct sipreg_store *inner);
 
+/* One store of two, taking ownership of both: bindings (apply, lookup, expire, iterate) go to
+ * `locations`, users and metadata to `credentials`; commit commits both (credentials first;
+ * both even when one fails, each rolling back its own batch). A batch that writes to both is
+ * not atomic across them: the registrar writes bindings only. For `sipreg serve --location
+ * memory`: bindings in memory (lost on a crash, as Kamailio's default), users in SQLite.
+ * Returns 0, SIPREG_EINVAL (a NULL store), SIPREG_ENOMEM; on failure both are closed.
+ * OUT: *out. */
+SIPREG_API int sipreg_store_open_split(struct sipreg_store **out, struct sipreg_store *locations,
+                                       struct sipreg_store *credentials);
+
 /* Closes the store. Changes not yet committed are discarded by backends with transactions.
  * s may be NULL. */
 SIPREG_API void sipreg_store_close(struct sipreg_store *s);
