@@ -225,6 +225,10 @@ SIPREG_API int sipreg_uri_parse(struct sipreg_uri *u, struct sipreg_str s,
                                 const struct sipreg_msg_limits *lim, struct sipreg_arena *a,
                                 struct sipreg_perr *why);
 
+/* The URI's port, or its scheme's default when it has none: 5061 for sips, else 5060
+ * (RFC 3261 §19.1.2). */
+SIPREG_API uint16_t sipreg_uri_port(const struct sipreg_uri *u);
+
 /* A name-addr or addr-spec with header parameters (From, To, Contact, Route, Path...). */
 struct sipreg_addr {
     struct sipreg_str display; /* without quotes; absent when none */

@@ -559,8 +559,7 @@ static int same_contact(const char *ours, const struct sipreg_uri *u, struct sip
     if (o.scheme != u->scheme || !sipreg_str_eq(o.user, u->user) ||
         !sipreg_str_caseeq(o.host, u->host))
         return 0;
-    uint16_t def = o.scheme == SIPREG_URI_SIPS ? 5061 : 5060;
-    return (o.port ? o.port : def) == (u->port ? u->port : def);
+    return sipreg_uri_port(&o) == sipreg_uri_port(u);
 }
 
 static int hdr_uint(struct sipreg_msg *m, enum sipreg_hdr_id id, uint32_t *out)

@@ -261,3 +261,8 @@ int sipreg_uri_parse(struct sipreg_uri *u, struct sipreg_str s,
     sipreg__limits(&lim, limits);
     return sipreg__uri_parse(u, present(s), &lim, a, why);
 }
+
+uint16_t sipreg_uri_port(const struct sipreg_uri *u)
+{
+    return u->port ? u->port : u->scheme == SIPREG_URI_SIPS ? 5061 : 5060;
+}

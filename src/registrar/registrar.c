@@ -120,7 +120,7 @@ static int is_unspecified(const struct sipreg_netaddr *a)
 static int host_is_local(const struct sipreg_registrar *r, const struct sipreg_uri *u)
 {
     char ip[SIPREG_NETADDR_STRLEN];
-    uint16_t port = u->port ? u->port : (u->scheme == SIPREG_URI_SIPS ? 5061 : 5060);
+    uint16_t port = sipreg_uri_port(u);
     /* an IP literal in the Request-URI, parsed once (IPv6 without its brackets) */
     struct sipreg_netaddr lit;
     int is_ip = 0;
@@ -410,7 +410,7 @@ int sipreg_registrar_binding_key(const struct sipreg_contact *c, struct sipreg_b
     if (u->host_ipv6)
         sipreg_buf_addc(out, ']');
     sipreg_buf_addc(out, ':');
-    sipreg_buf_addu(out, u->port ? u->port : (u->scheme == SIPREG_URI_SIPS ? 5061 : 5060));
+    sipreg_buf_addu(out, sipreg_uri_port(u));
     const struct sipreg_param *t = sipreg_params_find(&u->params, "transport");
     if (t && t->value.p) {
         sipreg_buf_addz(out, ";transport=");

@@ -122,3 +122,17 @@ TEST(msg_uri_limits_and_arena)
     ASSERT_EQ(why.code, SIPREG_PERR_NO_MEMORY);
     return 0;
 }
+
+TEST(msg_uri_default_port)
+{
+    struct sipreg_uri u;
+    ASSERT_EQ(uri(&u, "sip:example.com", NULL), 0);
+    ASSERT_EQ(sipreg_uri_port(&u), 5060);
+    ASSERT_EQ(uri(&u, "sips:example.com", NULL), 0);
+    ASSERT_EQ(sipreg_uri_port(&u), 5061);
+    ASSERT_EQ(uri(&u, "sips:example.com:5099", NULL), 0);
+    ASSERT_EQ(sipreg_uri_port(&u), 5099);
+    ASSERT_EQ(uri(&u, "sip:[2001:db8::1]:7000", NULL), 0);
+    ASSERT_EQ(sipreg_uri_port(&u), 7000);
+    return 0;
+}
