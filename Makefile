@@ -20,8 +20,9 @@ run: build
 	@scripts/run.sh build/sipreg
 
 # Everything: format check, a gcc release build (its warnings are errors too), the clang
-# ASan+UBSan build running unit, conformance, fuzz-replay and integration tests, then a bounded
-# libFuzzer run of every target.
+# ASan+UBSan build running unit, conformance, fuzz-replay and integration tests, a clang
+# ThreadSanitizer build running the tests whose code runs on several threads (label `threads`),
+# then a bounded libFuzzer run of every target.
 test: deps format-check
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_COMMON) >/dev/null
 	cmake --build build -j$(JOBS)
@@ -30,6 +31,11 @@ test: deps format-check
 	cmake --build build-asan -j$(JOBS)
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j$(JOBS)
+	CC=clang cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DSIPREG_SANITIZE=thread \
+	    $(CMAKE_COMMON) >/dev/null
+	cmake --build build-tsan -j$(JOBS) --target unit_runner sipreg
+	cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	    ctest --output-on-failure -L threads
 	scripts/fuzz.sh build-asan $${FUZZ_SECONDS:-60}
 
 format-check:
@@ -43,4 +49,4 @@ install: build
 	cmake --install build --prefix $(or $(PREFIX),/usr/local)
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-tsan

@@ -100,9 +100,9 @@ stop_server() {
   srv_pid=
 }
 
-# sanitizer_clean LOG: no AddressSanitizer/LeakSanitizer/UBSan report in LOG
+# sanitizer_clean LOG: no AddressSanitizer/LeakSanitizer/UBSan/ThreadSanitizer report in LOG
 sanitizer_clean() {
-  ! grep -qE "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|SUMMARY: UndefinedBehavior" "$1"
+  ! grep -qE "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|SUMMARY: UndefinedBehavior|WARNING: ThreadSanitizer" "$1"
 }
 
 # need TOOL...: each tool is installed (a missing one is a failure, not a skip)
