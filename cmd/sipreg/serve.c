@@ -536,37 +536,31 @@ static const char *esc(struct sipreg_str s, char *out, size_t cap)
 static void on_event(const struct sipreg_registrar_event *ev, void *ud)
 {
     (void)ud;
+    static const char *const kinds[] = {
+        [SIPREG_REG_EV_REGISTERED] = "registered",
+        [SIPREG_REG_EV_UNREGISTERED] = "unregistered",
+        [SIPREG_REG_EV_QUERY] = "query",
+        [SIPREG_REG_EV_CHALLENGED] = "challenged",
+        [SIPREG_REG_EV_AUTH_FAILED] = "auth-failed",
+        [SIPREG_REG_EV_BLOCKED] = "blocked",
+        [SIPREG_REG_EV_REJECTED] = "rejected",
+        [SIPREG_REG_EV_MALFORMED] = "malformed",
+        [SIPREG_REG_EV_THROTTLED] = "throttled",
+    };
+    /* the level comes from the registrar's outcome table */
+    int level = sipreg_registrar_outcome_level(ev->outcome);
+    enum log_level lv = level <= 0   ? LOG_ERROR
+                        : level == 1 ? LOG_WARN
+                        : level == 2 ? LOG_INFO
+                                     : LOG_DEBUG;
+    if (lv > log_level)
+        return;
+    const char *what = (unsigned)ev->kind < sizeof kinds / sizeof kinds[0] && kinds[ev->kind]
+                           ? kinds[ev->kind]
+                           : "?";
     char src[SIPREG_NETADDR_STRLEN] = "-";
     if (ev->src)
         sipreg_netaddr_format(ev->src, src, sizeof src);
-    enum log_level lv = LOG_INFO;
-    const char *what = "?";
-    switch (ev->kind) {
-    case SIPREG_REG_EV_REGISTERED: what = "registered"; break;
-    case SIPREG_REG_EV_UNREGISTERED: what = "unregistered"; break;
-    case SIPREG_REG_EV_QUERY: what = "query"; break;
-    case SIPREG_REG_EV_CHALLENGED:
-        what = "challenged";
-        lv = LOG_DEBUG;
-        break;
-    case SIPREG_REG_EV_AUTH_FAILED:
-        what = "auth-failed";
-        lv = LOG_WARN;
-        break;
-    case SIPREG_REG_EV_BLOCKED:
-        what = "blocked";
-        lv = LOG_WARN;
-        break;
-    case SIPREG_REG_EV_REJECTED: what = "rejected"; break;
-    case SIPREG_REG_EV_MALFORMED:
-        what = "malformed";
-        lv = LOG_DEBUG;
-        break;
-    case SIPREG_REG_EV_THROTTLED:
-        what = "throttled";
-        lv = LOG_WARN;
-        break;
-    }
     char aor[1024], contact[1024], user[1024];
     esc(ev->aor, aor, sizeof aor);
     esc(ev->contact, contact, sizeof contact);
@@ -575,9 +569,9 @@ static void on_event(const struct sipreg_registrar_event *ev, void *ud)
         logf_(lv, "%s aor=%s contact=%s expires=%lld user=%s src=%s", what, ev->aor.p ? aor : "-",
               ev->contact.p ? contact : "-", (long long)ev->expires, ev->user.p ? user : "-", src);
     else
-        logf_(lv, "%s status=%d reason=\"%s\" aor=%s contact=%s user=%s src=%s", what, ev->status,
-              ev->reason ? ev->reason : "", ev->aor.p ? aor : "-", ev->contact.p ? contact : "-",
-              ev->user.p ? user : "-", src);
+        logf_(lv, "%s status=%d reason=\"%s\" outcome=%s aor=%s contact=%s user=%s src=%s", what,
+              ev->status, ev->reason ? ev->reason : "", sipreg_registrar_outcome_name(ev->outcome),
+              ev->aor.p ? aor : "-", ev->contact.p ? contact : "-", ev->user.p ? user : "-", src);
 }
 
 static void send_all(struct worker *w, char *buf, size_t cap)

@@ -11,7 +11,8 @@
 extern "C" {
 #endif
 
-/* What happened to one request, for logs and metrics. Slices are valid during the callback. */
+/* What happened to one request, for logs and metrics: the broad kind. The outcome below says
+ * exactly which. Slices are valid during the callback. */
 enum sipreg_registrar_event_kind {
     SIPREG_REG_EV_REGISTERED = 1, /* a binding was added or refreshed */
     SIPREG_REG_EV_UNREGISTERED,   /* a binding was removed (expires 0, or Contact: *) */
@@ -24,6 +25,63 @@ enum sipreg_registrar_event_kind {
     SIPREG_REG_EV_THROTTLED, /* a reply to an unauthenticated source was dropped: over budget */
 };
 
+/* Every answer the registrar gives and every event it reports, in one table:
+ * XX(NAME, "name" as logged, status sent (0: none), reason phrase (NULL: given with the event: the
+ * parser's or the authentication's reason, or the status's standard phrase), event kind, suggested
+ * log level (0 error, 1 warn, 2 info, 3 debug)). A driver logs or counts by outcome; the registrar
+ *    answers from the same row, so the two never drift apart. */
+#define SIPREG_REG_OUTCOME_MAP(XX)                                                               \
+    XX(REGISTERED, "registered", 200, NULL, REGISTERED, 2)                                       \
+    XX(UNREGISTERED, "unregistered", 200, NULL, UNREGISTERED, 2)                                 \
+    XX(ALL_REMOVED, "all-removed", 200, NULL, UNREGISTERED, 2)                                   \
+    XX(QUERY, "query", 200, NULL, QUERY, 2)                                                      \
+    XX(CHALLENGED, "challenged", 401, NULL, CHALLENGED, 3)                                       \
+    XX(AUTH_FAILED, "auth-failed", 401, NULL, AUTH_FAILED, 1)                                    \
+    XX(SLOWED_DOWN, "slowed-down", 0, "failure limit reached: slowing down", BLOCKED, 1)         \
+    XX(SOURCE_REFUSED, "source-refused", 403, "Forbidden", REJECTED, 2)                          \
+    XX(USER_REFUSED, "user-refused", 403, "Forbidden", REJECTED, 2)                              \
+    XX(CREDENTIALS_UNAVAILABLE, "credentials-unavailable", 500, "Service Unavailable", REJECTED, \
+       0)                                                                                        \
+    XX(NOT_ALLOWED, "not-allowed", 403, "Not Allowed to Register This AOR", REJECTED, 2)         \
+    XX(DOMAIN_NOT_SERVED, "domain-not-served", 404, "Domain Not Served", REJECTED, 2)            \
+    XX(URI_SCHEME, "uri-scheme", 416, NULL, REJECTED, 2)                                         \
+    XX(UNSUPPORTED, "unsupported", 420, NULL, REJECTED, 2)                                       \
+    XX(MALFORMED_FIELD, "malformed-field", 400, NULL, REJECTED, 2)                               \
+    XX(TO_NOT_AOR, "to-not-aor", 400, "To Is Not a SIP Address-of-Record", REJECTED, 2)          \
+    XX(AOR_WITHOUT_USER, "aor-without-user", 400, "Address-of-Record Without User", REJECTED, 2) \
+    XX(AOR_TOO_LONG, "aor-too-long", 400, "Address-of-Record Too Long", REJECTED, 2)             \
+    XX(BAD_EXPIRES, "bad-expires", 400, "Bad Expires", REJECTED, 2)                              \
+    XX(PATH_TOO_LONG, "path-too-long", 400, "Path Too Long", REJECTED, 2)                        \
+    XX(MESSAGE_TOO_LARGE, "message-too-large", 513, "Message Too Large", REJECTED, 2)            \
+    XX(CONTACT_TOO_LONG, "contact-too-long", 400, "Contact Too Long", REJECTED, 2)               \
+    XX(BAD_WILDCARD, "bad-wildcard", 400, "Invalid Wildcard Contact", REJECTED, 2)               \
+    XX(TOO_MANY_CONTACTS, "too-many-contacts", 403, "Too Many Contacts", REJECTED, 2)            \
+    XX(INTERVAL_TOO_BRIEF, "interval-too-brief", 423, NULL, REJECTED, 2)                         \
+    XX(OUT_OF_ORDER, "out-of-order", 500, "Out of Order Request", REJECTED, 2)                   \
+    XX(INVALID_CONTACT, "invalid-contact", 400, "Invalid Contact", REJECTED, 2)                  \
+    XX(STORE_UNAVAILABLE, "store-unavailable", 500, "Location Service Unavailable", REJECTED, 0) \
+    XX(RESPONSE_TOO_LARGE, "response-too-large", 500, "Response Too Large", REJECTED, 1)         \
+    XX(METHOD_NOT_ALLOWED, "method-not-allowed", 405, NULL, REJECTED, 2)                         \
+    XX(MALFORMED_FROM_TO, "malformed-from-to", 400, "Malformed From or To", REJECTED, 2)         \
+    XX(NO_TRANSACTION_ROOM, "no-transaction-room", 503, NULL, REJECTED, 1)                       \
+    XX(MALFORMED, "malformed", 0, NULL, MALFORMED, 3)                                            \
+    XX(THROTTLED_SIZE, "throttled-size", 0,                                                      \
+       "reply over 3 times its request to an unproven source", THROTTLED, 1)                     \
+    XX(THROTTLED_BUDGET, "throttled-budget", 0, "reply budget of this source exhausted",         \
+       THROTTLED, 1)
+
+enum sipreg_registrar_outcome {
+#define SIPREG_XX_REG_OUTCOME(name, text, status, phrase, kind, level) SIPREG_REG_OUT_##name,
+    SIPREG_REG_OUTCOME_MAP(SIPREG_XX_REG_OUTCOME)
+#undef SIPREG_XX_REG_OUTCOME
+        SIPREG_REG_OUT__COUNT
+};
+
+/* The outcome's name in lower case with dashes ("auth-failed"); "?" when out of range. */
+SIPREG_API const char *sipreg_registrar_outcome_name(enum sipreg_registrar_outcome o);
+/* The outcome's suggested log level: 0 error, 1 warn, 2 info, 3 debug. */
+SIPREG_API int sipreg_registrar_outcome_level(enum sipreg_registrar_outcome o);
+
 struct sipreg_registrar_event {
     enum sipreg_registrar_event_kind kind;
     int status;                /* status sent, 0 when nothing was sent */
@@ -33,6 +91,7 @@ struct sipreg_registrar_event {
     struct sipreg_str user;    /* authenticated or claimed username; may be absent */
     int64_t expires;           /* granted expiry for REGISTERED, else -1 */
     const struct sipreg_netaddr *src;
+    enum sipreg_registrar_outcome outcome;
 };
 
 typedef void (*sipreg_registrar_event_fn)(const struct sipreg_registrar_event *ev, void *ud);

@@ -83,12 +83,36 @@ static char *dupz(const char *z)
     return d;
 }
 
-static void emit(struct sipreg_registrar *r, enum sipreg_registrar_event_kind kind, int status,
+/* The outcome table (registrar.h), as data. */
+static const struct outcome {
+    const char *name;
+    int status;
+    const char *phrase;
+    enum sipreg_registrar_event_kind kind;
+    int level;
+} outcomes[] = {
+#define XX(n, text, st, ph, k, lv) {text, st, ph, SIPREG_REG_EV_##k, lv},
+    SIPREG_REG_OUTCOME_MAP(XX)
+#undef XX
+};
+
+const char *sipreg_registrar_outcome_name(enum sipreg_registrar_outcome o)
+{
+    return (unsigned)o < SIPREG_REG_OUT__COUNT ? outcomes[o].name : "?";
+}
+
+int sipreg_registrar_outcome_level(enum sipreg_registrar_outcome o)
+{
+    return (unsigned)o < SIPREG_REG_OUT__COUNT ? outcomes[o].level : 2;
+}
+
+static void emit(struct sipreg_registrar *r, enum sipreg_registrar_outcome o, int status,
                  const char *reason, struct sipreg_str aor, struct sipreg_str contact,
                  struct sipreg_str user, int64_t expires, const struct sipreg_netaddr *src)
 {
     if (!r->cfg.on_event)
         return;
+    enum sipreg_registrar_event_kind kind = outcomes[o].kind;
     /* rejections of a source that is over its reply budget are not logged one by one (the
      * throttled event says it): a spoofed flood must not become a log flood */
     if (src && r->sh->replies &&
@@ -99,7 +123,7 @@ static void emit(struct sipreg_registrar *r, enum sipreg_registrar_event_kind ki
         if (!sipreg__buckets_peek(r->sh->replies, sk, n, r->now))
             return;
     }
-    struct sipreg_registrar_event ev = {kind, status, reason, aor, contact, user, expires, src};
+    struct sipreg_registrar_event ev = {kind, status, reason, aor, contact, user, expires, src, o};
     r->cfg.on_event(&ev, r->cfg.ud);
 }
 
@@ -257,12 +281,13 @@ struct req_ctx {
     bool metered; /* a reply token was already taken for this request */
 };
 
-static void throttled(struct sipreg_registrar *r, struct req_ctx *q, const char *why)
+static void throttled(struct sipreg_registrar *r, struct req_ctx *q,
+                      enum sipreg_registrar_outcome o)
 {
     /* one event per 1000 drops: the log must not become the amplifier */
     if (r->throttled++ % 1000 == 0)
-        emit(r, SIPREG_REG_EV_THROTTLED, 0, why, SIPREG_STR_NULL, SIPREG_STR_NULL, SIPREG_STR_NULL,
-             -1, q->src);
+        emit(r, o, 0, outcomes[o].phrase, SIPREG_STR_NULL, SIPREG_STR_NULL, SIPREG_STR_NULL, -1,
+             q->src);
 }
 
 /* Whether a reply of `len` bytes to q's source may be sent. A source address may be forged, so
@@ -275,7 +300,7 @@ static int may_reply(struct sipreg_registrar *r, struct req_ctx *q, size_t len)
     if (q->authed || q->proven || q->trusted)
         return 1;
     if (!r->cfg.no_auth && len > 3 * q->len) {
-        throttled(r, q, "reply over 3 times its request to an unproven source");
+        throttled(r, q, SIPREG_REG_OUT_THROTTLED_SIZE);
         return 0;
     }
     if (q->metered || !r->sh->replies)
@@ -284,7 +309,7 @@ static int may_reply(struct sipreg_registrar *r, struct req_ctx *q, size_t len)
         q->metered = true;
         return 1;
     }
-    throttled(r, q, "reply budget of this source exhausted");
+    throttled(r, q, SIPREG_REG_OUT_THROTTLED_BUDGET);
     return 0;
 }
 
@@ -333,13 +358,18 @@ static int reply_simple(struct sipreg_registrar *r, struct req_ctx *q, int statu
     return queue_reply(r, &b, NULL, &to, q->local, cache_txn(r, q), q->now);
 }
 
-static int reply_error(struct sipreg_registrar *r, struct req_ctx *q, int status,
-                       const char *reason, const char *extra, struct sipreg_str aor,
-                       struct sipreg_str user)
+/* Answers q with outcome o: the status and phrase of its row (`reason`, when not NULL, is the
+ * phrase instead: a parse error's), `extra` header lines, and its event. */
+static int answer(struct sipreg_registrar *r, struct req_ctx *q, enum sipreg_registrar_outcome o,
+                  const char *reason, const char *extra, struct sipreg_str aor,
+                  struct sipreg_str user)
 {
-    emit(r, SIPREG_REG_EV_REJECTED, status, reason ? reason : sipreg_status_reason(status), aor,
-         SIPREG_STR_NULL, user, -1, q->src);
-    return reply_simple(r, q, status, reason, extra);
+    int status =
+        o == SIPREG_REG_OUT_DOMAIN_NOT_SERVED ? r->cfg.unknown_domain_status : outcomes[o].status;
+    const char *phrase = reason ? reason : outcomes[o].phrase;
+    emit(r, o, status, phrase ? phrase : sipreg_status_reason(status), aor, SIPREG_STR_NULL, user,
+         -1, q->src);
+    return reply_simple(r, q, status, phrase, extra);
 }
 
 /* A 401 with a fresh nonce bound to the source. Never cached: a retransmission gets a new one. */
@@ -477,12 +507,13 @@ static int find_credentials(struct sipreg_msg *m, const char *realm, struct sipr
 }
 
 /* A refusal without verification: the source or user is in a failure slowdown. */
-static int refuse(struct sipreg_registrar *r, struct req_ctx *q, const char *why,
+static int refuse(struct sipreg_registrar *r, struct req_ctx *q, enum sipreg_registrar_outcome o,
                   struct sipreg_str aor, struct sipreg_str user)
 {
-    emit(r, SIPREG_REG_EV_REJECTED, r->cfg.fail_silent ? 0 : 403, why, aor, SIPREG_STR_NULL, user,
-         -1, q->src);
-    return r->cfg.fail_silent ? 0 : reply_simple(r, q, 403, "Forbidden", NULL);
+    if (!r->cfg.fail_silent)
+        return answer(r, q, o, NULL, NULL, aor, user);
+    emit(r, o, 0, outcomes[o].phrase, aor, SIPREG_STR_NULL, user, -1, q->src);
+    return 0;
 }
 
 /* Authenticates the request for domain d. Returns 1 when authenticated (*user and *u set), 0
@@ -503,7 +534,7 @@ static int authenticate(struct sipreg_registrar *r, struct req_ctx *q, const str
     struct sipreg_auth cred;
     int found = find_credentials(q->m, d->realm, &cred);
     if (found <= 0) {
-        emit(r, SIPREG_REG_EV_CHALLENGED, 401,
+        emit(r, SIPREG_REG_OUT_CHALLENGED, 401,
              found < 0 ? "malformed credentials" : "no credentials", aor, SIPREG_STR_NULL,
              SIPREG_STR_NULL, -1, q->src);
         return reply_challenge(r, q, d, false);
@@ -537,7 +568,7 @@ static int authenticate(struct sipreg_registrar *r, struct req_ctx *q, const str
     if (err == SIPREG_ENONCE || err == SIPREG_ESTALE) {
         /* a stale nonce still proves the address it was sent to */
         q->proven = err == SIPREG_ESTALE;
-        emit(r, SIPREG_REG_EV_CHALLENGED, 401, sipreg_auth_reason_text(why), aor, SIPREG_STR_NULL,
+        emit(r, SIPREG_REG_OUT_CHALLENGED, 401, sipreg_auth_reason_text(why), aor, SIPREG_STR_NULL,
              cred.username, -1, q->src);
         return reply_challenge(r, q, d, err == SIPREG_ESTALE);
     }
@@ -547,12 +578,10 @@ static int authenticate(struct sipreg_registrar *r, struct req_ctx *q, const str
 
     if (!q->trusted && sipreg__limiter_blocked(r->sh->src_fail, q->sk, q->sklen, q->now) &&
         sipreg__limiter_failures(r->sh->pair_fail, pkey, pkeylen, q->now) > 0)
-        return refuse(r, q, "source slowed down after repeated authentication failures", aor,
-                      cred.username);
+        return refuse(r, q, SIPREG_REG_OUT_SOURCE_REFUSED, aor, cred.username);
     if (sipreg__limiter_blocked(r->sh->user_fail, ukey, ukeylen, q->now) &&
         !sipreg__limiter_known_good(r->sh->pair_fail, pkey, pkeylen, q->now))
-        return refuse(r, q, "user slowed down after repeated authentication failures", aor,
-                      cred.username);
+        return refuse(r, q, SIPREG_REG_OUT_USER_REFUSED, aor, cred.username);
 
     /* the stored HA1 for the hash family used, or a stand-in so that an unknown user costs the
      * same and gets the same answer */
@@ -567,9 +596,8 @@ static int authenticate(struct sipreg_registrar *r, struct req_ctx *q, const str
     if (serr != 0 && serr != SIPREG_ENOENT) {
         /* no answer about the credentials can be given: nothing is counted, and the client is
          * asked to come back (a stand-in HA1 would fail right passwords and lock users out) */
-        emit(r, SIPREG_REG_EV_REJECTED, 500, "credential store unavailable", aor, SIPREG_STR_NULL,
-             cred.username, -1, q->src);
-        return reply_simple(r, q, 500, "Service Unavailable", "Retry-After: 5\r\n");
+        return answer(r, q, SIPREG_REG_OUT_CREDENTIALS_UNAVAILABLE, NULL, "Retry-After: 5\r\n", aor,
+                      cred.username);
     }
     if (serr == 0 && u->enabled) {
         switch (sipreg_auth_alg_base(alg)) {
@@ -594,7 +622,7 @@ static int authenticate(struct sipreg_registrar *r, struct req_ctx *q, const str
         return 1;
     }
     if (err == SIPREG_ESTALE) { /* a count already used: a replay */
-        emit(r, SIPREG_REG_EV_CHALLENGED, 401, sipreg_auth_reason_text(why), aor, SIPREG_STR_NULL,
+        emit(r, SIPREG_REG_OUT_CHALLENGED, 401, sipreg_auth_reason_text(why), aor, SIPREG_STR_NULL,
              cred.username, -1, q->src);
         return reply_challenge(r, q, d, true);
     }
@@ -605,10 +633,10 @@ static int authenticate(struct sipreg_registrar *r, struct req_ctx *q, const str
         blocked |= sipreg__limiter_fail(r->sh->src_fail, q->sk, q->sklen, q->now);
     blocked |= sipreg__limiter_fail(r->sh->user_fail, ukey, ukeylen, q->now);
     (void)sipreg__limiter_fail(r->sh->pair_fail, pkey, pkeylen, q->now);
-    emit(r, SIPREG_REG_EV_AUTH_FAILED, 401, sipreg_auth_reason_text(why), aor, SIPREG_STR_NULL,
+    emit(r, SIPREG_REG_OUT_AUTH_FAILED, 401, sipreg_auth_reason_text(why), aor, SIPREG_STR_NULL,
          cred.username, -1, q->src);
     if (blocked)
-        emit(r, SIPREG_REG_EV_BLOCKED, 0, "failure limit reached: slowing down", aor,
+        emit(r, SIPREG_REG_OUT_SLOWED_DOWN, 0, outcomes[SIPREG_REG_OUT_SLOWED_DOWN].phrase, aor,
              SIPREG_STR_NULL, cred.username, -1, q->src);
     /* the same fresh challenge as for an unknown user or a first attempt */
     return reply_challenge(r, q, d, false);
@@ -663,42 +691,43 @@ static int handle_register(struct sipreg_registrar *r, struct req_ctx *q)
 
     /* step 1: the Request-URI names a domain we serve (or one of our addresses) */
     if (sipreg_msg_ruri(m, &ru, &why) != 0)
-        return reply_error(r, q, 400, sipreg_perr_reason(why.code), NULL, none, none);
+        return answer(r, q, SIPREG_REG_OUT_MALFORMED_FIELD, sipreg_perr_reason(why.code), NULL,
+                      none, none);
     if (ru->scheme != SIPREG_URI_SIP && ru->scheme != SIPREG_URI_SIPS)
-        return reply_error(r, q, 416, NULL, NULL, none, none);
+        return answer(r, q, SIPREG_REG_OUT_URI_SCHEME, NULL, NULL, none, none);
     if (!domain_of(r, ru->host) && !host_is_local(r, ru))
-        return reply_error(r, q, r->cfg.unknown_domain_status, "Domain Not Served", NULL, none,
-                           none);
+        return answer(r, q, SIPREG_REG_OUT_DOMAIN_NOT_SERVED, NULL, NULL, none, none);
 
     /* step 2: Require */
     struct require_ctx rq = {.n = 0};
     for (const struct sipreg_hdr *h = sipreg_msg_hdr_find(m, SIPREG_HDR_REQUIRE); h;
          h = sipreg_msg_hdr_next(m, h))
         if (sipreg_token_list_foreach(h->value, check_require, &rq, &why) != 0)
-            return reply_error(r, q, 400, sipreg_perr_reason(why.code), NULL, none, none);
+            return answer(r, q, SIPREG_REG_OUT_MALFORMED_FIELD, sipreg_perr_reason(why.code), NULL,
+                          none, none);
     if (rq.unsupported) {
         char extra[300];
         snprintf(extra, sizeof extra, "Unsupported: %.*s\r\n", (int)rq.n, rq.list);
-        return reply_error(r, q, 420, NULL, extra, none, none);
+        return answer(r, q, SIPREG_REG_OUT_UNSUPPORTED, NULL, extra, none, none);
     }
 
     /* step 3: the address-of-record, from To; From must be well-formed too */
     const struct sipreg_addr *to, *from;
     if (sipreg_msg_to(m, &to, &why) != 0 || sipreg_msg_from(m, &from, &why) != 0)
-        return reply_error(r, q, 400, sipreg_perr_reason(why.code), NULL, none, none);
+        return answer(r, q, SIPREG_REG_OUT_MALFORMED_FIELD, sipreg_perr_reason(why.code), NULL,
+                      none, none);
     if (to->uri.scheme != SIPREG_URI_SIP && to->uri.scheme != SIPREG_URI_SIPS)
-        return reply_error(r, q, 400, "To Is Not a SIP Address-of-Record", NULL, none, none);
+        return answer(r, q, SIPREG_REG_OUT_TO_NOT_AOR, NULL, NULL, none, none);
     if (!to->uri.user.p || to->uri.user.len == 0)
-        return reply_error(r, q, 400, "Address-of-Record Without User", NULL, none, none);
+        return answer(r, q, SIPREG_REG_OUT_AOR_WITHOUT_USER, NULL, NULL, none, none);
     const struct dom *d = domain_of(r, to->uri.host);
     if (!d)
-        return reply_error(r, q, r->cfg.unknown_domain_status, "Domain Not Served", NULL, none,
-                           to->uri.user);
+        return answer(r, q, SIPREG_REG_OUT_DOMAIN_NOT_SERVED, NULL, NULL, none, to->uri.user);
     char aorbuf[512];
     struct sipreg_buf ab;
     sipreg_buf_init(&ab, aorbuf, sizeof aorbuf);
     if (aor_of(&ab, &to->uri) != 0)
-        return reply_error(r, q, 400, "Address-of-Record Too Long", NULL, none, none);
+        return answer(r, q, SIPREG_REG_OUT_AOR_TOO_LONG, NULL, NULL, none, none);
     struct sipreg_str aor = {aorbuf, ab.len};
 
     /* steps 4-5: authentication and authorization */
@@ -711,13 +740,14 @@ static int handle_register(struct sipreg_registrar *r, struct req_ctx *q)
         /* a user registers its own AOR, in its own domain */
         if (!r->cfg.allow_third_party &&
             (!sipreg_str_eq(user, to->uri.user) || !user_in_domain(&u, d)))
-            return reply_error(r, q, 403, "Not Allowed to Register This AOR", NULL, aor, user);
+            return answer(r, q, SIPREG_REG_OUT_NOT_ALLOWED, NULL, NULL, aor, user);
     }
 
     /* step 6: Contacts and their expiry */
     struct sipreg_contact *contacts;
     if (sipreg_msg_contacts(m, &contacts, &why) != 0)
-        return reply_error(r, q, 400, sipreg_perr_reason(why.code), NULL, aor, user);
+        return answer(r, q, SIPREG_REG_OUT_MALFORMED_FIELD, sipreg_perr_reason(why.code), NULL, aor,
+                      user);
     int64_t hdr_expires = -1;
     const struct sipreg_hdr *eh = sipreg_msg_hdr_find(m, SIPREG_HDR_EXPIRES);
     if (eh) {
@@ -729,7 +759,7 @@ static int handle_register(struct sipreg_registrar *r, struct req_ctx *q)
             while (k < t.len && t.p[k] >= '0' && t.p[k] <= '9')
                 k++;
             if (k == 0 || k != t.len)
-                return reply_error(r, q, 400, "Bad Expires", NULL, aor, user);
+                return answer(r, q, SIPREG_REG_OUT_BAD_EXPIRES, NULL, NULL, aor, user);
             v = UINT32_MAX;
         }
         hdr_expires = v;
@@ -756,7 +786,7 @@ static int handle_register(struct sipreg_registrar *r, struct req_ctx *q)
             sipreg_buf_adds(&pb, h->value);
         }
         if (sipreg_buf_status(&pb) != 0)
-            return reply_error(r, q, 400, "Path Too Long", NULL, aor, user);
+            return answer(r, q, SIPREG_REG_OUT_PATH_TOO_LONG, NULL, NULL, aor, user);
         path = (struct sipreg_str){pathbuf, pb.len};
     }
 
@@ -770,39 +800,39 @@ static int handle_register(struct sipreg_registrar *r, struct req_ctx *q)
             copied += m->hdr[i].value.len + 16;
     }
     if (copied > COPIED_MAX)
-        return reply_error(r, q, 513, "Message Too Large", NULL, aor, user);
+        return answer(r, q, SIPREG_REG_OUT_MESSAGE_TOO_LARGE, NULL, NULL, aor, user);
 
     int star = 0;
     for (struct sipreg_contact *c = contacts; c; c = c->next) {
         star |= c->star;
         if (!c->star && (c->addr.uri.raw.len > CONTACT_MAX || c->instance.len > INSTANCE_MAX))
-            return reply_error(r, q, 400, "Contact Too Long", NULL, aor, user);
+            return answer(r, q, SIPREG_REG_OUT_CONTACT_TOO_LONG, NULL, NULL, aor, user);
     }
     if (star) {
         /* Contact: * only alone and only with Expires: 0 */
         if (contacts->next || hdr_expires != 0)
-            return reply_error(r, q, 400, "Invalid Wildcard Contact", NULL, aor, user);
+            return answer(r, q, SIPREG_REG_OUT_BAD_WILDCARD, NULL, NULL, aor, user);
         ops[nops++] = (struct sipreg_store_op){
             SIPREG_STORE_REMOVE_ALL,
             {.call_id = m->call_id, .cseq = m->cseq.num, .q = -1, .reg_id = -1}};
     } else {
         for (struct sipreg_contact *c = contacts; c; c = c->next) {
             if (nops == MAX_OPS)
-                return reply_error(r, q, 403, "Too Many Contacts", NULL, aor, user);
+                return answer(r, q, SIPREG_REG_OUT_TOO_MANY_CONTACTS, NULL, NULL, aor, user);
             int64_t exp = c->expires >= 0    ? c->expires
                           : hdr_expires >= 0 ? hdr_expires
                                              : r->cfg.default_expires;
             if (exp > 0 && exp < r->cfg.min_expires) {
                 char extra[64];
                 snprintf(extra, sizeof extra, "Min-Expires: %u\r\n", r->cfg.min_expires);
-                return reply_error(r, q, 423, NULL, extra, aor, user);
+                return answer(r, q, SIPREG_REG_OUT_INTERVAL_TOO_BRIEF, NULL, extra, aor, user);
             }
             if (exp > r->cfg.max_expires)
                 exp = r->cfg.max_expires;
             struct sipreg_buf kb;
             sipreg_buf_init(&kb, keys[nops], sizeof keys[nops]);
             if (sipreg_registrar_binding_key(c, &kb) != 0)
-                return reply_error(r, q, 400, "Contact Too Long", NULL, aor, user);
+                return answer(r, q, SIPREG_REG_OUT_CONTACT_TOO_LONG, NULL, NULL, aor, user);
             struct sipreg_store_op *op = &ops[nops++];
             memset(op, 0, sizeof *op);
             op->kind = exp > 0 ? SIPREG_STORE_UPSERT : SIPREG_STORE_REMOVE;
@@ -852,12 +882,13 @@ static int handle_register(struct sipreg_registrar *r, struct req_ctx *q)
     case 0: break;
     case SIPREG_EORDER:
         /* (no "CSeq" in the phrase: some clients look for the first "CSeq" in a response) */
-        return reply_error(r, q, 500, "Out of Order Request", "Retry-After: 1\r\n", aor, user);
-    case SIPREG_ELIMIT: return reply_error(r, q, 403, "Too Many Contacts", NULL, aor, user);
-    case SIPREG_EINVAL: return reply_error(r, q, 400, "Invalid Contact", NULL, aor, user);
+        return answer(r, q, SIPREG_REG_OUT_OUT_OF_ORDER, NULL, "Retry-After: 1\r\n", aor, user);
+    case SIPREG_ELIMIT:
+        return answer(r, q, SIPREG_REG_OUT_TOO_MANY_CONTACTS, NULL, NULL, aor, user);
+    case SIPREG_EINVAL: return answer(r, q, SIPREG_REG_OUT_INVALID_CONTACT, NULL, NULL, aor, user);
     default:
-        return reply_error(r, q, 500, "Location Service Unavailable", "Retry-After: 5\r\n", aor,
-                           user);
+        return answer(r, q, SIPREG_REG_OUT_STORE_UNAVAILABLE, NULL, "Retry-After: 5\r\n", aor,
+                      user);
     }
 
     /* step 8: 200 OK listing every current binding */
@@ -880,25 +911,27 @@ static int handle_register(struct sipreg_registrar *r, struct req_ctx *q)
         /* not for changes made under the bounds above, but bindings stored before those bounds
          * may be larger: a change then stays, answered by the prebuilt 500 (after its commit) */
         if (nops) {
-            emit(r, SIPREG_REG_EV_REJECTED, 500, "response too large", aor, SIPREG_STR_NULL, user,
-                 -1, q->src);
+            emit(r, SIPREG_REG_OUT_RESPONSE_TOO_LARGE, 500, "response too large", aor,
+                 SIPREG_STR_NULL, user, -1, q->src);
             return queue_reply(r, &alt, &alt, &dst, q->local, q->txn, q->now);
         }
-        return reply_error(r, q, 500, "Response Too Large", NULL, aor, user);
+        return answer(r, q, SIPREG_REG_OUT_RESPONSE_TOO_LARGE, NULL, NULL, aor, user);
     }
     if (!nops) {
-        emit(r, SIPREG_REG_EV_QUERY, 200, "query", aor, SIPREG_STR_NULL, user, -1, q->src);
+        emit(r, SIPREG_REG_OUT_QUERY, 200, "query", aor, SIPREG_STR_NULL, user, -1, q->src);
         return queue_reply(r, &b, NULL, &dst, q->local, q->txn, q->now);
     }
     for (size_t i = 0; i < nops; i++) {
         const struct sipreg_store_op *op = &ops[i];
         if (op->kind == SIPREG_STORE_UPSERT)
-            emit(r, SIPREG_REG_EV_REGISTERED, 200, "registered", aor, op->b.contact, user,
+            emit(r, SIPREG_REG_OUT_REGISTERED, 200, "registered", aor, op->b.contact, user,
                  op->b.expires_at - wall_s, q->src);
         else
-            emit(r, SIPREG_REG_EV_UNREGISTERED, 200,
-                 op->kind == SIPREG_STORE_REMOVE_ALL ? "all bindings removed" : "unregistered", aor,
-                 op->b.contact, user, 0, q->src);
+            emit(r,
+                 op->kind == SIPREG_STORE_REMOVE_ALL ? SIPREG_REG_OUT_ALL_REMOVED
+                                                     : SIPREG_REG_OUT_UNREGISTERED,
+                 200, op->kind == SIPREG_STORE_REMOVE_ALL ? "all bindings removed" : "unregistered",
+                 aor, op->b.contact, user, 0, q->src);
     }
     return queue_reply(r, &b, &alt, &dst, q->local, q->txn, q->now);
 }
@@ -930,7 +963,7 @@ int sipreg_registrar_receive(struct sipreg_registrar *r, const char *buf, size_t
                                                                       : SIPREG_MSG_STREAM,
                                NULL, &r->arena, &why);
     if (err) {
-        emit(r, SIPREG_REG_EV_MALFORMED, 0, sipreg_perr_reason(why.code), SIPREG_STR_NULL,
+        emit(r, SIPREG_REG_OUT_MALFORMED, 0, sipreg_perr_reason(why.code), SIPREG_STR_NULL,
              SIPREG_STR_NULL, SIPREG_STR_NULL, -1, src);
         /* answer a malformed request when the headers indexed before the fault allow a
          * response to be built (the builder refuses when Via, From, To, Call-ID or CSeq is
@@ -947,7 +980,7 @@ int sipreg_registrar_receive(struct sipreg_registrar *r, const char *buf, size_t
     if (!m.is_request || m.method == SIPREG_METHOD_ACK)
         return 0; /* responses and ACKs are not for a registrar */
     if (sipreg_msg_via(&m, &q.via, &why) != 0) {
-        emit(r, SIPREG_REG_EV_MALFORMED, 0, sipreg_perr_reason(why.code), SIPREG_STR_NULL,
+        emit(r, SIPREG_REG_OUT_MALFORMED, 0, sipreg_perr_reason(why.code), SIPREG_STR_NULL,
              SIPREG_STR_NULL, SIPREG_STR_NULL, -1, src);
         return 0; /* no usable Via: nowhere to send a response */
     }
@@ -983,16 +1016,18 @@ int sipreg_registrar_receive(struct sipreg_registrar *r, const char *buf, size_t
     if (match == SIPREG_EPARSE) {
         /* From or To is malformed: answer statelessly */
         q.txn = NULL;
-        return reply_error(r, &q, 400, "Malformed From or To", NULL, SIPREG_STR_NULL,
-                           SIPREG_STR_NULL) == SIPREG_ENOMEM
+        return answer(r, &q, SIPREG_REG_OUT_MALFORMED_FROM_TO, NULL, NULL, SIPREG_STR_NULL,
+                      SIPREG_STR_NULL) == SIPREG_ENOMEM
                    ? SIPREG_ENOMEM
                    : 0;
     }
     if (match == SIPREG_ELIMIT) {
         /* no room for another transaction: answer statelessly and let the client retry */
         q.txn = NULL;
-        return reply_simple(r, &q, 503, NULL, "Retry-After: 1\r\n") == SIPREG_ENOMEM ? SIPREG_ENOMEM
-                                                                                     : 0;
+        return answer(r, &q, SIPREG_REG_OUT_NO_TRANSACTION_ROOM, NULL, "Retry-After: 1\r\n",
+                      SIPREG_STR_NULL, SIPREG_STR_NULL) == SIPREG_ENOMEM
+                   ? SIPREG_ENOMEM
+                   : 0;
     }
     if (match < 0)
         q.txn = NULL; /* INVITE and the like: no non-INVITE transaction, answered statelessly */
@@ -1000,8 +1035,8 @@ int sipreg_registrar_receive(struct sipreg_registrar *r, const char *buf, size_t
     case SIPREG_METHOD_REGISTER: err = handle_register(r, &q); break;
     case SIPREG_METHOD_OPTIONS: err = handle_options(r, &q); break;
     default:
-        err = reply_error(r, &q, 405, NULL, "Allow: REGISTER, OPTIONS\r\n", SIPREG_STR_NULL,
-                          SIPREG_STR_NULL);
+        err = answer(r, &q, SIPREG_REG_OUT_METHOD_NOT_ALLOWED, NULL, "Allow: REGISTER, OPTIONS\r\n",
+                     SIPREG_STR_NULL, SIPREG_STR_NULL);
         break;
     }
     if (q.txn && (err || !cache_txn(r, &q))) {

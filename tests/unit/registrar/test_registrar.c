@@ -30,6 +30,8 @@ struct fx {
     struct reply rep[4];
     size_t nrep;
     int events[16];
+    int outcomes[SIPREG_REG_OUT__COUNT];
+    int last_status;
     struct sipreg_registrar_cfg cfg; /* as the registrar was created */
     /* flaky store */
     bool fail_commit;
@@ -42,6 +44,9 @@ static void on_event(const struct sipreg_registrar_event *ev, void *ud)
     struct fx *f = ud;
     if (ev->kind >= 0 && ev->kind < 16)
         f->events[ev->kind]++;
+    if ((unsigned)ev->outcome < SIPREG_REG_OUT__COUNT)
+        f->outcomes[ev->outcome]++;
+    f->last_status = ev->status;
 }
 
 static int add_user(struct fx *f, const char *name, const char *pass)
@@ -1546,4 +1551,38 @@ static int body_registrar_forged_nonce_reads_no_store(struct fx *f)
 TEST(registrar_forged_nonce_reads_no_store)
 {
     return run_fx(body_registrar_forged_nonce_reads_no_store, NULL);
+}
+
+/* Each answer and its event come from one row of the outcome table. */
+static int body_registrar_outcomes_from_one_table(struct fx *f)
+{
+    CHECK(add_user(f, "bob", "builder") == 0);
+    /* bob registers alice's AOR: 403 with the row's phrase, and the event names the row */
+    char msg[4096], auth[1024];
+    size_t n = build_register(f, msg, sizeof msg, "sip:example.com", "alice", "<sip:a@h>", NULL);
+    f->branch++;
+    CHECK(feed(f, msg, n) == 0 && status(f) == 401);
+    CHECK(f->outcomes[SIPREG_REG_OUT_CHALLENGED] == 1);
+    CHECK(answer_challenge(f, "bob", "builder", "sip:example.com", auth, sizeof auth) == 0);
+    f->cseq++;
+    n = build_register(f, msg, sizeof msg, "sip:example.com", "alice", "<sip:a@h>", auth);
+    f->branch++;
+    CHECK(feed(f, msg, n) == 0 && status(f) == 403);
+    CHECK(f->outcomes[SIPREG_REG_OUT_NOT_ALLOWED] == 1 && f->last_status == 403);
+    char t[128];
+    snprintf(t, sizeof t, "%.*s", (int)f->rep[0].m.reason.len, f->rep[0].m.reason.p);
+    CHECK(strcmp(t, "Not Allowed to Register This AOR") == 0);
+    /* a registration, then the table's names and levels */
+    CHECK(register_authed(f, "alice", "wonderland", "<sip:a@h>", NULL) == 0 && status(f) == 200);
+    CHECK(f->outcomes[SIPREG_REG_OUT_REGISTERED] == 1);
+    CHECK(strcmp(sipreg_registrar_outcome_name(SIPREG_REG_OUT_AUTH_FAILED), "auth-failed") == 0);
+    CHECK(strcmp(sipreg_registrar_outcome_name(SIPREG_REG_OUT__COUNT), "?") == 0);
+    CHECK(sipreg_registrar_outcome_level(SIPREG_REG_OUT_STORE_UNAVAILABLE) == 0);
+    CHECK(sipreg_registrar_outcome_level(SIPREG_REG_OUT_CHALLENGED) == 3);
+    return 0;
+}
+
+TEST(registrar_outcomes_from_one_table)
+{
+    return run_fx(body_registrar_outcomes_from_one_table, NULL);
 }
