@@ -7,5 +7,6 @@ int cmd_serve(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_bindings(int argc, char **argv);
 int cmd_register(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 #endif

@@ -15,6 +15,7 @@ static const struct subcommand subcommands[] = {
     {"user", cmd_user, "manage credentials: add, del, list, import"},
     {"bindings", cmd_bindings, "list current bindings"},
     {"register", cmd_register, "register an account and keep it registered"},
+    {"bench", cmd_bench, "load generators: bench register (the challenge flow, many users)"},
     {"parse", cmd_parse, "parse SIP messages from files and print their fields"},
 };
 
