@@ -1064,68 +1064,51 @@ static int parse_args(struct cfg *cfg, int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     bool have_target = false, have_users = false, have_rate = false, have_dur = false;
-    opterr = 0;
-    optind = 1;
-    int o, r = 0, li = -1;
-    char flag[64];
-    while (!r && (li = -1, o = getopt_long(argc, argv, ":h", opts, &li)) != -1) {
-        if (li >= 0) {
-            snprintf(flag, sizeof flag, "--%s", opts[li].name);
-        } else {
-            /* a missing value: getopt_long leaves the flag as the last word it read */
-            const char *a = argv[optind - 1];
-            snprintf(flag, sizeof flag, "%.*s", (int)strcspn(a, "="), a);
-        }
+    int o, r = 0, pos = 0;
+    const char *val, *flag;
+    while (!r && (o = cmd_getopt("bench", argc, argv, opts, &pos, &val, &flag)) != -1) {
         switch (o) {
         case 'h': usage(stdout); return -1;
-        case OPT_TARGET: r = parse_target(cfg, optarg), have_target = true; break;
-        case OPT_USERS: r = num(flag, optarg, 1, USERS_MAX, &cfg->users), have_users = true; break;
+        case OPT_TARGET: r = parse_target(cfg, val), have_target = true; break;
+        case OPT_USERS: r = num(flag, val, 1, USERS_MAX, &cfg->users), have_users = true; break;
         case OPT_USER_PAT:
-            cfg->user_pat = optarg;
-            if (pattern_check(optarg, 'd') != 0 || !token_ok(optarg))
-                r = bad_value(flag, "expects one %d (e.g. user%05d) and no spaces or quotes",
-                              optarg);
+            cfg->user_pat = val;
+            if (pattern_check(val, 'd') != 0 || !token_ok(val))
+                r = bad_value(flag, "expects one %d (e.g. user%05d) and no spaces or quotes", val);
             break;
         case OPT_PASS_PAT:
-            cfg->pass_pat = optarg;
-            if (pattern_check(optarg, 's') != 0)
-                r = bad_value(flag, "expects one %s (the username), e.g. pass-%s", optarg);
+            cfg->pass_pat = val;
+            if (pattern_check(val, 's') != 0)
+                r = bad_value(flag, "expects one %s (the username), e.g. pass-%s", val);
             break;
         case OPT_REALM:
-            cfg->realm = optarg;
-            if (!token_ok(optarg))
-                r = bad_value(flag, "expects a realm without spaces or quotes", optarg);
+            cfg->realm = val;
+            if (!token_ok(val))
+                r = bad_value(flag, "expects a realm without spaces or quotes", val);
             break;
         case OPT_DOMAIN:
-            cfg->domain = optarg;
-            if (!token_ok(optarg) || strlen(optarg) > 253)
-                r = bad_value(flag, "expects a host name", optarg);
+            cfg->domain = val;
+            if (!token_ok(val) || strlen(val) > 253)
+                r = bad_value(flag, "expects a host name", val);
             break;
-        case OPT_RATE: r = num(flag, optarg, 1, 10000000, &cfg->rate), have_rate = true; break;
+        case OPT_RATE: r = num(flag, val, 1, 10000000, &cfg->rate), have_rate = true; break;
         case OPT_MAX: cfg->max = true; break;
-        case OPT_DURATION: r = num(flag, optarg, 1, 86400, &cfg->duration), have_dur = true; break;
-        case OPT_THREADS: r = num(flag, optarg, 1, 64, &cfg->threads); break;
+        case OPT_DURATION: r = num(flag, val, 1, 86400, &cfg->duration), have_dur = true; break;
+        case OPT_THREADS: r = num(flag, val, 1, 64, &cfg->threads); break;
         case OPT_CONC:
-            r = num(flag, optarg, 1, SLOTS_MAX, &cfg->concurrency);
+            r = num(flag, val, 1, SLOTS_MAX, &cfg->concurrency);
             cfg->concurrency_set = true;
             break;
         case OPT_UNREG: cfg->unregister = true; break;
         case OPT_STORM: cfg->storm = true; break;
         case OPT_JSON: cfg->json = true; break;
-        case OPT_EXPIRES: r = num(flag, optarg, 1, 4294967295u, &cfg->expires); break;
-        case ':': fprintf(stderr, "sipreg bench: %s: missing value\n", flag); return EXIT_USAGE;
-        default:
-            fprintf(stderr, "sipreg bench: unknown flag '%s' (see sipreg bench --help)\n",
-                    argv[optind - 1]);
-            return EXIT_USAGE;
+        case OPT_EXPIRES: r = num(flag, val, 1, 4294967295u, &cfg->expires); break;
+        case 1: fprintf(stderr, "sipreg bench: unexpected argument '%s'\n", val); return EXIT_USAGE;
+        default: return EXIT_USAGE; /* cmd_getopt said why */
         }
     }
     if (r)
         return r;
-    if (optind < argc) {
-        fprintf(stderr, "sipreg bench: unexpected argument '%s'\n", argv[optind]);
-        return EXIT_USAGE;
-    }
     const char *missing = !have_target ? "--target" : !have_users ? "--users" : NULL;
     if (missing) {
         fprintf(stderr, "sipreg bench: %s: required\n", missing);

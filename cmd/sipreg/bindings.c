@@ -1,4 +1,5 @@
 /* `sipreg bindings [AOR]`: the current contents of the location service (RFC 3261 §10.3). */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -358,32 +359,35 @@ static int lookup_one(struct sipreg_store *s, const char *key, int64_t now, stru
 int cmd_bindings(int argc, char **argv)
 {
     const char *db = NULL, *aor = NULL, *why;
-    bool json = false, dashdash = false;
+    bool json = false;
     char key[1024];
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (dashdash || a[0] != '-' || a[1] == '\0') {
+    static const struct option opts[] = {
+        {"db", required_argument, NULL, 'd'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int pos = 0, o;
+    const char *v, *flag;
+    while ((o = cmd_getopt("bindings", argc, argv, opts, &pos, &v, &flag)) != -1) {
+        switch (o) {
+        case 1:
             if (aor) {
-                fprintf(stderr, "sipreg bindings: unexpected argument '%s'\n%s", a, usage_text);
+                fprintf(stderr, "sipreg bindings: unexpected argument '%s'\n%s", v, usage_text);
                 return 2;
             }
-            aor = a;
-        } else if (strcmp(a, "--") == 0) {
-            dashdash = true;
-        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(usage_text, stdout);
-            return 0;
-        } else if (strcmp(a, "--json") == 0) {
-            json = true;
-        } else if (strcmp(a, "--db") == 0 || strncmp(a, "--db=", 5) == 0) {
-            db = a[4] == '=' ? a + 5 : (i + 1 < argc ? argv[++i] : NULL);
-            if (!db || !*db) {
+            aor = v;
+            break;
+        case 'h': fputs(usage_text, stdout); return 0;
+        case 'j': json = true; break;
+        case 'd':
+            if (!*v) {
                 fprintf(stderr, "sipreg bindings: --db needs a value\n");
                 return 2;
             }
-        } else {
-            fprintf(stderr, "sipreg bindings: unknown option '%s'\n%s", a, usage_text);
-            return 2;
+            db = v;
+            break;
+        default: fputs(usage_text, stderr); return 2;
         }
     }
     if (aor && aor_key(aor, key, sizeof key, &why) != 0) {

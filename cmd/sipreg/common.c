@@ -1,5 +1,6 @@
 /* Helpers shared by the sipreg subcommands. */
 #include <errno.h>
+#include <getopt.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,4 +107,49 @@ int64_t cmd_mono_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int cmd_getopt(const char *cmd, int argc, char **argv, const struct option *opts, int *pos,
+               const char **val, const char **flag)
+{
+    static char name[80];
+    if (*pos == 0) {
+        optind = 0; /* a full re-initialisation of getopt's state (GNU) */
+        opterr = 0;
+        *pos = 1;
+    }
+    int li = -1;
+    /* '-': positional words come back in order as 1; ':': a missing value is told apart; -h is
+     * the one short option (help) */
+    int o = getopt_long(argc, argv, "-:h", opts, &li);
+    if (o == -1 && optind < argc) {
+        /* the words after "--" are positional too */
+        *val = argv[optind++];
+        *flag = "";
+        return 1;
+    }
+    *val = optarg;
+    if (li >= 0) {
+        snprintf(name, sizeof name, "--%s", opts[li].name);
+    } else if (o == '?' || o == ':') {
+        /* getopt_long leaves the word it stopped at before optind */
+        const char *a = optind > 0 && optind <= argc ? argv[optind - 1] : "";
+        snprintf(name, sizeof name, "%.*s", (int)strcspn(a, "="), a);
+    } else {
+        name[0] = 0;
+    }
+    *flag = name;
+    if (o == ':') {
+        fprintf(stderr, "sipreg %s: %s needs a value\n", cmd, name);
+        return '?';
+    }
+    if (o == '?') {
+        const char *a = optind > 0 && optind <= argc ? argv[optind - 1] : "";
+        if (optopt && strchr(a, '='))
+            fprintf(stderr, "sipreg %s: %s takes no value\n", cmd, name);
+        else
+            fprintf(stderr, "sipreg %s: unknown flag '%s'\n", cmd, name);
+        return '?';
+    }
+    return o;
 }

@@ -27,6 +27,17 @@ int cmd_check_db_mode(const char *db);
  * and returns non-zero when it is not one. */
 int cmd_parse_uint(const char *flag, const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
+/* The command-line parser of every subcommand: getopt_long with long options only, so that
+ * "--flag value" and "--flag=value" work alike everywhere. Returns the next option's `val`, 1
+ * for a positional word (in order, also after "--"), 'h' for -h, -1 at the end, or '?' after a
+ * usage error it has printed
+ * ("sipreg CMD: --flag needs a value", "... unknown flag '--x'", "... --flag takes no value").
+ * OUT: *val (the option's value or the positional word; NULL for a flag without value) and
+ * *flag ("--name", for messages). Start each command line with *pos = 0. */
+struct option;
+int cmd_getopt(const char *cmd, int argc, char **argv, const struct option *opts, int *pos,
+               const char **val, const char **flag);
+
 /* Wall-clock time in ms and monotonic time in ms. */
 int64_t cmd_wall_ms(void);
 int64_t cmd_mono_ms(void);

@@ -1,6 +1,7 @@
 /* sipreg register: register an account with a registrar and keep it registered (RFC 3261 §10.2),
  * printing one line per state change. */
 #include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -180,50 +181,49 @@ int cmd_register(int argc, char **argv)
     bool password_stdin = false, once = false;
     uint64_t v, shutdown_wait = 5;
     char password[512] = "";
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return EXIT_OK;
-        }
-        if (!strcmp(a, "--once")) {
-            once = true;
-            continue;
-        }
-        if (!strcmp(a, "--password-stdin")) {
-            password_stdin = true;
-            continue;
-        }
-        if (!strcmp(a, "--require-qop")) {
-            rc.require_qop = true;
-            continue;
-        }
-        if (strncmp(a, "--", 2) != 0) {
+    static const struct option opts[] = {
+        {"registrar", required_argument, NULL, 'v'},
+        {"user", required_argument, NULL, 'v'},
+        {"password-file", required_argument, NULL, 'v'},
+        {"realm", required_argument, NULL, 'v'},
+        {"min-algorithm", required_argument, NULL, 'v'},
+        {"expires", required_argument, NULL, 'v'},
+        {"contact", required_argument, NULL, 'v'},
+        {"transport", required_argument, NULL, 'v'},
+        {"local", required_argument, NULL, 'v'},
+        {"keepalive", required_argument, NULL, 'v'},
+        {"keepalive-kind", required_argument, NULL, 'v'},
+        {"nat", required_argument, NULL, 'v'},
+        {"user-agent", required_argument, NULL, 'v'},
+        {"t1", required_argument, NULL, 'v'},
+        {"retry-min", required_argument, NULL, 'v'},
+        {"retry-max", required_argument, NULL, 'v'},
+        {"auth-retry", required_argument, NULL, 'v'},
+        {"shutdown-wait", required_argument, NULL, 'v'},
+        {"once", no_argument, NULL, 'o'},
+        {"password-stdin", no_argument, NULL, 's'},
+        {"require-qop", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int pos = 0, o;
+    const char *val, *a;
+    while ((o = cmd_getopt("register", argc, argv, opts, &pos, &val, &a)) != -1) {
+        switch (o) {
+        case 'h': usage(stdout); return EXIT_OK;
+        case 'o': once = true; continue;
+        case 's': password_stdin = true; continue;
+        case 'q': rc.require_qop = true; continue;
+        case 1:
             if (rc.aor) {
-                fprintf(stderr, "sipreg register: unexpected argument '%s'\n", a);
+                fprintf(stderr, "sipreg register: unexpected argument '%s'\n", val);
                 return EXIT_USAGE;
             }
-            rc.aor = a;
+            rc.aor = val;
             continue;
+        case 'v': break;
+        default: usage(stderr); return EXIT_USAGE;
         }
-        static const char *const with_value[] = {
-            "--registrar",      "--user",       "--password-file", "--realm", "--min-algorithm",
-            "--expires",        "--contact",    "--transport",     "--local", "--keepalive",
-            "--keepalive-kind", "--nat",        "--user-agent",    "--t1",    "--retry-min",
-            "--retry-max",      "--auth-retry", "--shutdown-wait"};
-        bool known = false;
-        for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
-            known |= !strcmp(a, with_value[k]);
-        if (!known) {
-            fprintf(stderr, "sipreg register: unknown flag '%s'\n", a);
-            usage(stderr);
-            return EXIT_USAGE;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "sipreg register: %s needs a value\n", a);
-            return EXIT_USAGE;
-        }
-        const char *val = argv[++i];
         int bad = 0;
         if (!strcmp(a, "--registrar")) {
             rc.registrar = val;

@@ -1,6 +1,7 @@
 /* `sipreg serve`: the registrar on UDP, one worker thread per socket group, SQLite by default. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -405,40 +406,58 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 {
     o->workers = 1;
     o->log_level = LOG_INFO;
+    /* every setting of the config file is a flag of the same name */
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'v'},
+        {"listen", required_argument, NULL, 'v'},
+        {"domain", required_argument, NULL, 'v'},
+        {"realm", required_argument, NULL, 'v'},
+        {"db", required_argument, NULL, 'v'},
+        {"store", required_argument, NULL, 'v'},
+        {"location", required_argument, NULL, 'v'},
+        {"workers", required_argument, NULL, 'v'},
+        {"log-level", required_argument, NULL, 'v'},
+        {"min-expires", required_argument, NULL, 'v'},
+        {"max-expires", required_argument, NULL, 'v'},
+        {"default-expires", required_argument, NULL, 'v'},
+        {"nonce-lifetime", required_argument, NULL, 'v'},
+        {"fail-limit-source", required_argument, NULL, 'v'},
+        {"fail-limit-user", required_argument, NULL, 'v'},
+        {"fail-window", required_argument, NULL, 'v'},
+        {"fail-cooldown", required_argument, NULL, 'v'},
+        {"fail-action", required_argument, NULL, 'v'},
+        {"reply-rate", required_argument, NULL, 'v'},
+        {"reply-burst", required_argument, NULL, 'v'},
+        {"unknown-domain", required_argument, NULL, 'v'},
+        {"algorithms", required_argument, NULL, 'v'},
+        {"trusted-source", required_argument, NULL, 'v'},
+        {"allow-third-party", no_argument, NULL, 'b'},
+        {"no-auth", no_argument, NULL, 'b'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int pos = 0, f;
+    const char *v, *flag;
     /* the config file first, wherever --config stands, so that flags override it */
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--config")) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "sipreg: --config needs a file\n");
-                return 2;
-            }
-            if (load_config(o, argv[i + 1]))
-                return 2;
-        }
-    }
-    /* repeatable settings given as flags replace the file's */
-    bool listen_flag = false, domain_flag = false, trusted_flag = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+    while ((f = cmd_getopt("serve", argc, argv, opts, &pos, &v, &flag)) != -1) {
+        if (f == '?')
+            return 2;
+        if (f == 'h') {
             usage(stdout);
             return -1;
         }
-        if (strncmp(a, "--", 2) != 0) {
-            fprintf(stderr, "sipreg: unexpected argument '%s'\n", a);
+        if (f == 1) {
+            fprintf(stderr, "sipreg: unexpected argument '%s'\n", v);
             return 2;
         }
-        const char *key = a + 2;
-        if (!strcmp(key, "allow-third-party") || !strcmp(key, "no-auth")) {
-            if (apply_setting(o, key, "yes", a))
-                return 2;
-            continue;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "sipreg: %s needs a value\n", a);
+        if (!strcmp(flag, "--config") && load_config(o, v))
             return 2;
-        }
-        const char *v = argv[++i];
+    }
+    /* repeatable settings given as flags replace the file's */
+    bool listen_flag = false, domain_flag = false, trusted_flag = false;
+    pos = 0;
+    while ((f = cmd_getopt("serve", argc, argv, opts, &pos, &v, &flag)) != -1) {
+        const char *key = flag + 2;
         if (!strcmp(key, "config"))
             continue;
         if (!strcmp(key, "listen") && !listen_flag) {
@@ -455,7 +474,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
                 free(o->domains[k]);
             o->ndomains = 0;
         }
-        if (apply_setting(o, key, v, a))
+        if (apply_setting(o, key, f == 'b' ? "yes" : v, flag))
             return 2;
     }
     if (!o->nlisten)

@@ -1,5 +1,6 @@
 /* `sipreg user add|del|list|import|enable|disable`: credentials as HA1s only (RFC 7616 §3.4.2). */
 #include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -51,78 +52,62 @@ struct subcmd {
     const char *usage;
 };
 
-/* Takes the value of a flag given as "--flag VALUE" or "--flag=VALUE"; 1 when argv[*i] is that
- * flag, 0 when it is not, -1 (message printed) when its value is missing or empty. */
-static int flag_value(const char *cmd, const char *flag, int argc, char **argv, int *i,
-                      const char **out)
-{
-    const char *a = argv[*i];
-    size_t n = strlen(flag);
-    if (strncmp(a, flag, n) != 0 || (a[n] != '\0' && a[n] != '='))
-        return 0;
-    if (a[n] == '=') {
-        *out = a + n + 1;
-    } else if (*i + 1 < argc) {
-        *out = argv[++*i];
-    } else {
-        fprintf(stderr, "sipreg %s: %s needs a value\n", cmd, flag);
-        return -1;
-    }
-    if (**out == '\0') {
-        fprintf(stderr, "sipreg %s: %s must not be empty\n", cmd, flag);
-        return -1;
-    }
-    return 1;
-}
-
 /* 0 when parsed, 2 after a usage error (message printed), -1 when --help was asked for. */
 static int parse_opts(const char *cmd, const struct subcmd *sc, int argc, char **argv,
                       struct opts *o)
 {
-    bool dashdash = false;
+    /* each flag's F_ bit, shifted clear of cmd_getopt's own values (1 is a positional word) */
+    static const struct option opts[] = {
+        {"db", required_argument, NULL, F_DB << 8},
+        {"domain", required_argument, NULL, F_DOMAIN << 8},
+        {"realm", required_argument, NULL, F_REALM << 8},
+        {"password-stdin", no_argument, NULL, F_PWSTDIN << 8},
+        {"disabled", no_argument, NULL, F_DISABLED << 8},
+        {"store", required_argument, NULL, 'S'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
     memset(o, 0, sizeof *o);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int r = 0;
-        if (!dashdash && a[0] == '-' && a[1] != '\0') {
-            if (strcmp(a, "--") == 0) {
-                dashdash = true;
-                continue;
-            }
-            if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
-                return -1;
-            if ((sc->flags & F_DB) && (r = flag_value(cmd, "--db", argc, argv, &i, &o->db)))
-                ;
-            else if ((sc->flags & F_DOMAIN) &&
-                     (r = flag_value(cmd, "--domain", argc, argv, &i, &o->domain)))
-                ;
-            else if ((sc->flags & F_REALM) &&
-                     (r = flag_value(cmd, "--realm", argc, argv, &i, &o->realm)))
-                ;
-            else if ((sc->flags & F_PWSTDIN) && strcmp(a, "--password-stdin") == 0)
-                r = 1, o->password_stdin = true;
-            else if ((sc->flags & F_DISABLED) && strcmp(a, "--disabled") == 0)
-                r = 1, o->disabled = true;
-            else if (strcmp(a, "--store") == 0 || strncmp(a, "--store=", 8) == 0) {
-                fprintf(stderr,
-                        "sipreg %s: --store is not an option here: credentials live in the "
-                        "SQLite database given by --db\n",
-                        cmd);
-                return 2;
-            }
-            if (r < 0)
-                return 2;
-            if (r == 0) {
-                fprintf(stderr, "sipreg %s: unknown option '%s'\n%s", cmd, a, sc->usage);
-                return 2;
-            }
-            continue;
-        }
-        if (o->npos == sc->maxpos) {
-            fprintf(stderr, "sipreg %s: unexpected argument '%s'\n%s", cmd, a, sc->usage);
+    int pos = 0, f;
+    const char *v, *flag;
+    while ((f = cmd_getopt(cmd, argc, argv, opts, &pos, &v, &flag)) != -1) {
+        if (f == 'h')
+            return -1;
+        if (f == '?') {
+            fputs(sc->usage, stderr);
             return 2;
         }
-        o->pos[o->npos++] = a;
+        if (f == 'S') {
+            fprintf(stderr,
+                    "sipreg %s: --store is not an option here: credentials live in the SQLite "
+                    "database given by --db\n",
+                    cmd);
+            return 2;
+        }
+        if (f == 1) {
+            if (o->npos == sc->maxpos) {
+                fprintf(stderr, "sipreg %s: unexpected argument '%s'\n%s", cmd, v, sc->usage);
+                return 2;
+            }
+            o->pos[o->npos++] = v;
+            continue;
+        }
+        f >>= 8;
+        if (!(sc->flags & (unsigned)f)) {
+            fprintf(stderr, "sipreg %s: unknown flag '%s'\n%s", cmd, flag, sc->usage);
+            return 2;
+        }
+        if (v && !*v) {
+            fprintf(stderr, "sipreg %s: %s must not be empty\n", cmd, flag);
+            return 2;
+        }
+        switch (f) {
+        case F_DB: o->db = v; break;
+        case F_DOMAIN: o->domain = v; break;
+        case F_REALM: o->realm = v; break;
+        case F_PWSTDIN: o->password_stdin = true; break;
+        case F_DISABLED: o->disabled = true; break;
+        }
     }
     if (o->npos < sc->minpos) {
         fprintf(stderr, "sipreg %s: missing %s\n%s", cmd, sc->posname, sc->usage);

@@ -106,7 +106,7 @@ flag_error() { # flag_error NAME EXPECTED-TEXT ARGS...
 t="--target 127.0.0.1:$port"
 flag_error "bad rate" "sipreg bench: --rate: expects a whole number" $t --users 5 --rate abc --duration 1
 flag_error "bad rate with =" "sipreg bench: --rate: expects" $t --users 5 --rate=0 --duration 1
-flag_error "missing value" "sipreg bench: --duration: missing value" $t --users 5 --rate 5 --duration
+flag_error "missing value" "sipreg bench: --duration needs a value" $t --users 5 --rate 5 --duration
 flag_error "rate and max" "sipreg bench: --rate: not with --max" $t --users 5 --rate 5 --max --duration 1
 flag_error "no mode" "sipreg bench: --rate: required" $t --users 5 --duration 1
 flag_error "no duration" "sipreg bench: --duration: required" $t --users 5 --max

@@ -161,6 +161,7 @@ usage_case "missing --registrar names it" "--registrar" sip:alice@example.com
 usage_case "missing AOR" "AOR" --registrar sip:127.0.0.1
 usage_case "unknown flag is named" "--frobnicate" sip:a@b --registrar sip:127.0.0.1 --frobnicate 1
 usage_case "bad --expires is named" "--expires" sip:a@b --registrar sip:127.0.0.1 --expires soon
+usage_case "--flag=value works too" "--expires" sip:a@b --registrar=sip:127.0.0.1 --expires=soon
 usage_case "bad --transport is named" "--transport" sip:a@b --registrar sip:127.0.0.1 --transport sctp
 usage_case "missing password file is named" "--password-file" sip:a@b --registrar sip:127.0.0.1 --password-file "$WORK/none"
 usage_case "empty --password-stdin" "--password-stdin" sip:a@b --registrar sip:127.0.0.1 --password-stdin

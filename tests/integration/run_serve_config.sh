@@ -33,7 +33,9 @@ expect_error "bad address names file:line" 2 "bad.conf:2: '999.1.1.1:5060' is no
 printf 'domain = example.com\nalgorithms = SHA-1\n' > "$cfg"
 expect_error "bad algorithm names file:line" 2 "bad.conf:2: 'SHA-1' is not an algorithm" -- --config "$cfg"
 expect_error "missing config file" 2 "cannot read config file $work/nope.conf" -- --config "$work/nope.conf"
-expect_error "unknown flag named" 2 "--frobnicate: unknown setting" -- --domain example.com --frobnicate 1
+expect_error "unknown flag named" 2 "unknown flag '--frobnicate'" -- --domain example.com --frobnicate 1
+expect_error "--flag=value works too" 2 "--workers expects a whole number" -- --domain=example.com --workers=0
+expect_error "a flag that takes no value" 2 "--no-auth takes no value" -- --domain example.com --no-auth=yes
 expect_error "bad flag value named" 2 "--workers expects a whole number" -- --domain example.com --workers 0
 expect_error "flag without value" 2 "--realm needs a value" -- --domain example.com --realm
 expect_error "tcp not offered" 2 "only UDP listening" -- --domain example.com --listen tcp:127.0.0.1:5060
