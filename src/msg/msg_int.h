@@ -58,6 +58,15 @@ static inline bool fastpath(void)
 #endif
 }
 
+/* The fast paths load words with memcpy and compare them with constants made from strings
+ * (load_le), shift the bytes past a value's end off the top of such a word (Via parameter names
+ * and ports), take a name's first four bytes as a number (fast_line's hdr_hash, whose slots
+ * names.c fills from bytes shifted into place lowest first) and convert digits within a word
+ * (CSeq, Via ports): all of it takes the first byte in memory as the lowest of the word. Made
+ * portable, each would need a byte swap on the other order; no target of ours has it. */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+               "src/msg's word loads assume a little-endian target");
+
 /* ASCII lower case of every byte (other bytes unchanged). */
 extern const unsigned char sipreg__lower[256];
 
