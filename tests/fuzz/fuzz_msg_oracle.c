@@ -25,6 +25,10 @@ static void put(struct rec *r, const char *fmt, ...) __attribute__((format(print
 
 static void put(struct rec *r, const char *fmt, ...)
 {
+    if (!r->p) {
+        FUZZ_CHECK((r->p = malloc(r->cap = 1 << 16)) != NULL);
+        r->len = 0;
+    }
     for (;;) {
         va_list ap;
         va_start(ap, fmt);
@@ -35,7 +39,7 @@ static void put(struct rec *r, const char *fmt, ...)
             r->len += (size_t)n;
             return;
         }
-        size_t cap = r->cap ? r->cap * 2 : 1 << 16;
+        size_t cap = r->cap * 2;
         while (cap - r->len <= (size_t)n)
             cap *= 2;
         char *np = realloc(r->p, cap);
