@@ -408,7 +408,7 @@ int sipreg__addr_parse(struct sipreg_addr *ad, struct sipreg_str s,
 {
     const char *p = skip_ws(s.p, s.p + s.len), *e = rskip_ws(p, s.p + s.len);
     size_t mark = sipreg__arena_mark(a);
-    if (fast_one(ad, NULL, p, e, lim, a) == e)
+    if (fastpath() && fast_one(ad, NULL, p, e, lim, a) == e)
         return 0;
     sipreg_arena_rewind(a, mark); /* forget what the attempt took */
     return addr_parse(ad, s, lim, a, why);
@@ -476,6 +476,8 @@ static int fast_contacts(struct sipreg_contact **out, struct sipreg_str s,
     const char *p = skip_ws(s.p, s.p + s.len), *e = rskip_ws(p, s.p + s.len);
     struct sipreg_contact *head = NULL, **tail = &head;
     size_t mark = sipreg__arena_mark(a), n = 0;
+    if (!fastpath())
+        return -1;
     while (p < e) {
         struct sipreg_contact *c;
         if (++n > lim->max_list || !(c = sipreg__arena_alloc(a, sizeof *c)))
@@ -520,7 +522,7 @@ int sipreg__contact_parse(struct sipreg_contact **out, struct sipreg_str s,
      * rejection is derived again by the general path below, so that it is the same as ever
      * (list-level errors before element errors, arena use included). */
     struct sipreg_str t = trim(s);
-    if (t.len && !memchr(t.p, ',', t.len)) {
+    if (fastpath() && t.len && !memchr(t.p, ',', t.len)) {
         size_t mark = sipreg_arena_mark(a);
         struct sipreg_contact *c = sipreg__arena_alloc(a, sizeof *c);
         if (c) {

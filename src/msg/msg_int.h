@@ -34,6 +34,39 @@ enum {
 
 extern const uint16_t sipreg__cc[256];
 
+/* The fast paths (fast_line, via_fast, fast_one, fast_contacts, and the shortcuts and block
+ * scans beside them) each give up on anything unusual, and the general code then reads the
+ * value again with the same verdicts. Each is taken only while fastpath() holds: tested where it
+ * starts, or where it is called (once per message or per header list, in a local, where the
+ * index's or the arena's stores could alias the switch and make the compiler load it again per
+ * line). Built with SIPREG_MSG_FASTPATH=0 it is false and the compiler drops them: only the
+ * general code is left. Otherwise sipreg__msg_general_only, which only the tests and the
+ * differential fuzz target set (never the library), turns them off at run time, so that one
+ * binary can parse an input both ways and compare; nothing writes it on the hot path, so the
+ * branch on it is always predicted. */
+#ifndef SIPREG_MSG_FASTPATH
+#define SIPREG_MSG_FASTPATH 1
+#endif
+extern int sipreg__msg_general_only;
+
+static inline bool fastpath(void)
+{
+#if SIPREG_MSG_FASTPATH
+    return __builtin_expect(!sipreg__msg_general_only, 1);
+#else
+    return false;
+#endif
+}
+
+/* The fast paths load words with memcpy and compare them with constants made from strings
+ * (load_le), shift the bytes past a value's end off the top of such a word (Via parameter names
+ * and ports), take a name's first four bytes as a number (fast_line's hdr_hash, whose slots
+ * names.c fills from bytes shifted into place lowest first) and convert digits within a word
+ * (CSeq, Via ports): all of it takes the first byte in memory as the lowest of the word. Made
+ * portable, each would need a byte swap on the other order; no target of ours has it. */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+               "src/msg's word loads assume a little-endian target");
+
 /* ASCII lower case of every byte (other bytes unchanged). */
 extern const unsigned char sipreg__lower[256];
 

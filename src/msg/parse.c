@@ -3,6 +3,9 @@
 
 #include "msg_int.h"
 
+/* Nonzero: the fast paths give up at once (see fastpath()); for tests only. */
+int sipreg__msg_general_only;
+
 /* Headers that may appear only once (RFC 3261 §20; a comma list is not allowed for these). */
 static const bool single_valued[SIPREG_HDR__COUNT] = {
     [SIPREG_HDR_FROM] = true,         [SIPREG_HDR_TO] = true,
@@ -203,7 +206,7 @@ static inline const char *fast_line(struct sipreg_msg *m, uint8_t *last, const c
 static inline const char *skip_upper(const char *p, const char *e, const char *buf_end)
 {
 #ifdef __SSE2__
-    if (buf_end - p >= 16) {
+    if (fastpath() && buf_end - p >= 16) {
         __m128i t =
             _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(const void *)p), _mm_set1_epi8('A'));
         unsigned upper = (unsigned)_mm_movemask_epi8(
@@ -227,7 +230,7 @@ static inline const char *find_ctl(const char *p, const char *e, const char *buf
 #ifdef __SSE2__
     const __m128i vtop = _mm_set1_epi8((char)top), del = _mm_set1_epi8(0x7f),
                   ht = _mm_set1_epi8('\t');
-    if (e - p >= 16 || (p < e && buf_end - p >= 16)) {
+    if (fastpath() && (e - p >= 16 || (p < e && buf_end - p >= 16))) {
         /* the last block ends at e, overlapping bytes already found clean, or for a short
          * slice the one block runs on past e */
         const char *last = e - p >= 16 ? e - 16 : p;
@@ -305,7 +308,7 @@ static int parse_request_line(struct sipreg_msg *m, const char *p, const char *e
     m->method = sipreg_method_id(m->method_s);
     const char *vs;
     int err = 0;
-    if (e - p >= 8 && memcmp(e - 8, " SIP/2.0", 8) == 0) {
+    if (fastpath() && e - p >= 8 && memcmp(e - 8, " SIP/2.0", 8) == 0) {
         vs = e - 7; /* what nearly every request line ends with */
     } else {
         e = rskip_ws(p, e);
@@ -343,7 +346,7 @@ static int parse_status_line(struct sipreg_msg *m, const char *p, const char *e,
                              const char *buf_end, struct sipreg_perr *why)
 {
     const char *v = p;
-    if (e - p >= 8 && memcmp(p, "SIP/2.0 ", 8) == 0) {
+    if (fastpath() && e - p >= 8 && memcmp(p, "SIP/2.0 ", 8) == 0) {
         p += 7; /* what nearly every status line starts with */
     } else {
         while (p < e && *p != ' ')
@@ -390,7 +393,7 @@ static int parse_content_length(int64_t *out, struct sipreg_str v, size_t max, c
 static inline const char *word_span(const char *p, const char *e, const char *buf_end)
 {
 #ifdef __SSE2__
-    while (p < e && buf_end - p >= 16) {
+    while (fastpath() && p < e && buf_end - p >= 16) {
         __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
         __m128i l = _mm_or_si128(x, _mm_set1_epi8(0x20));
         __m128i alpha = _mm_and_si128(_mm_cmpgt_epi8(l, _mm_set1_epi8('a' - 1)),
@@ -448,7 +451,7 @@ static inline int cseq_parse(struct sipreg_cseq *c, struct sipreg_str s, const c
     const char *p = skip_ws(s.p, s.p + s.len), *end = s.p + s.len;
     const char *d = p;
     uint64_t n = 0;
-    if (end - p >= 8) {
+    if (fastpath() && end - p >= 8) {
         /* up to 8 leading digits at once (they stay below 2**31): x holds 0..9 for a digit, and
          * a byte of 10 or more gets its top bit set by adding 0x76 or by itself; a carry only
          * reaches the bytes after the first such one */
@@ -474,7 +477,7 @@ static inline int cseq_parse(struct sipreg_cseq *c, struct sipreg_str s, const c
         return perr(why, SIPREG_PERR_CSEQ, s.p, p);
     p = skip_ws(p, end);
     const char *mth = p;
-    if (known.len && str_same(mkstr(p, end), known)) {
+    if (fastpath() && known.len && str_same(mkstr(p, end), known)) {
         /* the request's own method, a token already: the usual case */
         c->num = (uint32_t)n;
         c->method = mkstr(mth, end);
@@ -563,9 +566,11 @@ int sipreg_msg_parse(struct sipreg_msg *m, const char *buf, size_t len, enum sip
 
     /* Header fields, one per line plus folded continuation lines. */
     const size_t max_line = lim->max_line, max_headers = lim->max_headers;
+    /* read once: the index's byte stores below could alias the switch */
+    const bool fast = fastpath();
     for (;;) {
 #ifdef __SSE2__
-        if (limit_end - p >= 16) {
+        if (fast && limit_end - p >= 16) {
             const char *nx = fast_line(m, last, p, limit_end, max_line, max_headers);
             if (nx) {
                 p = nx;

@@ -248,7 +248,7 @@ const struct sipreg_param *sipreg_params_find(const struct sipreg_params *ps, co
             continue;
         /* names are nearly always written as the caller spells them: that is one word compare,
          * and only a difference is looked at byte by byte, ignoring case */
-        if (bytes_eq(pn->p, name, n))
+        if (fastpath() && bytes_eq(pn->p, name, n))
             return &ps->v[i];
         size_t k = 0;
         while (k < n &&

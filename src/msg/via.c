@@ -14,7 +14,7 @@ static int parse_one_via(struct sipreg_via *v, struct sipreg_str el,
     v->ttl = -1;
     /* sent-protocol = protocol-name SLASH protocol-version SLASH transport, LWS around SLASH */
     int part = 0;
-    if (e - p >= 8 && memcmp(p, "SIP/2.0/", 8) == 0) {
+    if (fastpath() && e - p >= 8 && memcmp(p, "SIP/2.0/", 8) == 0) {
         /* what nearly every Via starts with: the generic loop below would read the same */
         v->proto_name = mkstr(p, p + 3);
         v->proto_version = mkstr(p + 4, p + 7);
@@ -509,7 +509,7 @@ static int via_parse(struct sipreg_via **out, struct sipreg_str s,
                      struct sipreg_perr *why)
 {
     size_t mark = sipreg__arena_mark(a);
-    if (via_fast(out, skip_ws(s.p, s.p + s.len), s.p + s.len, s.p, lim, a))
+    if (fastpath() && via_fast(out, skip_ws(s.p, s.p + s.len), s.p + s.len, s.p, lim, a))
         return 0;
     /* Anything unusual: the general path derives the value again from the start, so that every
      * verdict is the same as ever (list-level errors before element errors, arena use
@@ -544,13 +544,14 @@ int sipreg__msg_via(struct sipreg_msg *m, const struct sipreg_via **out, struct 
 {
     struct sipreg_via *head = NULL, **tail = &head;
     struct sipreg_arena *a = m->arena;
+    const bool fast = fastpath(); /* read once: the arena stores could alias the switch */
     /* the Via headers through the index sipreg_msg_hdr_find/next read, without their calls */
     for (size_t i = m->first[SIPREG_HDR_VIA]; i; i = m->next_same[i - 1]) {
         size_t mark = a->used;
         /* The index holds trimmed values (LWS first would only send the field to the general
          * parser), and the whole message may be read, not only this field. */
         struct sipreg_str s = m->hdr[i - 1].value;
-        struct sipreg_via **t = via_fast(tail, s.p, s.p + s.len, m->buf, &m->lim, a);
+        struct sipreg_via **t = fast ? via_fast(tail, s.p, s.p + s.len, m->buf, &m->lim, a) : NULL;
         if (t) {
             tail = t;
             continue;
