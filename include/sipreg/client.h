@@ -140,9 +140,9 @@ SIPREG_API int sipreg_client_set_local(struct sipreg_client *c, const struct sip
  * only within the answer budget above: other requests are dropped silently, so that a forged
  * source address cannot make the client a reflector or an amplifier. Bare CRLF keep-alives and
  * garbage are dropped. Returns 0 (also for dropped input) or SIPREG_ENOMEM. */
-SIPREG_API int sipreg_client_receive(struct sipreg_client *c, sipreg_time now, const char *buf,
-                                     size_t len, const struct sipreg_netaddr *from,
-                                     const struct sipreg_netaddr *local);
+SIPREG_API int sipreg_client_receive(struct sipreg_client *c, const char *buf, size_t len,
+                                     const struct sipreg_netaddr *from,
+                                     const struct sipreg_netaddr *local, sipreg_time now);
 
 /* Runs everything due at `now`: retransmissions, transaction timeouts, sends, refreshes, retries,
  * keep-alives. 0 or SIPREG_ENOMEM (the failed step is retried later). */

@@ -338,7 +338,7 @@ static int conn_read(struct sipreg_client_io *io, struct conn *k)
             struct sipreg_netaddr local;
             if (sipreg__sock_local(k->fd, SIPREG_TRANSPORT_TCP, &local) != 0)
                 return SIPREG_EIO;
-            err = sipreg_client_receive(io->c, sipreg__mono_ms(), k->in, mlen, &k->peer, &local);
+            err = sipreg_client_receive(io->c, k->in, mlen, &k->peer, &local, sipreg__mono_ms());
             memmove(k->in, k->in + mlen, k->inlen - mlen);
             k->inlen -= mlen;
             if (err)
@@ -394,8 +394,8 @@ int sipreg_client_io_process(struct sipreg_client_io *io)
                 break;
             if (d.len == 0)
                 continue;
-            int err = sipreg_client_receive(io->c, sipreg__mono_ms(), io->buf, d.len, &d.from,
-                                            &io->udp_local[i]);
+            int err = sipreg_client_receive(io->c, io->buf, d.len, &d.from, &io->udp_local[i],
+                                            sipreg__mono_ms());
             if (err)
                 ret = err;
         }

@@ -826,8 +826,9 @@ static int answer_request(struct sipreg_client *c, sipreg_time now, struct sipre
     return err == SIPREG_ENOMEM ? err : 0;
 }
 
-int sipreg_client_receive(struct sipreg_client *c, sipreg_time now, const char *buf, size_t len,
-                          const struct sipreg_netaddr *from, const struct sipreg_netaddr *local)
+int sipreg_client_receive(struct sipreg_client *c, const char *buf, size_t len,
+                          const struct sipreg_netaddr *from, const struct sipreg_netaddr *local,
+                          sipreg_time now)
 {
     struct sipreg_perr why;
     struct sipreg_msg *m = &c->m;

@@ -129,10 +129,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t n = fill(data, size, resp, sizeof resp, &v);
         if (n < 4 || memcmp(resp, "SIP/", 4) != 0) {
             /* a request (or garbage) from anyone but the registrar is never answered */
-            (void)sipreg_client_receive(c, now, resp, n, &stranger, &local);
+            (void)sipreg_client_receive(c, resp, n, &stranger, &local, now);
             drain(c, &v);
         }
-        (void)sipreg_client_receive(c, now, resp, n, &registrar, &local);
+        (void)sipreg_client_receive(c, resp, n, &registrar, &local, now);
         drain(c, &v);
         /* let timers run: refreshes, retransmissions, retries, keep-alives */
         sipreg_time next = sipreg_client_next_timeout(c);

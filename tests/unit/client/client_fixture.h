@@ -236,7 +236,7 @@ static int fx_reply_via(struct fx *f, int status, const char *extra, const char 
     err = sipreg_msg_build_end(&b, NULL, 0);
     if (err)
         return err;
-    return sipreg_client_receive(f->c, f->clk.now, b.p, b.len, &f->to, NULL);
+    return sipreg_client_receive(f->c, b.p, b.len, &f->to, NULL, f->clk.now);
 }
 
 static int fx_reply(struct fx *f, int status, const char *extra)

@@ -856,8 +856,8 @@ static int t_ka_crlf(struct fx *f)
     }
     /* a pong (or any CRLF) received is dropped */
     struct sipreg_netaddr from = f->to;
-    ASSERT_EQ(sipreg_client_receive(f->c, f->clk.now, "\r\n", 2, &from, NULL), 0);
-    ASSERT_EQ(sipreg_client_receive(f->c, f->clk.now, "garbage", 7, &from, NULL), 0);
+    ASSERT_EQ(sipreg_client_receive(f->c, "\r\n", 2, &from, NULL, f->clk.now), 0);
+    ASSERT_EQ(sipreg_client_receive(f->c, "garbage", 7, &from, NULL, f->clk.now), 0);
     /* none after end */
     sipreg_reg_end(f->r);
     ASSERT_EQ(fx_at(f, 60000), 0);
@@ -1138,7 +1138,7 @@ static int t_requests(struct fx *f)
     struct sipreg_netaddr src, loc;
     ASSERT_EQ(sipreg_netaddr_parse(&src, "192.0.2.1:5060", 0), 0);
     ASSERT_EQ(sipreg_netaddr_parse(&loc, LOCAL, 0), 0);
-    ASSERT_EQ(sipreg_client_receive(f->c, 0, opt, sizeof opt - 1, &src, &loc), 0);
+    ASSERT_EQ(sipreg_client_receive(f->c, opt, sizeof opt - 1, &src, &loc, 0), 0);
     ASSERT_EQ(fx_pull(f), 1);
     ASSERT(sipreg_netaddr_eq(&f->to, &src));
     ASSERT(sipreg_netaddr_eq(&f->from_local, &loc));
@@ -1147,27 +1147,27 @@ static int t_requests(struct fx *f)
     ASSERT_STR(f->m.call_id, "ping1");
     /* malformed: dropped */
     static const char bad[] = "NOTIFY nothing\r\n\r\n";
-    ASSERT_EQ(sipreg_client_receive(f->c, 0, bad, sizeof bad - 1, &src, NULL), 0);
+    ASSERT_EQ(sipreg_client_receive(f->c, bad, sizeof bad - 1, &src, NULL, 0), 0);
     ASSERT_EQ(fx_pull(f), 0);
     static const char notify[] = "NOTIFY sip:alice@192.0.2.10:5062 SIP/2.0\r\n"
                                  "Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKn\r\n"
                                  "From: <sip:x@example.com>;tag=p1\r\nTo: <sip:alice@x>\r\n"
                                  "Call-ID: n1\r\nCSeq: 1 NOTIFY\r\nContent-Length: 0\r\n\r\n";
-    ASSERT_EQ(sipreg_client_receive(f->c, 0, notify, sizeof notify - 1, &src, NULL), 0);
+    ASSERT_EQ(sipreg_client_receive(f->c, notify, sizeof notify - 1, &src, NULL, 0), 0);
     ASSERT_EQ(fx_pull(f), 1);
     ASSERT_EQ(f->m.status, 501);
     static const char ack[] = "ACK sip:alice@192.0.2.10:5062 SIP/2.0\r\n"
                               "Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKa\r\n"
                               "From: <sip:x@example.com>;tag=p1\r\nTo: <sip:alice@x>\r\n"
                               "Call-ID: a1\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n";
-    ASSERT_EQ(sipreg_client_receive(f->c, 0, ack, sizeof ack - 1, &src, NULL), 0);
+    ASSERT_EQ(sipreg_client_receive(f->c, ack, sizeof ack - 1, &src, NULL, 0), 0);
     ASSERT_EQ(fx_pull(f), 0);
     static const char stray[] = "SIP/2.0 200 OK\r\n"
                                 "Via: SIP/2.0/UDP 192.0.2.10:5062;branch=z9hG4bKnobody\r\n"
                                 "From: <sip:x@example.com>;tag=p1\r\nTo: <sip:alice@x>\r\n"
                                 "Call-ID: s1\r\nCSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n";
     size_t nev = f->nev;
-    ASSERT_EQ(sipreg_client_receive(f->c, 0, stray, sizeof stray - 1, &src, NULL), 0);
+    ASSERT_EQ(sipreg_client_receive(f->c, stray, sizeof stray - 1, &src, NULL, 0), 0);
     ASSERT_EQ(f->nev, nev);
     EXPECT_STATE(f, SIPREG_REG_REGISTERING);
     return 0;
@@ -1185,7 +1185,7 @@ static int t_requests_source(struct fx *f)
     struct sipreg_netaddr reg;
     ASSERT_EQ(sipreg_netaddr_parse(&reg, "udp:192.0.2.1:5060", 0), 0);
     /* created but not begun: it talks to nobody yet */
-    ASSERT_EQ(sipreg_client_receive(f->c, 0, opt, sizeof opt - 1, &reg, NULL), 0);
+    ASSERT_EQ(sipreg_client_receive(f->c, opt, sizeof opt - 1, &reg, NULL, 0), 0);
     ASSERT_EQ(fx_pull(f), 0);
     ASSERT_EQ(fx_register(f, 600), 0);
     ASSERT_EQ(fx_drain(f), 0);
@@ -1198,11 +1198,11 @@ static int t_requests_source(struct fx *f)
     for (size_t i = 0; i < sizeof strangers / sizeof strangers[0]; i++) {
         struct sipreg_netaddr a;
         ASSERT_EQ(sipreg_netaddr_parse(&a, strangers[i], 0), 0);
-        ASSERT_EQ(sipreg_client_receive(f->c, 0, opt, sizeof opt - 1, &a, NULL), 0);
+        ASSERT_EQ(sipreg_client_receive(f->c, opt, sizeof opt - 1, &a, NULL, 0), 0);
         if (fx_drain(f) != 0)
             TEST_FAIL_("answered %s", strangers[i]);
     }
-    ASSERT_EQ(sipreg_client_receive(f->c, 0, opt, sizeof opt - 1, &reg, NULL), 0);
+    ASSERT_EQ(sipreg_client_receive(f->c, opt, sizeof opt - 1, &reg, NULL, 0), 0);
     ASSERT_EQ(fx_pull(f), 1);
     ASSERT(sipreg_netaddr_eq(&f->to, &reg));
     ASSERT_EQ(f->m.status, 200);
@@ -1210,9 +1210,9 @@ static int t_requests_source(struct fx *f)
     struct sipreg_netaddr moved;
     ASSERT_EQ(sipreg_netaddr_parse(&moved, "udp:192.0.2.2:5060", 0), 0);
     ASSERT_EQ(sipreg_reg_set_targets(f->r, &moved, 1), 0);
-    ASSERT_EQ(sipreg_client_receive(f->c, 0, opt, sizeof opt - 1, &reg, NULL), 0);
+    ASSERT_EQ(sipreg_client_receive(f->c, opt, sizeof opt - 1, &reg, NULL, 0), 0);
     ASSERT_EQ(fx_pull(f), 0);
-    ASSERT_EQ(sipreg_client_receive(f->c, 0, opt, sizeof opt - 1, &moved, NULL), 0);
+    ASSERT_EQ(sipreg_client_receive(f->c, opt, sizeof opt - 1, &moved, NULL, 0), 0);
     ASSERT_EQ(fx_pull(f), 1);
     ASSERT(sipreg_netaddr_eq(&f->to, &moved));
     /* ended and unregistered: nobody is answered any more */
@@ -1221,7 +1221,7 @@ static int t_requests_source(struct fx *f)
     ASSERT_EQ(fx_pull(f), 1);
     ASSERT_EQ(fx_reply(f, 200, NULL), 0);
     EXPECT_STATE(f, SIPREG_REG_UNREGISTERED);
-    ASSERT_EQ(sipreg_client_receive(f->c, 0, opt, sizeof opt - 1, &moved, NULL), 0);
+    ASSERT_EQ(sipreg_client_receive(f->c, opt, sizeof opt - 1, &moved, NULL, 0), 0);
     ASSERT_EQ(fx_pull(f), 0);
     return 0;
 }
@@ -1241,23 +1241,23 @@ static int t_answer_budget(struct fx *f)
     sipreg_time t = 1000000;
     int n = 0;
     for (int i = 0; i < 100; i++) {
-        ASSERT_EQ(sipreg_client_receive(f->c, t, opt, sizeof opt - 1, &reg, NULL), 0);
+        ASSERT_EQ(sipreg_client_receive(f->c, opt, sizeof opt - 1, &reg, NULL, t), 0);
         n += fx_drain(f);
     }
     ASSERT_EQ(n, SIPREG_CLIENT_ANSWER_BURST);
     /* one token back after 1000 / rate ms, not before */
     const sipreg_time cost = 1000 / SIPREG_CLIENT_ANSWER_RATE;
-    ASSERT_EQ(sipreg_client_receive(f->c, t + cost - 1, opt, sizeof opt - 1, &reg, NULL), 0);
+    ASSERT_EQ(sipreg_client_receive(f->c, opt, sizeof opt - 1, &reg, NULL, t + cost - 1), 0);
     ASSERT_EQ(fx_drain(f), 0);
-    ASSERT_EQ(sipreg_client_receive(f->c, t + cost, opt, sizeof opt - 1, &reg, NULL), 0);
+    ASSERT_EQ(sipreg_client_receive(f->c, opt, sizeof opt - 1, &reg, NULL, t + cost), 0);
     ASSERT_EQ(fx_drain(f), 1);
-    ASSERT_EQ(sipreg_client_receive(f->c, t + cost, opt, sizeof opt - 1, &reg, NULL), 0);
+    ASSERT_EQ(sipreg_client_receive(f->c, opt, sizeof opt - 1, &reg, NULL, t + cost), 0);
     ASSERT_EQ(fx_drain(f), 0);
     /* a flood of 1000 a second for 10 s: rate * 10 answers */
     n = 0;
     t += cost;
     for (int i = 1; i <= 10000; i++) {
-        ASSERT_EQ(sipreg_client_receive(f->c, t + i, opt, sizeof opt - 1, &reg, NULL), 0);
+        ASSERT_EQ(sipreg_client_receive(f->c, opt, sizeof opt - 1, &reg, NULL, t + i), 0);
         n += fx_drain(f);
     }
     ASSERT_EQ(n, SIPREG_CLIENT_ANSWER_RATE * 10);
@@ -1265,7 +1265,7 @@ static int t_answer_budget(struct fx *f)
     t += 10000 + 3600000;
     n = 0;
     for (int i = 0; i < 100; i++) {
-        ASSERT_EQ(sipreg_client_receive(f->c, t, opt, sizeof opt - 1, &reg, NULL), 0);
+        ASSERT_EQ(sipreg_client_receive(f->c, opt, sizeof opt - 1, &reg, NULL, t), 0);
         n += fx_drain(f);
     }
     ASSERT_EQ(n, SIPREG_CLIENT_ANSWER_BURST);
@@ -1274,8 +1274,8 @@ static int t_answer_budget(struct fx *f)
                               "Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKa\r\n"
                               "From: <sip:x@example.com>;tag=p1\r\nTo: <sip:alice@x>\r\n"
                               "Call-ID: a1\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n";
-    ASSERT_EQ(sipreg_client_receive(f->c, t + cost, ack, sizeof ack - 1, &reg, NULL), 0);
-    ASSERT_EQ(sipreg_client_receive(f->c, t + cost, opt, sizeof opt - 1, &reg, NULL), 0);
+    ASSERT_EQ(sipreg_client_receive(f->c, ack, sizeof ack - 1, &reg, NULL, t + cost), 0);
+    ASSERT_EQ(sipreg_client_receive(f->c, opt, sizeof opt - 1, &reg, NULL, t + cost), 0);
     ASSERT_EQ(fx_drain(f), 1);
     return 0;
 }
