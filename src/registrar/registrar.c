@@ -543,7 +543,7 @@ static int authenticate(struct sipreg_registrar *r, struct req_ctx *q, const str
 
     /* the keys: realm and user (a long name is cut: a shared counter harms no one), and with
      * the source key for the pair */
-    uint8_t ukey[300], pkey[300 + SIPREG_AUTH_BIND_MAX];
+    uint8_t ukey[600], pkey[600 + SIPREG_AUTH_BIND_MAX];
     size_t rl = strlen(d->realm), ul = cred.username.len < 256 ? cred.username.len : 256;
     if (rl > sizeof ukey - 258)
         rl = sizeof ukey - 258;
