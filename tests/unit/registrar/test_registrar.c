@@ -755,17 +755,24 @@ static const struct sipreg_store_ops flaky_ops = {
     fl_close,
 };
 
-static int body_registrar_failed_commit_answers_500(struct fx *f)
+/* Puts the memory store behind the flaky wrapper and rebuilds the registrar over it. */
+static int use_flaky_store(struct fx *f)
 {
-    /* put the memory store behind the flaky wrapper and rebuild the registrar over it */
     struct sipreg_store *wrapped = NULL;
     sipreg_registrar_destroy(f->r);
     f->r = NULL;
     flaky_fx = f;
-    CHECK(sipreg_store_create(&wrapped, &flaky_ops, f->store) == 0);
+    int err = sipreg_store_create(&wrapped, &flaky_ops, f->store);
+    if (err)
+        return err;
     f->store = wrapped; /* closing it closes the inner store */
     f->cfg.store = wrapped;
-    CHECK(sipreg_registrar_create(&f->r, &f->cfg) == 0);
+    return sipreg_registrar_create(&f->r, &f->cfg);
+}
+
+static int body_registrar_failed_commit_answers_500(struct fx *f)
+{
+    CHECK(use_flaky_store(f) == 0);
     f->fail_commit = true;
     CHECK(register_authed(f, "alice", "wonderland", "<sip:a@h>", NULL) == 0);
     CHECK(status(f) == 500);
@@ -1404,14 +1411,7 @@ TEST(registrar_unauthenticated_replies_not_cached)
  * would fail the right password and lock the user out. */
 static int body_registrar_store_read_error_counts_nothing(struct fx *f)
 {
-    struct sipreg_store *wrapped = NULL;
-    sipreg_registrar_destroy(f->r);
-    f->r = NULL;
-    flaky_fx = f;
-    CHECK(sipreg_store_create(&wrapped, &flaky_ops, f->store) == 0);
-    f->store = wrapped;
-    f->cfg.store = wrapped;
-    CHECK(sipreg_registrar_create(&f->r, &f->cfg) == 0);
+    CHECK(use_flaky_store(f) == 0);
     f->fail_user_get = true;
     for (int i = 0; i < 5; i++) {
         CHECK(register_authed(f, "alice", "wonderland", "<sip:a@h>", NULL) == 0);
@@ -1521,14 +1521,7 @@ TEST(registrar_user_registers_in_its_domain_only)
 static int body_registrar_forged_nonce_reads_no_store(struct fx *f)
 {
     char auth[1024], chal[1024];
-    struct sipreg_store *wrapped = NULL;
-    sipreg_registrar_destroy(f->r);
-    f->r = NULL;
-    flaky_fx = f;
-    CHECK(sipreg_store_create(&wrapped, &flaky_ops, f->store) == 0);
-    f->store = wrapped;
-    f->cfg.store = wrapped;
-    CHECK(sipreg_registrar_create(&f->r, &f->cfg) == 0);
+    CHECK(use_flaky_store(f) == 0);
     CHECK(take_challenge(f, chal, sizeof chal) == 0);
     struct sipreg_netaddr home = f->src;
     sipreg_netaddr_parse(&f->src, "198.51.100.99:5060", 5060);
