@@ -29,16 +29,21 @@ void test_register(const char *name, test_fn fn)
     tests[ntests++] = (struct test){name, fn};
 }
 
+/* Atomics: tests of threaded code allocate from several threads at once. */
 static int should_fail(void)
 {
-    if (fail_after < 0)
-        return 0;
-    if (fail_after == 0) {
-        oom_hit = 1;
-        return 1;
+    long v = __atomic_load_n(&fail_after, __ATOMIC_RELAXED);
+    for (;;) {
+        if (v < 0)
+            return 0;
+        if (v == 0) {
+            __atomic_store_n(&oom_hit, 1, __ATOMIC_RELAXED);
+            return 1;
+        }
+        if (__atomic_compare_exchange_n(&fail_after, &v, v - 1, 0, __ATOMIC_RELAXED,
+                                        __ATOMIC_RELAXED))
+            return 0;
     }
-    fail_after--;
-    return 0;
 }
 
 static void *t_malloc(size_t n, void *ud)
@@ -48,7 +53,7 @@ static void *t_malloc(size_t n, void *ud)
         return NULL;
     void *p = malloc(n);
     if (p)
-        test_alloc_outstanding++;
+        __atomic_fetch_add(&test_alloc_outstanding, 1, __ATOMIC_RELAXED);
     return p;
 }
 
@@ -59,7 +64,7 @@ static void *t_realloc(void *p, size_t n, void *ud)
         return NULL;
     void *q = realloc(p, n);
     if (q && !p)
-        test_alloc_outstanding++;
+        __atomic_fetch_add(&test_alloc_outstanding, 1, __ATOMIC_RELAXED);
     return q;
 }
 
@@ -67,7 +72,7 @@ static void t_free(void *p, void *ud)
 {
     (void)ud;
     if (p)
-        test_alloc_outstanding--;
+        __atomic_fetch_sub(&test_alloc_outstanding, 1, __ATOMIC_RELAXED);
     free(p);
 }
 
