@@ -8,10 +8,11 @@
 #include "registrar_int.h"
 #include "sipreg/registrar.h"
 #include "sipreg/txn.h"
+#include "store/store_int.h"
+#include "store/writer.h"
 
 #define ARENA_SIZE   (64 * 1024)
 #define REPLY_MAX    65000 /* a UDP datagram; what a 200 may list is bounded below to fit */
-#define ALT_MAX      8192
 /* Bounds checked before any change is written, so that the 200 listing every binding, or the
  * 500 replacing it, can always be built afterwards: the headers a response copies from the
  * request, a Contact URI and an instance, times the store's bindings per AOR (32). */
@@ -26,11 +27,22 @@ struct outmsg {
     char *data;
     size_t len;
     struct sipreg_netaddr local; /* the address the request came in on: the reply leaves there */
-    char *alt;                   /* the 500 sent instead when the commit fails */
-    size_t alt_len;
     struct sipreg_netaddr to;
-    uint64_t txn_id; /* 0: none; the transaction may end before the flush, so keep its id */
-    bool pending;
+};
+
+/* A change decided and waiting to become durable: its change set (a job for the store's writer,
+ * or for flush), and what its answer needs, built while the request was at hand. */
+struct pend {
+    struct pend *next;
+    struct sipreg__wjob *job; /* the writer's while taken */
+    bool taken;
+    char *head; /* the 200: status line, copied headers with the To tag, Server */
+    size_t head_len;
+    size_t status_end; /* bytes of its status line */
+    struct sipreg_str path, user;
+    int64_t wall_ms;
+    struct sipreg_netaddr src, to, local;
+    uint64_t txn_id; /* 0: none; the transaction may end meanwhile, so keep its id */
 };
 
 #define GOOD_TTL (24 * 3600 * 1000) /* ms a user's success at a source spares it a slowdown */
@@ -63,13 +75,14 @@ struct sipreg_registrar {
     struct outmsg outbox[OUTBOX_MAX];
     size_t out_head, out_n;
     sipreg_time next_purge;
-    bool store_dirty; /* written since the last commit */
+    struct pend *pend_head, *pend_tail; /* in decision order */
+    size_t npend;
+    bool writer; /* a driver's writer applies the changes and purges: the store is only read */
     uint64_t tag_counter;
     uint8_t tag_key[16];
     char *arena_mem;
     struct sipreg_arena arena;
     char reply[REPLY_MAX];
-    char alt[ALT_MAX];
 };
 
 /* ---- helpers ---- */
@@ -226,38 +239,28 @@ static struct outmsg *outbox_push(struct sipreg_registrar *r)
 static void outmsg_free(struct outmsg *o)
 {
     sipreg_free(o->data);
-    sipreg_free(o->alt);
-    o->data = o->alt = NULL;
+    o->data = NULL;
 }
 
-/* Queues a finished response. With `txn`, it becomes the transaction's cached response (now, or
- * at flush when `alt` is given: then the reply waits for the commit). */
+/* Queues a finished response. With `txn`, it becomes the transaction's cached response. */
 static int queue_reply(struct sipreg_registrar *r, const struct sipreg_buf *b,
-                       const struct sipreg_buf *alt, const struct sipreg_netaddr *to,
-                       const struct sipreg_netaddr *local, struct sipreg_nist *txn, sipreg_time now)
+                       const struct sipreg_netaddr *to, const struct sipreg_netaddr *local,
+                       struct sipreg_nist *txn, sipreg_time now)
 {
     struct outmsg *o = outbox_push(r);
     if (!o)
         return SIPREG_ELIMIT;
     o->data = sipreg_malloc(b->len);
-    o->alt = alt ? sipreg_malloc(alt->len) : NULL;
-    if (!o->data || (alt && !o->alt)) {
-        outmsg_free(o);
+    if (!o->data) {
         r->out_n--;
         return SIPREG_ENOMEM;
     }
     memcpy(o->data, b->p, b->len);
     o->len = b->len;
-    if (alt) {
-        memcpy(o->alt, alt->p, alt->len);
-        o->alt_len = alt->len;
-    }
     o->to = *to;
     if (local)
         o->local = *local;
-    o->txn_id = txn ? sipreg_nist_id(txn) : 0;
-    o->pending = alt != NULL;
-    if (!o->pending && txn)
+    if (txn)
         (void)sipreg_nist_respond(r->nist, txn, o->data, o->len, now);
     return 0;
 }
@@ -355,7 +358,7 @@ static int reply_simple(struct sipreg_registrar *r, struct req_ctx *q, int statu
         return SIPREG_EBUSY;
     struct sipreg_netaddr to;
     reply_dest(&to, q->via, q->src);
-    return queue_reply(r, &b, NULL, &to, q->local, cache_txn(r, q), q->now);
+    return queue_reply(r, &b, &to, q->local, cache_txn(r, q), q->now);
 }
 
 /* Answers q with outcome o: the status and phrase of its row (`reason`, when not NULL, is the
@@ -390,7 +393,7 @@ static int reply_challenge(struct sipreg_registrar *r, struct req_ctx *q, const 
         return SIPREG_EBUSY;
     struct sipreg_netaddr to;
     reply_dest(&to, q->via, q->src);
-    return queue_reply(r, &b, NULL, &to, q->local, NULL, q->now);
+    return queue_reply(r, &b, &to, q->local, NULL, q->now);
 }
 
 /* ---- binding keys ---- */
@@ -680,6 +683,152 @@ static void add_binding_contact(struct sipreg_buf *b, const struct sipreg_bindin
     sipreg_buf_addz(b, "\r\n");
 }
 
+/* The rest of a 200 after its head: every current binding, Date, Path; 0 or SIPREG_ENOSPC. */
+static int finish_ok(struct sipreg_buf *b, const struct sipreg_binding_list *list, int64_t wall_s,
+                     int64_t wall_ms, struct sipreg_str path)
+{
+    for (size_t i = 0; i < list->n; i++)
+        add_binding_contact(b, &list->v[i], wall_s);
+    add_date(b, wall_ms);
+    if (path.p) {
+        sipreg_buf_addz(b, "Path: ");
+        sipreg_buf_adds(b, path);
+        sipreg_buf_addz(b, "\r\nSupported: path\r\n");
+    }
+    return sipreg_msg_build_end(b, NULL, 0) != 0 ? SIPREG_ENOSPC : 0;
+}
+
+#define PEND_MAX 8192 /* changes waiting for the store, per registrar */
+
+/* Parks the change set of q: its job joins the pending list, with the head of its answer (what
+ * the response copies from the request is bounded, see COPIED_MAX, so any answer fits). */
+static int park(struct sipreg_registrar *r, struct req_ctx *q, struct sipreg_str aor,
+                const struct sipreg_store_op *ops, size_t nops, struct sipreg_str path,
+                struct sipreg_str user)
+{
+    if (r->npend >= PEND_MAX)
+        return answer(r, q, SIPREG_REG_OUT_NO_TRANSACTION_ROOM, NULL, "Retry-After: 1\r\n", aor,
+                      user);
+    struct sipreg_buf b;
+    int err = begin_reply(r, q, &b, r->reply, sizeof r->reply, 200, NULL);
+    if (err)
+        return err;
+    const char *nl = memchr(b.p, '\n', b.len);
+    if (!nl)
+        return SIPREG_EINVAL;
+    struct pend *p = sipreg_malloc(sizeof *p + b.len + path.len + user.len);
+    if (!p)
+        return SIPREG_ENOMEM;
+    memset(p, 0, sizeof *p);
+    struct sipreg_store_change ch = {aor, ops, nops};
+    if (sipreg__wjob_new(&p->job, &ch, q->wall_ms / 1000, p) != 0) {
+        sipreg_free(p);
+        return SIPREG_ENOMEM;
+    }
+    char *cur = (char *)(p + 1);
+    p->head = cur;
+    memcpy(cur, b.p, b.len);
+    cur += b.len;
+    p->head_len = b.len;
+    p->status_end = (size_t)(nl - b.p) + 1;
+    p->path = sipreg__str_copy(path, &cur);
+    p->user = sipreg__str_copy(user, &cur);
+    p->wall_ms = q->wall_ms;
+    p->src = *q->src;
+    reply_dest(&p->to, q->via, q->src);
+    if (q->local)
+        p->local = *q->local;
+    p->txn_id = q->txn ? sipreg_nist_id(q->txn) : 0;
+    if (r->pend_tail)
+        r->pend_tail->next = p;
+    else
+        r->pend_head = p;
+    r->pend_tail = p;
+    r->npend++;
+    return 0;
+}
+
+/* Answers a parked change from its job's outcome: a 200 listing the bindings the change left,
+ * or the error it met (ordering, limits, the store). */
+static void complete(struct sipreg_registrar *r, struct pend *p, sipreg_time now)
+{
+    const struct sipreg__wjob *j = p->job;
+    struct sipreg_str aor = j->change.aor;
+    enum sipreg_registrar_outcome o;
+    const char *extra = NULL;
+    struct sipreg_buf b;
+    bool quiet = false;
+    switch (j->err) {
+    case 0:
+        sipreg_buf_init(&b, r->reply, sizeof r->reply);
+        sipreg_buf_add(&b, p->head, p->head_len);
+        if (finish_ok(&b, &j->list, j->now, p->wall_ms, p->path) == 0) {
+            for (size_t i = 0; i < j->change.nops; i++) {
+                const struct sipreg_store_op *op = &j->change.ops[i];
+                if (op->kind == SIPREG_STORE_UPSERT)
+                    emit(r, SIPREG_REG_OUT_REGISTERED, 200, "registered", aor, op->b.contact,
+                         p->user, op->b.expires_at - j->now, &p->src);
+                else
+                    emit(r,
+                         op->kind == SIPREG_STORE_REMOVE_ALL ? SIPREG_REG_OUT_ALL_REMOVED
+                                                             : SIPREG_REG_OUT_UNREGISTERED,
+                         200,
+                         op->kind == SIPREG_STORE_REMOVE_ALL ? "all bindings removed"
+                                                             : "unregistered",
+                         aor, op->b.contact, p->user, 0, &p->src);
+            }
+            goto send;
+        }
+        /* not for changes made under the bounds of handle_register, but bindings stored
+         * before those bounds may be larger: the change stays, answered by a 500 */
+        emit(r, SIPREG_REG_OUT_RESPONSE_TOO_LARGE, 500, "response too large", aor, SIPREG_STR_NULL,
+             p->user, -1, &p->src);
+        quiet = true;
+        o = SIPREG_REG_OUT_STORE_UNAVAILABLE;
+        extra = "Retry-After: 5\r\n";
+        break;
+    case SIPREG_EORDER:
+        /* (no "CSeq" in the phrase: some clients look for the first "CSeq" in a response) */
+        o = SIPREG_REG_OUT_OUT_OF_ORDER;
+        extra = "Retry-After: 1\r\n";
+        break;
+    case SIPREG_ELIMIT: o = SIPREG_REG_OUT_TOO_MANY_CONTACTS; break;
+    case SIPREG_EINVAL: o = SIPREG_REG_OUT_INVALID_CONTACT; break;
+    default: /* the store failed, or the commit did: the change is lost and the client retries */
+        o = SIPREG_REG_OUT_STORE_UNAVAILABLE;
+        extra = "Retry-After: 5\r\n";
+        break;
+    }
+    int status = outcomes[o].status;
+    const char *phrase = outcomes[o].phrase;
+    if (!quiet)
+        emit(r, o, status, phrase, aor, SIPREG_STR_NULL, p->user, -1, &p->src);
+    sipreg_buf_init(&b, r->reply, sizeof r->reply);
+    sipreg_buf_printf(&b, "SIP/2.0 %d %s\r\n", status, phrase);
+    sipreg_buf_add(&b, p->head + p->status_end, p->head_len - p->status_end);
+    if (extra)
+        sipreg_buf_addz(&b, extra);
+    if (sipreg_msg_build_end(&b, NULL, 0) != 0)
+        return;
+send:;
+    struct sipreg_nist *txn = p->txn_id ? sipreg_nist_find(r->nist, p->txn_id) : NULL;
+    (void)queue_reply(r, &b, &p->to, &p->local, txn, now);
+}
+
+/* Unlinks p from the pending list. */
+static void pend_unlink(struct sipreg_registrar *r, struct pend *p)
+{
+    struct pend **pp = &r->pend_head, *prev = NULL;
+    while (*pp != p) {
+        prev = *pp;
+        pp = &(*pp)->next;
+    }
+    *pp = p->next;
+    if (r->pend_tail == p)
+        r->pend_tail = prev;
+    r->npend--;
+}
+
 #define MAX_OPS 32
 
 static int handle_register(struct sipreg_registrar *r, struct req_ctx *q)
@@ -855,85 +1004,27 @@ static int handle_register(struct sipreg_registrar *r, struct req_ctx *q)
      * anything, so that a dropped reply never leaves a change behind */
     if (!may_reply(r, q, 0))
         return SIPREG_EBUSY;
-    /* the 500 that replaces the 200 if the commit fails, built before the change is made */
-    struct sipreg_buf alt;
-    if (nops) {
-        int aerr =
-            begin_reply(r, q, &alt, r->alt, sizeof r->alt, 500, "Location Service Unavailable");
-        if (aerr == 0) {
-            sipreg_buf_addz(&alt, "Retry-After: 5\r\n");
-            aerr = sipreg_msg_build_end(&alt, NULL, 0);
-        }
-        if (aerr)
-            return aerr;
-    }
+    /* a change is decided here, made durable by the store's writer (or at flush), and
+     * answered then, from the bindings it left */
+    if (nops)
+        return park(r, q, aor, ops, nops, path, user);
 
-    /* step 7: apply (ordering checks in the store), or look up for a query */
+    /* a query: the current bindings, read now */
     struct sipreg_binding_list list;
-    int err;
-    if (nops) {
-        struct sipreg_store_change ch = {aor, ops, nops};
-        r->store_dirty = true;
-        err = sipreg_store_apply(r->cfg.store, &ch, wall_s, &r->arena, &list);
-    } else {
-        err = sipreg_store_lookup(r->cfg.store, aor, wall_s, &r->arena, &list);
-    }
-    switch (err) {
-    case 0: break;
-    case SIPREG_EORDER:
-        /* (no "CSeq" in the phrase: some clients look for the first "CSeq" in a response) */
-        return answer(r, q, SIPREG_REG_OUT_OUT_OF_ORDER, NULL, "Retry-After: 1\r\n", aor, user);
-    case SIPREG_ELIMIT:
-        return answer(r, q, SIPREG_REG_OUT_TOO_MANY_CONTACTS, NULL, NULL, aor, user);
-    case SIPREG_EINVAL: return answer(r, q, SIPREG_REG_OUT_INVALID_CONTACT, NULL, NULL, aor, user);
-    default:
+    int err = sipreg_store_lookup(r->cfg.store, aor, wall_s, &r->arena, &list);
+    if (err)
         return answer(r, q, SIPREG_REG_OUT_STORE_UNAVAILABLE, NULL, "Retry-After: 5\r\n", aor,
                       user);
-    }
-
-    /* step 8: 200 OK listing every current binding */
     struct sipreg_netaddr dst;
     reply_dest(&dst, q->via, q->src);
     struct sipreg_buf b;
     err = begin_reply(r, q, &b, r->reply, sizeof r->reply, 200, NULL);
-    if (err == 0) {
-        for (size_t i = 0; i < list.n; i++)
-            add_binding_contact(&b, &list.v[i], wall_s);
-        add_date(&b, q->wall_ms);
-        if (path.p) {
-            sipreg_buf_addz(&b, "Path: ");
-            sipreg_buf_adds(&b, path);
-            sipreg_buf_addz(&b, "\r\nSupported: path\r\n");
-        }
-        err = sipreg_msg_build_end(&b, NULL, 0);
-    }
-    if (err) {
-        /* not for changes made under the bounds above, but bindings stored before those bounds
-         * may be larger: a change then stays, answered by the prebuilt 500 (after its commit) */
-        if (nops) {
-            emit(r, SIPREG_REG_OUT_RESPONSE_TOO_LARGE, 500, "response too large", aor,
-                 SIPREG_STR_NULL, user, -1, q->src);
-            return queue_reply(r, &alt, &alt, &dst, q->local, q->txn, q->now);
-        }
+    if (err == 0)
+        err = finish_ok(&b, &list, wall_s, q->wall_ms, path);
+    if (err)
         return answer(r, q, SIPREG_REG_OUT_RESPONSE_TOO_LARGE, NULL, NULL, aor, user);
-    }
-    if (!nops) {
-        emit(r, SIPREG_REG_OUT_QUERY, 200, "query", aor, SIPREG_STR_NULL, user, -1, q->src);
-        return queue_reply(r, &b, NULL, &dst, q->local, q->txn, q->now);
-    }
-    for (size_t i = 0; i < nops; i++) {
-        const struct sipreg_store_op *op = &ops[i];
-        if (op->kind == SIPREG_STORE_UPSERT)
-            emit(r, SIPREG_REG_OUT_REGISTERED, 200, "registered", aor, op->b.contact, user,
-                 op->b.expires_at - wall_s, q->src);
-        else
-            emit(r,
-                 op->kind == SIPREG_STORE_REMOVE_ALL ? SIPREG_REG_OUT_ALL_REMOVED
-                                                     : SIPREG_REG_OUT_UNREGISTERED,
-                 200, op->kind == SIPREG_STORE_REMOVE_ALL ? "all bindings removed" : "unregistered",
-                 aor, op->b.contact, user, 0, q->src);
-    }
-    return queue_reply(r, &b, &alt, &dst, q->local, q->txn, q->now);
+    emit(r, SIPREG_REG_OUT_QUERY, 200, "query", aor, SIPREG_STR_NULL, user, -1, q->src);
+    return queue_reply(r, &b, &dst, q->local, q->txn, q->now);
 }
 
 static int handle_options(struct sipreg_registrar *r, struct req_ctx *q)
@@ -1049,35 +1140,66 @@ int sipreg_registrar_receive(struct sipreg_registrar *r, const char *buf, size_t
 
 int sipreg_registrar_flush(struct sipreg_registrar *r, sipreg_time now)
 {
-    /* commit whenever the store was written, even if every write failed: a store shared by
-     * workers stays held by this one until its commit */
-    if (!r->store_dirty)
-        return 0;
-    r->store_dirty = false;
-    int err = sipreg_store_commit(r->cfg.store);
-    for (size_t i = 0; i < r->out_n; i++) {
-        struct outmsg *o = &r->outbox[(r->out_head + i) % OUTBOX_MAX];
-        if (!o->pending)
+    /* without a writer: apply every parked change to the store, one commit for them all
+     * (group commit), then answer each */
+    bool any = false;
+    for (struct pend *p = r->pend_head; p; p = p->next) {
+        if (p->taken)
             continue;
-        if (err) {
-            /* the change is lost: the client gets a 500 and will retry */
-            sipreg_free(o->data);
-            o->data = o->alt;
-            o->len = o->alt_len;
-            o->alt = NULL;
-        }
-        o->pending = false;
-        struct sipreg_nist *txn = o->txn_id ? sipreg_nist_find(r->nist, o->txn_id) : NULL;
-        if (txn)
-            (void)sipreg_nist_respond(r->nist, txn, o->data, o->len, now);
+        sipreg_arena_reset(&r->arena);
+        (void)sipreg__wjob_apply(p->job, r->cfg.store, &r->arena);
+        any = true;
+    }
+    if (!any)
+        return 0;
+    int err = sipreg_store_commit(r->cfg.store);
+    for (struct pend *p = r->pend_head, *next; p; p = next) {
+        next = p->next;
+        if (p->taken)
+            continue;
+        if (err && p->job->err == 0)
+            sipreg__wjob_fail(p->job, err); /* rolled back with the batch */
+        complete(r, p, now);
+        pend_unlink(r, p);
+        sipreg__wjob_free(p->job);
+        sipreg_free(p);
     }
     return err;
+}
+
+struct sipreg__wjob *sipreg__registrar_take_jobs(struct sipreg_registrar *r)
+{
+    struct sipreg__wjob *head = NULL, **tail = &head;
+    r->writer = true;
+    for (struct pend *p = r->pend_head; p; p = p->next) {
+        if (p->taken)
+            continue;
+        p->taken = true;
+        p->job->next = NULL;
+        *tail = p->job;
+        tail = &p->job->next;
+    }
+    return head;
+}
+
+void sipreg__registrar_complete(struct sipreg_registrar *r, struct sipreg__wjob *j, sipreg_time now)
+{
+    struct pend *p = j->ud;
+    complete(r, p, now);
+    pend_unlink(r, p);
+    sipreg__wjob_free(j);
+    sipreg_free(p);
+}
+
+size_t sipreg__registrar_pending(const struct sipreg_registrar *r)
+{
+    return r->npend;
 }
 
 int sipreg_registrar_pull(struct sipreg_registrar *r, char *out, size_t cap, size_t *n,
                           struct sipreg_netaddr *to, struct sipreg_netaddr *local)
 {
-    if (!r->out_n || r->outbox[r->out_head].pending)
+    if (!r->out_n)
         return SIPREG_ENOENT;
     struct outmsg *o = &r->outbox[r->out_head];
     if (o->len > cap)
@@ -1096,7 +1218,7 @@ int sipreg_registrar_pull(struct sipreg_registrar *r, char *out, size_t cap, siz
 int sipreg_registrar_timeout(struct sipreg_registrar *r, sipreg_time now, int64_t wall_ms)
 {
     sipreg_nist_timeout(r->nist, now);
-    if (now >= r->next_purge) {
+    if (!r->writer && now >= r->next_purge) {
         size_t purged = 0;
         int err = sipreg_store_expire(r->cfg.store, wall_ms / 1000, PURGE_ROWS, &purged);
         int cerr = sipreg_store_commit(r->cfg.store);
@@ -1124,6 +1246,12 @@ void sipreg_registrar_destroy(struct sipreg_registrar *r)
         outmsg_free(&r->outbox[r->out_head]);
         r->out_head = (r->out_head + 1) % OUTBOX_MAX;
         r->out_n--;
+    }
+    for (struct pend *p = r->pend_head, *next; p; p = next) {
+        next = p->next;
+        if (!p->taken) /* a taken job is the writer's: its driver frees it */
+            sipreg__wjob_free(p->job);
+        sipreg_free(p);
     }
     if (r->doms)
         for (size_t i = 0; i < r->cfg.ndomains; i++) {

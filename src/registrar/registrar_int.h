@@ -47,4 +47,20 @@ int sipreg__buckets_take(struct sipreg__buckets *b, const void *key, size_t len,
 /* 1 when the key has a token (or is unknown), without taking it. */
 int sipreg__buckets_peek(struct sipreg__buckets *b, const void *key, size_t len, sipreg_time now);
 
+/* ---- the server driver's side of the registrar (src/net) ----
+ * A registrar parks each change set it decides (see handle_register) and answers it once the
+ * change is durable. Without a driver, sipreg_registrar_flush() applies and commits them. A
+ * driver with a store writer takes them instead, submits them, and gives each back. */
+struct sipreg_registrar;
+struct sipreg__wjob;
+/* Every parked change set not yet taken, oldest first, linked by `next`, for the driver's
+ * writer. From the first call on, the registrar writes nothing to its store (its timers no
+ * longer purge it either: the writer's owner does) and flush leaves taken jobs alone. */
+struct sipreg__wjob *sipreg__registrar_take_jobs(struct sipreg_registrar *r);
+/* Answers a taken job back from the writer (queues its reply) and frees it. */
+void sipreg__registrar_complete(struct sipreg_registrar *r, struct sipreg__wjob *j,
+                                sipreg_time now);
+/* Change sets parked and not yet answered. */
+size_t sipreg__registrar_pending(const struct sipreg_registrar *r);
+
 #endif

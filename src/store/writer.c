@@ -123,26 +123,37 @@ static void post(struct sipreg__writer *w, struct sipreg__wjob *batch)
     }
 }
 
+int sipreg__wjob_apply(struct sipreg__wjob *j, struct sipreg_store *s, struct sipreg_arena *scratch)
+{
+    size_t mark = sipreg_arena_mark(scratch);
+    struct sipreg_binding_list list;
+    j->err = sipreg_store_apply(s, &j->change, j->now, scratch, &list);
+    if (!j->err)
+        j->err = keep_list(j, &list);
+    sipreg_arena_rewind(scratch, mark);
+    return j->err;
+}
+
+void sipreg__wjob_fail(struct sipreg__wjob *j, int err)
+{
+    j->err = err;
+    sipreg_free(j->list.v);
+    j->list.v = NULL;
+    j->list.n = 0;
+}
+
 static void run_batch(struct sipreg__writer *w, struct sipreg__wjob *batch)
 {
     struct sipreg_arena a;
-    for (struct sipreg__wjob *j = batch; j; j = j->next) {
-        sipreg_arena_init(&a, w->scratch, SCRATCH);
-        struct sipreg_binding_list list;
-        j->err = sipreg_store_apply(w->store, &j->change, j->now, &a, &list);
-        if (!j->err)
-            j->err = keep_list(j, &list);
-    }
+    sipreg_arena_init(&a, w->scratch, SCRATCH);
+    for (struct sipreg__wjob *j = batch; j; j = j->next)
+        (void)sipreg__wjob_apply(j, w->store, &a);
     int err = sipreg_store_commit(w->store);
     size_t n = 0;
     for (struct sipreg__wjob *j = batch; j; j = j->next) {
         n++;
-        if (err && !j->err) { /* rolled back with the whole batch */
-            j->err = err;
-            sipreg_free(j->list.v);
-            j->list.v = NULL;
-            j->list.n = 0;
-        }
+        if (err && !j->err) /* rolled back with the whole batch */
+            sipreg__wjob_fail(j, err);
     }
     pthread_mutex_lock(&w->mu);
     w->stats.jobs += n;

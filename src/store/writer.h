@@ -30,6 +30,12 @@ int sipreg__wjob_new(struct sipreg__wjob **out, const struct sipreg_store_change
                      void *ud);
 /* Frees a job (NULL is fine). */
 void sipreg__wjob_free(struct sipreg__wjob *j);
+/* Applies j to s (joining its open batch; the caller commits), setting j->err and j->list;
+ * scratch is rewound afterwards. Returns j->err. For a caller that writes synchronously. */
+int sipreg__wjob_apply(struct sipreg__wjob *j, struct sipreg_store *s,
+                       struct sipreg_arena *scratch);
+/* Marks j failed with err (its batch's commit failed, say), dropping its list. */
+void sipreg__wjob_fail(struct sipreg__wjob *j, int err);
 
 struct sipreg__writer_cfg {
     struct sipreg_store *store; /* used by the writer thread alone from create to destroy */
