@@ -179,17 +179,22 @@ SIPREG_API void sipreg_registrar_destroy(struct sipreg_registrar *r);
 
 /* Processes one received datagram from `src`, received on `local`. `now` is monotonic ms (timers);
  * `wall_ms` is Unix time in ms (binding expiry, nonces, the Date header). Replies are queued:
- * take them with sipreg_registrar_pull(). Replies to requests that changed the store are held
- * until sipreg_registrar_flush() made the change durable. Returns 0 (also for dropped or
- * rejected input), or SIPREG_ENOMEM / SIPREG_ESTORE on local failures. */
+ * take them with sipreg_registrar_pull(). A REGISTER that changes bindings is decided here but
+ * not applied: its change set is parked (retransmissions are absorbed meanwhile), and it is
+ * answered once sipreg_registrar_flush() has made it durable, from the bindings it left (or
+ * with the error it met: 500 out of order, 403 too many contacts, 500 when the commit failed).
+ * Other replies are ready at once and never wait behind a parked one. The store is only read
+ * here (credentials, queries). Returns 0 (also for dropped or rejected input), or SIPREG_ENOMEM
+ * / SIPREG_ESTORE on local failures. */
 SIPREG_API int sipreg_registrar_receive(struct sipreg_registrar *r, const char *buf, size_t len,
                                         const struct sipreg_netaddr *src,
                                         const struct sipreg_netaddr *local, sipreg_time now,
                                         int64_t wall_ms);
 
-/* Commits the store's open batch (group commit) and releases the replies waiting for it; when
- * the commit fails they are replaced by 500 responses. Call after every batch of receives: a
- * store shared by workers stays held by this registrar's thread until then. */
+/* Applies every parked change set to the store and commits them at once (group commit), then
+ * queues their answers; when the commit fails each is answered 500 (Retry-After: 5). Call after
+ * every batch of receives. (The library's server driver does not call it: its store writer
+ * thread applies the change sets of every worker instead.) */
 SIPREG_API int sipreg_registrar_flush(struct sipreg_registrar *r, sipreg_time now);
 
 /* Takes the next releasable reply: copies it to out (cap bytes; 65535 always suffices), its
@@ -200,9 +205,8 @@ SIPREG_API int sipreg_registrar_pull(struct sipreg_registrar *r, char *out, size
                                      size_t *n /* OUT */, struct sipreg_netaddr *to /* OUT */,
                                      struct sipreg_netaddr *local /* OUT */);
 
-/* Runs timers: transaction expiry, purge of expired bindings (bounded work), rate-limit decay.
- * It commits the store: call it after sipreg_registrar_flush(), never between a receive and
- * the flush of its batch. */
+/* Runs timers: transaction expiry and the purge of expired bindings (bounded work, committed
+ * at once; left to the store writer under the server driver). */
 SIPREG_API int sipreg_registrar_timeout(struct sipreg_registrar *r, sipreg_time now,
                                         int64_t wall_ms);
 /* When sipreg_registrar_timeout() should run next (monotonic ms). */
