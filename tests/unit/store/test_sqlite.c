@@ -70,7 +70,7 @@ static int header_u32(const char *path, off_t off, uint32_t *v, int set)
 
 #define USER_VERSION_OFF 60
 #define APP_ID_OFF       68
-#define SCHEMA_V         2 /* the schema version this library writes */
+#define SCHEMA_V         3 /* the schema version this library writes */
 
 static int durable_body(const struct tmpdb *t)
 {
