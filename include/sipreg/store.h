@@ -175,10 +175,16 @@ SIPREG_API int sipreg_store_open_sqlite(struct sipreg_store **out, const char *p
                                         const struct sipreg_store_cfg *cfg);
 
 /* Wraps a backend: later calls dispatch to ops with self. ops must outlive the store; the
- * store takes ownership of self only on success (close calls ops->close(self)). The store has
- * the default limits (SIPREG_STORE_DEFAULT_MAX_PER_AOR bindings per AOR, applied by
- * sipreg_store_apply; fields of SIPREG_STORE_DEFAULT_MAX_FIELD bytes). Returns 0,
- * SIPREG_EINVAL (bad ops version or missing member) or SIPREG_ENOMEM. OUT: *out. */
+ * store takes ownership of self only on success (close calls ops->close(self)). The front end
+ * applies cfg's max_bindings_per_aor (in sipreg_store_apply, through sipreg_store_decide) and
+ * max_field_len; the other fields are for the backend, which gets them its own way. cfg may be
+ * NULL: the defaults. A backend needs no registration rule of its own: see struct
+ * sipreg_store_ops. Returns 0, SIPREG_EINVAL (bad ops version or missing member) or
+ * SIPREG_ENOMEM. OUT: *out. */
+SIPREG_API int sipreg_store_create_cfg(struct sipreg_store **out,
+                                       const struct sipreg_store_ops *ops, void *self,
+                                       const struct sipreg_store_cfg *cfg);
+/* sipreg_store_create_cfg() with the default limits. */
 SIPREG_API int sipreg_store_create(struct sipreg_store **out, const struct sipreg_store_ops *ops,
                                    void *self);
 

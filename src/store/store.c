@@ -39,8 +39,10 @@ int sipreg__store_wrap(struct sipreg_store **out, const struct sipreg_store_ops 
     return 0;
 }
 
-int sipreg_store_create(struct sipreg_store **out, const struct sipreg_store_ops *ops, void *self)
+int sipreg_store_create_cfg(struct sipreg_store **out, const struct sipreg_store_ops *ops,
+                            void *self, const struct sipreg_store_cfg *cfg)
 {
+    struct sipreg__store_limits l;
     if (!out || !ops || ops->version != SIPREG_STORE_OPS_VERSION || !ops->read || !ops->replace ||
         !ops->expire || !ops->iterate || !ops->commit || !ops->user_put || !ops->user_del ||
         !ops->user_get || !ops->user_iterate || !ops->meta_get || !ops->meta_put || !ops->close)
@@ -48,12 +50,18 @@ int sipreg_store_create(struct sipreg_store **out, const struct sipreg_store_ops
     struct sipreg_store *s = sipreg_malloc(sizeof *s);
     if (!s)
         return SIPREG_ENOMEM;
+    sipreg__store_limits(cfg, &l);
     s->ops = ops;
     s->self = self;
-    s->max_field = SIPREG_STORE_DEFAULT_MAX_FIELD;
-    s->per_aor = SIPREG_STORE_DEFAULT_MAX_PER_AOR;
+    s->max_field = l.field;
+    s->per_aor = l.per_aor;
     *out = s;
     return 0;
+}
+
+int sipreg_store_create(struct sipreg_store **out, const struct sipreg_store_ops *ops, void *self)
+{
+    return sipreg_store_create_cfg(out, ops, self, NULL);
 }
 
 void sipreg__store_inherit_limits(struct sipreg_store *outer, const struct sipreg_store *inner)
