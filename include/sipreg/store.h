@@ -100,10 +100,10 @@ typedef int (*sipreg_store_user_fn)(const struct sipreg_user *u, void *ud);
 /* A backend, VFS-style: the public functions below validate their arguments, then call these
  * with `self`. Every function pointer is required. Arguments reaching a backend are valid
  * (non-NULL store objects, slices within limits); on failure the public layer rewinds the
- * arena, so a backend need not. `version` is SIPREG_STORE_OPS_VERSION; later versions only
- * append members.
+ * arena, so a backend need not. `version` must be SIPREG_STORE_OPS_VERSION. Version 2 replaced
+ * version 1's apply and lookup with read and replace; later versions will only append members.
  *
- * Version 2 holds no registration rules: a backend stores, for each AOR, a list of bindings
+ * A backend holds no registration rules: it stores, for each AOR, a list of bindings
  * and a version, and replaces the list only if its version is unchanged (compare-and-set). The
  * RFC 3261 §10.3 rules (ordering, expiry, the per-AOR limit, registered_at and updated_at) live
  * once, in the front end (sipreg_store_decide and sipreg_store_apply), whatever the backend.
