@@ -47,8 +47,8 @@ typedef int64_t sipreg_time;
     XX(ETIMEDOUT, -14, "timed out")                         \
     XX(ECRYPTO, -15, "cryptographic library error")         \
     XX(EBUSY, -16, "resource busy")                         \
-    XX(ENONCE, -17, "nonce not issued to this client")     \
-    XX(ECONFLICT, -18, "changed since it was read")
+    XX(ENONCE, -17, "nonce not issued to this client")      \
+    XX(ECONFLICT, -18, "changed concurrently (version mismatch)")
 
 enum sipreg_errno {
     SIPREG_OK = 0,

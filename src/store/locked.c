@@ -1,7 +1,7 @@
 /* A thread-safe store over any backend: a writer holds it from its first write to its commit. */
 #include <pthread.h>
 
-#include "sipreg/store.h"
+#include "store/store_int.h"
 
 struct locked {
     struct sipreg_store *inner;
@@ -35,23 +35,24 @@ static void hold(struct locked *l, int locked)
         holding = l;
 }
 
-static int lk_apply(void *self, const struct sipreg_store_change *c, int64_t now,
-                    struct sipreg_arena *a, struct sipreg_binding_list *out)
+static int lk_read(void *self, struct sipreg_str aor, struct sipreg_arena *a,
+                   struct sipreg_binding_list *out, uint64_t *version)
 {
     struct locked *l = self;
     int k = enter(l);
-    int err = sipreg_store_apply(l->inner, c, now, a, out);
-    hold(l, k);
+    int err = sipreg__store_read_raw(l->inner, aor, a, out, version);
+    leave(l, k);
     return err;
 }
 
-static int lk_lookup(void *self, struct sipreg_str aor, int64_t now, struct sipreg_arena *a,
-                     struct sipreg_binding_list *out)
+static int lk_replace(void *self, struct sipreg_str aor, uint64_t expect,
+                      const struct sipreg_binding *v, size_t n, int64_t now, uint64_t *new_version)
 {
     struct locked *l = self;
     int k = enter(l);
-    int err = sipreg_store_lookup(l->inner, aor, now, a, out);
-    leave(l, k);
+    int err = sipreg__store_replace_raw(l->inner, aor, expect, v, n, now, new_version);
+    /* held even after a conflict: apply's next read and replace then run without a gap */
+    hold(l, k);
     return err;
 }
 
@@ -154,8 +155,8 @@ static void lk_close(void *self)
 
 static const struct sipreg_store_ops locked_ops = {
     SIPREG_STORE_OPS_VERSION,
-    lk_apply,
-    lk_lookup,
+    lk_read,
+    lk_replace,
     lk_expire,
     lk_iterate,
     lk_commit,
@@ -180,5 +181,7 @@ int sipreg_store_open_locked(struct sipreg_store **out, struct sipreg_store *inn
     int err = sipreg_store_create(out, &locked_ops, l);
     if (err)
         lk_close(l);
+    else
+        sipreg__store_inherit_limits(*out, inner);
     return err;
 }

@@ -1,4 +1,5 @@
-/* In-memory location store: SipHash-keyed AOR table, RFC 3261 §10.3 ordering, owned copies. */
+/* In-memory location store: SipHash-keyed AOR table, each AOR one block replaced whole by a
+ * compare-and-set on its version. */
 #include <openssl/rand.h>
 #include <string.h>
 
@@ -59,6 +60,16 @@ static void ht_insert(struct htab *t, struct hnode *node)
     t->nb = nb;
 }
 
+/* Puts node, of the same hash, in old's place: no growth, so it cannot fail. */
+static void ht_swap(struct htab *t, struct hnode *old, struct hnode *node)
+{
+    struct hnode **pp = &t->b[old->h & (t->nb - 1)];
+    while (*pp != old)
+        pp = &(*pp)->next;
+    node->next = old->next;
+    *pp = node;
+}
+
 static void ht_unlink(struct htab *t, struct hnode *node)
 {
     struct hnode **pp = &t->b[node->h & (t->nb - 1)];
@@ -70,18 +81,14 @@ static void ht_unlink(struct htab *t, struct hnode *node)
 
 /* ---- the store ---- */
 
-struct mbind {
-    int keep; /* mark used while committing a change */
-    struct sipreg_binding b;
-    char data[];
-};
-
+/* An AOR: its bindings and all their strings in one allocation. A change never edits it: it
+ * builds the next block and swaps it in, so a failure leaves the old one untouched. */
 struct maor {
     struct hnode node; /* first: a node pointer is the entry pointer */
-    struct sipreg_str aor;
-    struct mbind **v; /* bindings in order of first registration */
-    size_t n;
-    char data[];
+    uint64_t version;
+    struct sipreg_str aor;     /* in the string block; every binding's aor points here */
+    size_t n;                  /* bindings held, expired or not, in the order last stored */
+    struct sipreg_binding v[]; /* followed by the strings of aor and of v */
 };
 
 struct muser {
@@ -100,8 +107,9 @@ struct mem {
     struct sipreg__store_limits l;
     uint8_t key[16];
     struct htab aors, users, meta;
-    size_t total;  /* bindings held, expired or not */
-    size_t cursor; /* next bucket expire() looks at */
+    size_t total;          /* bindings held, expired or not */
+    size_t cursor;         /* next bucket expire() looks at */
+    uint64_t last_version; /* versions are never handed out twice: see replace */
 };
 
 static uint64_t hash(const struct mem *m, struct sipreg_str s)
@@ -146,14 +154,6 @@ static struct mmeta *find_meta(const struct mem *m, uint64_t h, struct sipreg_st
     return NULL;
 }
 
-static void free_aor(struct maor *e)
-{
-    for (size_t i = 0; i < e->n; i++)
-        sipreg_free(e->v[i]);
-    sipreg_free(e->v);
-    sipreg_free(e);
-}
-
 static void mem_close(void *self)
 {
     struct mem *m = self;
@@ -165,10 +165,7 @@ static void mem_close(void *self)
             struct hnode *x = tabs[t]->b[i], *next;
             for (; x; x = next) {
                 next = x->next;
-                if (t == 0)
-                    free_aor((struct maor *)x);
-                else
-                    sipreg_free(x);
+                sipreg_free(x);
             }
         }
         sipreg_free(tabs[t]->b);
@@ -200,204 +197,92 @@ int sipreg__mem_open(void **self, const struct sipreg__store_limits *l,
     return 0;
 }
 
-/* An owned copy of a binding of aor, stamped with now. */
-static struct mbind *bind_new(struct sipreg_str aor, const struct sipreg_binding *src, int64_t now)
-{
-    struct sipreg_binding t = *src;
-    t.aor = aor;
-    t.registered_at = now;
-    t.updated_at = now;
-    struct mbind *nb = sipreg_malloc(sizeof *nb + sipreg__binding_strlen(&t));
-    if (!nb)
-        return NULL;
-    char *cur = nb->data;
-    sipreg__binding_copy(&nb->b, &t, &cur);
-    return nb;
-}
-
-/* Copies the unexpired bindings among v[0..n) into arena a. */
-static int list_out(struct mbind *const *v, size_t n, int64_t now, struct sipreg_arena *a,
-                    struct sipreg_binding_list *out)
-{
-    size_t live = 0, nchars = 0;
-    char *cur;
-    for (size_t i = 0; i < n; i++) {
-        if (v[i]->b.expires_at > now) {
-            live++;
-            nchars += sipreg__binding_strlen(&v[i]->b);
-        }
-    }
-    int err = sipreg__list_alloc(a, live, nchars, out, &cur);
-    if (err)
-        return err;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (v[i]->b.expires_at > now)
-            sipreg__binding_copy(&out->v[k++], &v[i]->b, &cur);
-    return 0;
-}
-
-static size_t find_key(struct mbind *const *v, size_t n, struct sipreg_str key)
-{
-    size_t i = 0;
-    while (i < n && !sipreg_str_eq(v[i]->b.key, key))
-        i++;
-    return i;
-}
-
-static int mem_apply(void *self, const struct sipreg_store_change *c, int64_t now,
-                     struct sipreg_arena *a, struct sipreg_binding_list *out)
-{
-    struct mem *m = self;
-    uint64_t h = hash(m, c->aor);
-    struct maor *e = find_aor(m, h, c->aor), *ne = NULL;
-    struct mbind **v = NULL, **fresh = NULL;
-    size_t nold = e ? e->n : 0, nup = 0, nv = 0, nf = 0, live, i, j;
-    int err = 0;
-
-    /* RFC 3261 §10.3 steps 6 and 7, against the AOR as stored: an op meeting a current binding
-     * with its own Call-ID must carry a higher CSeq, or the whole request fails. */
-    for (i = 0; i < c->nops; i++) {
-        const struct sipreg_store_op *op = &c->ops[i];
-        if (op->kind == SIPREG_STORE_UPSERT)
-            nup++;
-        for (j = 0; j < nold; j++) {
-            const struct sipreg_binding *b = &e->v[j]->b;
-            if (b->expires_at <= now)
-                continue;
-            if (op->kind != SIPREG_STORE_REMOVE_ALL && !sipreg_str_eq(b->key, op->b.key))
-                continue;
-            if (sipreg_str_eq(b->call_id, op->b.call_id) && op->b.cseq <= b->cseq)
-                return SIPREG_EORDER;
-        }
-    }
-
-    /* Build the AOR's next binding list beside the current one; the current one is only
-     * replaced once nothing can fail any more. */
-    if (nold + nup) {
-        v = sipreg_malloc((nold + nup) * sizeof *v);
-        if (!v)
-            return SIPREG_ENOMEM;
-    }
-    if (nup && !(fresh = sipreg_malloc(nup * sizeof *fresh))) {
-        err = SIPREG_ENOMEM;
-        goto fail;
-    }
-    for (j = 0; j < nold; j++)
-        if (e->v[j]->b.expires_at > now)
-            v[nv++] = e->v[j];
-    live = nv;
-    for (i = 0; i < c->nops; i++) {
-        const struct sipreg_store_op *op = &c->ops[i];
-        if (op->kind == SIPREG_STORE_REMOVE_ALL) {
-            nv = 0;
-            continue;
-        }
-        j = find_key(v, nv, op->b.key);
-        if (sipreg__op_removes(op, now)) {
-            if (j < nv) {
-                memmove(&v[j], &v[j + 1], (nv - j - 1) * sizeof *v);
-                nv--;
-            }
-            continue;
-        }
-        struct mbind *b = bind_new(c->aor, &op->b, now);
-        if (!b) {
-            err = SIPREG_ENOMEM;
-            goto fail;
-        }
-        fresh[nf++] = b;
-        if (j < nv) {
-            b->b.registered_at = v[j]->b.registered_at;
-            v[j] = b;
-        } else {
-            v[nv++] = b;
-        }
-    }
-    /* Limits bite only on growth, so that an AOR above a lowered limit can still refresh or
-     * shrink. */
-    if (nv > live && nv > m->l.per_aor) {
-        err = SIPREG_ELIMIT;
-        goto fail;
-    }
-    if (nv > nold && m->total - nold + nv > m->l.total) {
-        err = SIPREG_ELIMIT;
-        goto fail;
-    }
-    if (nv && !e) {
-        ne = sipreg_malloc(sizeof *ne + c->aor.len);
-        if (!ne) {
-            err = SIPREG_ENOMEM;
-            goto fail;
-        }
-        char *cur = ne->data;
-        ne->aor = sipreg__str_copy(c->aor, &cur);
-        ne->node.h = h;
-    }
-    if (out && (err = list_out(v, nv, now, a, out)))
-        goto fail;
-
-    /* Commit point. Free what the new list no longer holds: old bindings replaced, removed or
-     * expired, and fresh ones overridden by a later op of the same change. */
-    for (j = 0; j < nold; j++)
-        e->v[j]->keep = 0;
-    for (i = 0; i < nf; i++)
-        fresh[i]->keep = 0;
-    for (j = 0; j < nv; j++)
-        v[j]->keep = 1;
-    for (j = 0; j < nold; j++)
-        if (!e->v[j]->keep)
-            sipreg_free(e->v[j]);
-    for (i = 0; i < nf; i++)
-        if (!fresh[i]->keep)
-            sipreg_free(fresh[i]);
-    sipreg_free(fresh);
-    m->total = m->total - nold + nv;
-    if (e) {
-        sipreg_free(e->v);
-        e->v = v;
-        e->n = nv;
-        if (nv == 0) {
-            ht_unlink(&m->aors, &e->node);
-            free_aor(e);
-        }
-    } else if (ne) {
-        ne->v = v;
-        ne->n = nv;
-        ht_insert(&m->aors, &ne->node);
-    } else {
-        sipreg_free(v);
-    }
-    return 0;
-
-fail:
-    for (i = 0; i < nf; i++)
-        sipreg_free(fresh[i]);
-    sipreg_free(fresh);
-    sipreg_free(v);
-    sipreg_free(ne);
-    return err;
-}
-
-static int mem_lookup(void *self, struct sipreg_str aor, int64_t now, struct sipreg_arena *a,
-                      struct sipreg_binding_list *out)
+static int mem_read(void *self, struct sipreg_str aor, struct sipreg_arena *a,
+                    struct sipreg_binding_list *out, uint64_t *version)
 {
     struct mem *m = self;
     struct maor *e = find_aor(m, hash(m, aor), aor);
-    return list_out(e ? e->v : NULL, e ? e->n : 0, now, a, out);
+    size_t n = e ? e->n : 0, nchars = 0;
+    char *cur;
+    for (size_t i = 0; i < n; i++)
+        nchars += sipreg__binding_strlen(&e->v[i]);
+    int err = sipreg__list_alloc(a, n, nchars, out, &cur);
+    if (err)
+        return err;
+    for (size_t i = 0; i < n; i++)
+        sipreg__binding_copy(&out->v[i], &e->v[i], &cur);
+    *version = e ? e->version : 0;
+    return 0;
 }
 
-/* Drops at most max expired bindings of e; returns how many. */
+static int mem_replace(void *self, struct sipreg_str aor, uint64_t expect,
+                       const struct sipreg_binding *v, size_t n, int64_t now, uint64_t *new_version)
+{
+    struct mem *m = self;
+    uint64_t h = hash(m, aor);
+    struct maor *e = find_aor(m, h, aor), *ne;
+    size_t nold = e ? e->n : 0, nchars = aor.len, i;
+    (void)now;
+    if ((e ? e->version : 0) != expect)
+        return SIPREG_ECONFLICT;
+    /* Like the per-AOR limit, the total one bites only on growth. Expired bindings not purged
+     * yet still hold their room. */
+    if (n > nold && m->total - nold + n > m->l.total)
+        return SIPREG_ELIMIT;
+    if (n == 0) {
+        if (e) {
+            ht_unlink(&m->aors, &e->node);
+            sipreg_free(e);
+            m->total -= nold;
+        }
+        *new_version = 0;
+        return 0;
+    }
+    if (n > (SIZE_MAX - sizeof *ne - nchars) / sizeof ne->v[0])
+        return SIPREG_ENOMEM;
+    size_t size = sizeof *ne + n * sizeof ne->v[0] + nchars;
+    for (i = 0; i < n; i++) {
+        size_t len = sipreg__binding_strlen(&v[i]) - v[i].aor.len;
+        if (len > SIZE_MAX - size)
+            return SIPREG_ENOMEM;
+        size += len;
+    }
+    if (!(ne = sipreg_malloc(size)))
+        return SIPREG_ENOMEM;
+    char *cur = (char *)&ne->v[n];
+    ne->aor = sipreg__str_copy(aor, &cur);
+    for (i = 0; i < n; i++) {
+        struct sipreg_binding t = v[i];
+        t.aor = SIPREG_STR_NULL; /* one copy of the AOR for all */
+        sipreg__binding_copy(&ne->v[i], &t, &cur);
+        ne->v[i].aor = ne->aor;
+    }
+    ne->n = n;
+    ne->node.h = h;
+    /* A store-wide counter rather than one per AOR: an AOR deleted and created again never
+     * gets a version it had before, so a reader holding an old one cannot match (ABA). */
+    ne->version = ++m->last_version;
+    if (e) {
+        ht_swap(&m->aors, &e->node, &ne->node);
+        sipreg_free(e);
+    } else {
+        ht_insert(&m->aors, &ne->node);
+    }
+    m->total = m->total - nold + n;
+    *new_version = ne->version;
+    return 0;
+}
+
+/* Drops at most max expired bindings of e; returns how many. Their strings stay in the block
+ * until the AOR is next replaced. */
 static size_t purge_aor(struct mem *m, struct maor *e, int64_t now, size_t max)
 {
     size_t k = 0, gone = 0;
     for (size_t i = 0; i < e->n; i++) {
-        if (gone < max && e->v[i]->b.expires_at <= now) {
-            sipreg_free(e->v[i]);
+        if (gone < max && e->v[i].expires_at <= now)
             gone++;
-        } else {
+        else
             e->v[k++] = e->v[i];
-        }
     }
     e->n = k;
     m->total -= gone;
@@ -420,7 +305,7 @@ static int mem_expire(void *self, int64_t now, size_t max_rows, size_t *purged)
             *purged += purge_aor(m, e, now, max_rows - *purged);
             if (e->n == 0) {
                 ht_unlink(&m->aors, x);
-                free_aor(e);
+                sipreg_free(e);
             }
         }
         if (x) /* stopped inside this bucket: start here next time */
@@ -437,9 +322,9 @@ static int mem_iterate(void *self, int64_t now, sipreg_store_binding_fn fn, void
         for (struct hnode *x = m->aors.b[i]; x; x = x->next) {
             struct maor *e = (struct maor *)x;
             for (size_t j = 0; j < e->n; j++) {
-                if (e->v[j]->b.expires_at <= now)
+                if (e->v[j].expires_at <= now)
                     continue;
-                int rc = fn(&e->v[j]->b, ud);
+                int rc = fn(&e->v[j], ud);
                 if (rc)
                     return rc;
             }
@@ -547,8 +432,8 @@ static int mem_meta_put(void *self, struct sipreg_str key, struct sipreg_str val
 
 const struct sipreg_store_ops sipreg__mem_ops = {
     .version = SIPREG_STORE_OPS_VERSION,
-    .apply = mem_apply,
-    .lookup = mem_lookup,
+    .read = mem_read,
+    .replace = mem_replace,
     .expire = mem_expire,
     .iterate = mem_iterate,
     .commit = mem_commit,

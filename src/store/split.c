@@ -1,22 +1,21 @@
 /* A store of two parts: locations in one store, credentials and metadata in another. */
-#include "sipreg/store.h"
-
-#include "core/core_int.h"
+#include "store/store_int.h"
 
 struct split {
     struct sipreg_store *loc, *cred;
 };
 
-static int sp_apply(void *self, const struct sipreg_store_change *c, int64_t now,
-                    struct sipreg_arena *a, struct sipreg_binding_list *out)
+static int sp_read(void *self, struct sipreg_str aor, struct sipreg_arena *a,
+                   struct sipreg_binding_list *out, uint64_t *version)
 {
-    return sipreg_store_apply(((struct split *)self)->loc, c, now, a, out);
+    return sipreg__store_read_raw(((struct split *)self)->loc, aor, a, out, version);
 }
 
-static int sp_lookup(void *self, struct sipreg_str aor, int64_t now, struct sipreg_arena *a,
-                     struct sipreg_binding_list *out)
+static int sp_replace(void *self, struct sipreg_str aor, uint64_t expect,
+                      const struct sipreg_binding *v, size_t n, int64_t now, uint64_t *new_version)
 {
-    return sipreg_store_lookup(((struct split *)self)->loc, aor, now, a, out);
+    return sipreg__store_replace_raw(((struct split *)self)->loc, aor, expect, v, n, now,
+                                     new_version);
 }
 
 static int sp_expire(void *self, int64_t now, size_t max_rows, size_t *purged)
@@ -80,8 +79,8 @@ static void sp_close(void *self)
 
 static const struct sipreg_store_ops split_ops = {
     SIPREG_STORE_OPS_VERSION,
-    sp_apply,
-    sp_lookup,
+    sp_read,
+    sp_replace,
     sp_expire,
     sp_iterate,
     sp_commit,
@@ -113,5 +112,7 @@ int sipreg_store_open_split(struct sipreg_store **out, struct sipreg_store *loca
     int err = sipreg_store_create(out, &split_ops, s);
     if (err)
         sp_close(s);
+    else
+        sipreg__store_inherit_limits(*out, locations);
     return err;
 }

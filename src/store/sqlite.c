@@ -29,13 +29,23 @@ static const char *const migrations[] = {
     "CREATE TABLE meta(k TEXT PRIMARY KEY, v BLOB NOT NULL);",
     /* 2: the domain a user belongs to; NULL (rows from version 1 too) means its realm's. */
     "ALTER TABLE users ADD COLUMN domain TEXT;",
+    /* 3: every row carries its AOR's version, the token of compare-and-set (all rows of an AOR
+     * share it; an AOR without rows has version 0). New versions come from a counter of the
+     * whole database, so that none is ever handed out twice. Existing AORs get distinct
+     * versions from their first row's rowid, and the counter starts above them. */
+    "ALTER TABLE bindings ADD COLUMN version INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE bindings SET version ="
+    " (SELECT min(b.rowid) FROM bindings b WHERE b.aor = bindings.aor);"
+    "CREATE TABLE version_seq(v INTEGER NOT NULL);"
+    "INSERT INTO version_seq(v) SELECT coalesce(max(version), 0) FROM bindings;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
 #define BCOLS                                                                                     \
     "aor, key, contact, expires_at, q, call_id, cseq, source, transport, path, instance, reg_id," \
     " user_agent, registered_at, updated_at"
-#define UCOLS "username, realm, ha1_md5, ha1_sha256, ha1_sha512_256, enabled, created_at, domain"
+#define VERSION_COL 15 /* of S_READ: BCOLS, then version */
+#define UCOLS       "username, realm, ha1_md5, ha1_sha256, ha1_sha512_256, enabled, created_at, domain"
 
 enum {
     S_BEGIN,
@@ -45,14 +55,11 @@ enum {
     S_SAVEPOINT,
     S_RELEASE,
     S_ROLLBACK_TO,
-    S_PURGE_AOR,
-    S_COUNT_AOR,
-    S_CHECK_KEY,
-    S_CHECK_ALL,
-    S_UPSERT,
-    S_DEL_KEY,
+    S_VERSION,
+    S_READ,
+    S_NEXT_VERSION,
+    S_INSERT,
     S_DEL_AOR,
-    S_LIST_AOR,
     S_EXPIRE,
     S_ITERATE,
     S_USER_PUT,
@@ -72,23 +79,13 @@ static const char *const sql[S_N] = {
     [S_SAVEPOINT] = "SAVEPOINT apply",
     [S_RELEASE] = "RELEASE apply",
     [S_ROLLBACK_TO] = "ROLLBACK TO apply",
-    [S_PURGE_AOR] = "DELETE FROM bindings WHERE aor = ?1 AND expires_at <= ?2",
-    [S_COUNT_AOR] = "SELECT count(*) FROM bindings WHERE aor = ?1",
-    [S_CHECK_KEY] = "SELECT 1 FROM bindings WHERE aor = ?1 AND key = ?2 AND call_id = ?3"
-                    " AND cseq >= ?4",
-    [S_CHECK_ALL] = "SELECT 1 FROM bindings WHERE aor = ?1 AND call_id = ?2 AND cseq >= ?3"
-                    " LIMIT 1",
-    [S_UPSERT] = "INSERT INTO bindings(" BCOLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
-                 " ?11, ?12, ?13, ?14, ?14) ON CONFLICT(aor, key) DO UPDATE SET"
-                 " contact = excluded.contact, expires_at = excluded.expires_at, q = excluded.q,"
-                 " call_id = excluded.call_id, cseq = excluded.cseq, source = excluded.source,"
-                 " transport = excluded.transport, path = excluded.path,"
-                 " instance = excluded.instance, reg_id = excluded.reg_id,"
-                 " user_agent = excluded.user_agent, updated_at = excluded.updated_at",
-    [S_DEL_KEY] = "DELETE FROM bindings WHERE aor = ?1 AND key = ?2",
+    [S_VERSION] = "SELECT version FROM bindings WHERE aor = ?1 LIMIT 1",
+    /* rowid order is the order replace inserted them in */
+    [S_READ] = "SELECT " BCOLS ", version FROM bindings WHERE aor = ?1 ORDER BY rowid",
+    [S_NEXT_VERSION] = "UPDATE version_seq SET v = v + 1 RETURNING v",
+    [S_INSERT] = "INSERT INTO bindings(" BCOLS ", version) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+                 " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
     [S_DEL_AOR] = "DELETE FROM bindings WHERE aor = ?1",
-    [S_LIST_AOR] = "SELECT " BCOLS " FROM bindings WHERE aor = ?1 AND expires_at > ?2"
-                   " ORDER BY rowid",
     [S_EXPIRE] = "DELETE FROM bindings WHERE rowid IN (SELECT rowid FROM bindings"
                  " WHERE expires_at <= ?1 LIMIT ?2)",
     [S_ITERATE] = "SELECT " BCOLS " FROM bindings WHERE expires_at > ?1 ORDER BY aor, rowid",
@@ -219,18 +216,22 @@ static int row_user(sqlite3_stmt *st, struct sipreg_user *u)
     return 0;
 }
 
-/* Copies the rows of the bound statement st into the arena: one pass to size, one to copy.
- * The caller holds a transaction, so both passes see the same rows. */
+/* Copies the rows of the bound S_READ into the arena: one pass to size, one to copy. The
+ * caller holds a transaction, so both passes see the same rows. OUT: *version, the AOR's
+ * (every row has the same; 0 without rows). */
 static int list_rows(struct sq *q, sqlite3_stmt *st, struct sipreg_arena *a,
-                     struct sipreg_binding_list *out)
+                     struct sipreg_binding_list *out, uint64_t *version)
 {
     struct sipreg_binding b;
     size_t n = 0, nchars = 0, k = 0;
     char *cur, *end;
     int err;
+    *version = 0;
     while ((err = step(q, st)) == 1) {
         if ((err = row_binding(st, &b)))
             goto out;
+        if (n == 0)
+            *version = (uint64_t)sqlite3_column_int64(st, VERSION_COL);
         n++;
         nchars += sipreg__binding_strlen(&b);
     }
@@ -266,98 +267,49 @@ static int begin_batch(struct sq *q)
     return err;
 }
 
-/* The body of apply, inside a savepoint. See sipreg_store_apply() for the rules. */
-static int apply_body(struct sq *q, const struct sipreg_store_change *c, int64_t now,
-                      struct sipreg_arena *a, struct sipreg_binding_list *out)
+/* The body of replace, inside a savepoint. See sipreg_store_replace() for the contract. */
+static int replace_body(struct sq *q, struct sipreg_str aor, const struct sipreg_binding *v,
+                        size_t n, uint64_t *new_version)
 {
-    sqlite3_stmt *st;
-    int64_t live, count;
+    sqlite3_stmt *st = q->st[S_DEL_AOR];
+    int64_t version;
     int err;
-
-    /* Expired bindings count as absent: drop this AOR's first, so that the checks below and
-     * the order of first registration treat them as gone. */
-    st = q->st[S_PURGE_AOR];
-    if ((err = bind_all(st, bind_str(st, 1, c->aor))) ||
-        (err = bind_all(st, sqlite3_bind_int64(st, 2, now))) || (err = run(q, st)))
+    /* The whole list goes and comes back in the given order: rowids then keep that order, and
+     * no rule about which rows changed is needed here. */
+    if ((err = bind_all(st, bind_str(st, 1, aor))) || (err = run(q, st)))
         return err;
-    st = q->st[S_COUNT_AOR];
-    if ((err = bind_all(st, bind_str(st, 1, c->aor))) || (err = step(q, st)) != 1)
+    *new_version = 0;
+    if (n == 0)
+        return 0;
+    st = q->st[S_NEXT_VERSION];
+    if ((err = step(q, st)) != 1)
         return err ? err : SIPREG_ESTORE;
-    live = sqlite3_column_int64(st, 0);
+    version = sqlite3_column_int64(st, 0);
     sqlite3_reset(st);
-
-    /* RFC 3261 §10.3 steps 6 and 7, against the AOR as stored. */
-    for (size_t i = 0; i < c->nops; i++) {
-        const struct sipreg_store_op *op = &c->ops[i];
-        if (op->kind == SIPREG_STORE_REMOVE_ALL) {
-            st = q->st[S_CHECK_ALL];
-            if ((err = bind_all(st, bind_str(st, 1, c->aor))) ||
-                (err = bind_all(st, bind_str(st, 2, op->b.call_id))) ||
-                (err = bind_all(st, sqlite3_bind_int64(st, 3, op->b.cseq))))
-                return err;
-        } else {
-            st = q->st[S_CHECK_KEY];
-            if ((err = bind_all(st, bind_str(st, 1, c->aor))) ||
-                (err = bind_all(st, bind_str(st, 2, op->b.key))) ||
-                (err = bind_all(st, bind_str(st, 3, op->b.call_id))) ||
-                (err = bind_all(st, sqlite3_bind_int64(st, 4, op->b.cseq))))
-                return err;
-        }
-        if ((err = step(q, st)) != 0) {
-            sqlite3_reset(st);
-            return err == 1 ? SIPREG_EORDER : err;
-        }
-    }
-
-    for (size_t i = 0; i < c->nops; i++) {
-        const struct sipreg_store_op *op = &c->ops[i];
-        const struct sipreg_binding *b = &op->b;
-        if (op->kind == SIPREG_STORE_REMOVE_ALL) {
-            st = q->st[S_DEL_AOR];
-            err = bind_all(st, bind_str(st, 1, c->aor));
-        } else if (sipreg__op_removes(op, now)) {
-            st = q->st[S_DEL_KEY];
-            if (!(err = bind_all(st, bind_str(st, 1, c->aor))))
-                err = bind_all(st, bind_str(st, 2, b->key));
-        } else {
-            st = q->st[S_UPSERT];
-            int rc = bind_str(st, 1, c->aor);
-            rc = rc ? rc : bind_str(st, 2, b->key);
-            rc = rc ? rc : bind_str(st, 3, b->contact);
-            rc = rc ? rc : sqlite3_bind_int64(st, 4, b->expires_at);
-            rc = rc ? rc : sqlite3_bind_int(st, 5, b->q);
-            rc = rc ? rc : bind_str(st, 6, b->call_id);
-            rc = rc ? rc : sqlite3_bind_int64(st, 7, b->cseq);
-            rc = rc ? rc : bind_str(st, 8, b->source);
-            rc = rc ? rc : bind_str(st, 9, b->transport);
-            rc = rc ? rc : bind_str(st, 10, b->path);
-            rc = rc ? rc : bind_str(st, 11, b->instance);
-            rc = rc ? rc : sqlite3_bind_int(st, 12, b->reg_id);
-            rc = rc ? rc : bind_str(st, 13, b->user_agent);
-            rc = rc ? rc : sqlite3_bind_int64(st, 14, now);
-            err = bind_all(st, rc);
-        }
-        if (err || (err = run(q, st)))
+    st = q->st[S_INSERT];
+    for (size_t i = 0; i < n; i++) {
+        const struct sipreg_binding *b = &v[i];
+        int rc = bind_str(st, 1, aor);
+        rc = rc ? rc : bind_str(st, 2, b->key);
+        rc = rc ? rc : bind_str(st, 3, b->contact);
+        rc = rc ? rc : sqlite3_bind_int64(st, 4, b->expires_at);
+        rc = rc ? rc : sqlite3_bind_int(st, 5, b->q);
+        rc = rc ? rc : bind_str(st, 6, b->call_id);
+        rc = rc ? rc : sqlite3_bind_int64(st, 7, b->cseq);
+        rc = rc ? rc : bind_str(st, 8, b->source);
+        rc = rc ? rc : bind_str(st, 9, b->transport);
+        rc = rc ? rc : bind_str(st, 10, b->path);
+        rc = rc ? rc : bind_str(st, 11, b->instance);
+        rc = rc ? rc : sqlite3_bind_int(st, 12, b->reg_id);
+        rc = rc ? rc : bind_str(st, 13, b->user_agent);
+        rc = rc ? rc : sqlite3_bind_int64(st, 14, b->registered_at);
+        rc = rc ? rc : sqlite3_bind_int64(st, 15, b->updated_at);
+        rc = rc ? rc : sqlite3_bind_int64(st, 16, version);
+        if ((err = bind_all(st, rc)) || (err = run(q, st)))
             return err;
     }
-
-    /* Limits bite only on growth, so that an AOR above a lowered limit can still refresh or
-     * shrink. */
-    st = q->st[S_COUNT_AOR];
-    if ((err = bind_all(st, bind_str(st, 1, c->aor))) || (err = step(q, st)) != 1)
-        return err ? err : SIPREG_ESTORE;
-    count = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    if (count > live && (uint64_t)count > q->l.per_aor)
-        return SIPREG_ELIMIT;
-
-    if (!out)
-        return 0;
-    st = q->st[S_LIST_AOR];
-    if ((err = bind_all(st, bind_str(st, 1, c->aor))) ||
-        (err = bind_all(st, sqlite3_bind_int64(st, 2, now))))
-        return err;
-    return list_rows(q, st, a, out);
+    *new_version = (uint64_t)version;
+    return 0;
 }
 
 /* Ends the savepoint; when the change failed, undoes it first. If even that fails the batch
@@ -378,14 +330,38 @@ static int end_savepoint(struct sq *q, int err)
     return err;
 }
 
-static int sq_apply(void *self, const struct sipreg_store_change *c, int64_t now,
-                    struct sipreg_arena *a, struct sipreg_binding_list *out)
+/* The current version of aor, within the open transaction. */
+static int aor_version(struct sq *q, struct sipreg_str aor, uint64_t *version)
+{
+    sqlite3_stmt *st = q->st[S_VERSION];
+    int err;
+    if ((err = bind_all(st, bind_str(st, 1, aor))))
+        return err;
+    *version = 0;
+    if ((err = step(q, st)) != 1)
+        return err;
+    *version = (uint64_t)sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return 0;
+}
+
+static int sq_replace(void *self, struct sipreg_str aor, uint64_t expect,
+                      const struct sipreg_binding *v, size_t n, int64_t now, uint64_t *new_version)
 {
     struct sq *q = self;
+    uint64_t version;
     int err;
-    if ((err = begin_batch(q)) || (err = run(q, q->st[S_SAVEPOINT])))
+    (void)now;
+    /* The check runs inside the write transaction (BEGIN IMMEDIATE holds the write lock), so no
+     * other connection, in this process or another, can change the AOR between it and the
+     * write. */
+    if ((err = begin_batch(q)) || (err = aor_version(q, aor, &version)))
         return err;
-    return end_savepoint(q, apply_body(q, c, now, a, out));
+    if (version != expect)
+        return SIPREG_ECONFLICT;
+    if ((err = run(q, q->st[S_SAVEPOINT])))
+        return err;
+    return end_savepoint(q, replace_body(q, aor, v, n, new_version));
 }
 
 static int sq_commit(void *self)
@@ -435,17 +411,16 @@ static int end_read(struct sq *q, int own, int err)
     return err;
 }
 
-static int sq_lookup(void *self, struct sipreg_str aor, int64_t now, struct sipreg_arena *a,
-                     struct sipreg_binding_list *out)
+static int sq_read(void *self, struct sipreg_str aor, struct sipreg_arena *a,
+                   struct sipreg_binding_list *out, uint64_t *version)
 {
     struct sq *q = self;
-    sqlite3_stmt *st = q->st[S_LIST_AOR];
+    sqlite3_stmt *st = q->st[S_READ];
     int own, err;
     if ((err = begin_read(q, &own)))
         return err;
-    if (!(err = bind_all(st, bind_str(st, 1, aor))) &&
-        !(err = bind_all(st, sqlite3_bind_int64(st, 2, now))))
-        err = list_rows(q, st, a, out);
+    if (!(err = bind_all(st, bind_str(st, 1, aor))))
+        err = list_rows(q, st, a, out, version);
     return end_read(q, own, err);
 }
 
@@ -746,8 +721,8 @@ fail:
 
 const struct sipreg_store_ops sipreg__sqlite_ops = {
     .version = SIPREG_STORE_OPS_VERSION,
-    .apply = sq_apply,
-    .lookup = sq_lookup,
+    .read = sq_read,
+    .replace = sq_replace,
     .expire = sq_expire,
     .iterate = sq_iterate,
     .commit = sq_commit,

@@ -1,4 +1,5 @@
-/* Location store front end: argument checks, arena rewinding and dispatch to a backend. */
+/* Location store front end: argument checks, arena rewinding, dispatch to a backend, and
+ * apply as read, decide, compare-and-set. */
 #include <string.h>
 
 #include "store/store_int.h"
@@ -7,6 +8,7 @@ struct sipreg_store {
     const struct sipreg_store_ops *ops;
     void *self;
     size_t max_field;
+    size_t per_aor; /* applied by sipreg_store_decide, for every backend */
 };
 
 void sipreg__store_limits(const struct sipreg_store_cfg *cfg, struct sipreg__store_limits *l)
@@ -32,24 +34,40 @@ int sipreg__store_wrap(struct sipreg_store **out, const struct sipreg_store_ops 
     s->ops = ops;
     s->self = self;
     s->max_field = l->field;
+    s->per_aor = l->per_aor;
     *out = s;
     return 0;
 }
 
-int sipreg_store_create(struct sipreg_store **out, const struct sipreg_store_ops *ops, void *self)
+int sipreg_store_create_cfg(struct sipreg_store **out, const struct sipreg_store_ops *ops,
+                            void *self, const struct sipreg_store_cfg *cfg)
 {
-    if (!out || !ops || ops->version != SIPREG_STORE_OPS_VERSION || !ops->apply || !ops->lookup ||
+    struct sipreg__store_limits l;
+    if (!out || !ops || ops->version != SIPREG_STORE_OPS_VERSION || !ops->read || !ops->replace ||
         !ops->expire || !ops->iterate || !ops->commit || !ops->user_put || !ops->user_del ||
         !ops->user_get || !ops->user_iterate || !ops->meta_get || !ops->meta_put || !ops->close)
         return SIPREG_EINVAL;
     struct sipreg_store *s = sipreg_malloc(sizeof *s);
     if (!s)
         return SIPREG_ENOMEM;
+    sipreg__store_limits(cfg, &l);
     s->ops = ops;
     s->self = self;
-    s->max_field = SIPREG_STORE_DEFAULT_MAX_FIELD;
+    s->max_field = l.field;
+    s->per_aor = l.per_aor;
     *out = s;
     return 0;
+}
+
+int sipreg_store_create(struct sipreg_store **out, const struct sipreg_store_ops *ops, void *self)
+{
+    return sipreg_store_create_cfg(out, ops, self, NULL);
+}
+
+void sipreg__store_inherit_limits(struct sipreg_store *outer, const struct sipreg_store *inner)
+{
+    outer->max_field = inner->max_field;
+    outer->per_aor = inner->per_aor;
 }
 
 int sipreg_store_open_memory(struct sipreg_store **out, const struct sipreg_store_cfg *cfg)
@@ -102,6 +120,21 @@ static int check_opt(struct sipreg_str s, size_t max)
     return s.len > max ? SIPREG_ELIMIT : 0;
 }
 
+/* The fields of a binding to be stored (an UPSERT's, or one given to replace). */
+static int check_stored(const struct sipreg_binding *b, size_t max)
+{
+    int err;
+    if ((err = check_req(b->key, max)) || (err = check_req(b->contact, max)))
+        return err;
+    if (b->q < -1 || b->q > 1000 || b->reg_id < -1)
+        return SIPREG_EINVAL;
+    if ((err = check_opt(b->source, max)) || (err = check_opt(b->transport, max)) ||
+        (err = check_opt(b->path, max)) || (err = check_opt(b->instance, max)) ||
+        (err = check_opt(b->user_agent, max)))
+        return err;
+    return 0;
+}
+
 static int check_op(const struct sipreg_store_op *op, size_t max)
 {
     const struct sipreg_binding *b = &op->b;
@@ -117,15 +150,7 @@ static int check_op(const struct sipreg_store_op *op, size_t max)
         return err;
     if (op->kind == SIPREG_STORE_REMOVE)
         return 0;
-    if ((err = check_req(b->contact, max)))
-        return err;
-    if (b->q < -1 || b->q > 1000 || b->reg_id < -1)
-        return SIPREG_EINVAL;
-    if ((err = check_opt(b->source, max)) || (err = check_opt(b->transport, max)) ||
-        (err = check_opt(b->path, max)) || (err = check_opt(b->instance, max)) ||
-        (err = check_opt(b->user_agent, max)))
-        return err;
-    return 0;
+    return check_stored(b, max);
 }
 
 /* Present strings must have a pointer, even when empty; reject {NULL, n > 0}. */
@@ -139,6 +164,32 @@ static int binding_slices_ok(const struct sipreg_binding *b)
     return slice_ok(b->aor) && slice_ok(b->key) && slice_ok(b->contact) && slice_ok(b->call_id) &&
            slice_ok(b->source) && slice_ok(b->transport) && slice_ok(b->path) &&
            slice_ok(b->instance) && slice_ok(b->user_agent);
+}
+
+int sipreg__store_check_change(const struct sipreg_store_change *c, size_t max)
+{
+    int err;
+    if (!slice_ok(c->aor) || (c->nops && !c->ops))
+        return SIPREG_EINVAL;
+    if ((err = check_req(c->aor, max)))
+        return err;
+    for (size_t i = 0; i < c->nops; i++) {
+        if (!binding_slices_ok(&c->ops[i].b))
+            return SIPREG_EINVAL;
+        if ((err = check_op(&c->ops[i], max)))
+            return err;
+    }
+    return 0;
+}
+
+int sipreg__store_check_binding(const struct sipreg_binding *b, size_t max)
+{
+    int err;
+    if (!binding_slices_ok(b))
+        return SIPREG_EINVAL;
+    if ((err = check_req(b->call_id, max)))
+        return err;
+    return check_stored(b, max);
 }
 
 static int hex_ok(struct sipreg_str s, size_t len)
@@ -155,26 +206,200 @@ static int hex_ok(struct sipreg_str s, size_t len)
     return 1;
 }
 
-/* ---- dispatch ---- */
+/* ---- bindings: read, decide, compare-and-set ---- */
+
+/* Room for an AOR as read and as decided, kept out of the caller's arena so that it holds only
+ * the result: a stack buffer first, then heap blocks doubling in size while it is too small. */
+#define SCRATCH_STACK 8192
+#define SCRATCH_MAX   ((size_t)64 << 20)
+
+struct scratch {
+    struct sipreg_arena a;
+    char *heap;
+};
+
+/* After SIPREG_ENOMEM from a read or decide into the scratch arena: a larger arena, or
+ * SIPREG_ENOMEM when it cannot grow. (An ENOMEM of the backend's heap grows it too, to the cap
+ * at worst: there is no telling the two apart.) */
+static int scratch_grow(struct scratch *sc)
+{
+    if (sc->a.cap >= SCRATCH_MAX)
+        return SIPREG_ENOMEM;
+    size_t cap = sc->a.cap * 2;
+    char *p = sipreg_malloc(cap);
+    if (!p)
+        return SIPREG_ENOMEM;
+    sipreg_free(sc->heap);
+    sc->heap = p;
+    sipreg_arena_init(&sc->a, p, cap);
+    return 0;
+}
+
+/* How often apply reads and decides again after a conflict before it gives up (SIPREG_EBUSY).
+ * A conflict means another writer changed the AOR between the read and the replace; with the
+ * locked wrapper or SQLite the second try already runs under the write lock and cannot
+ * conflict, so a few tries are plenty. */
+#define APPLY_TRIES 8
+
+int sipreg__store_read_raw(struct sipreg_store *s, struct sipreg_str aor, struct sipreg_arena *a,
+                           struct sipreg_binding_list *out, uint64_t *version)
+{
+    size_t mark = a->used;
+    *version = 0;
+    int err = s->ops->read(s->self, aor, a, out, version);
+    if (err) {
+        a->used = mark;
+        *out = (struct sipreg_binding_list){NULL, 0};
+        *version = 0;
+    }
+    return err;
+}
+
+int sipreg__store_replace_raw(struct sipreg_store *s, struct sipreg_str aor, uint64_t expect,
+                              const struct sipreg_binding *v, size_t n, int64_t now,
+                              uint64_t *new_version)
+{
+    return s->ops->replace(s->self, aor, expect, v, n, now, new_version);
+}
+
+/* Copies the bindings of l with expires_at > now (all when live_only is 0) into arena a. */
+static int copy_list(const struct sipreg_binding_list *l, int64_t now, int live_only,
+                     struct sipreg_arena *a, struct sipreg_binding_list *out)
+{
+    size_t n = 0, nchars = 0, k = 0;
+    char *cur;
+    for (size_t i = 0; i < l->n; i++) {
+        if (!live_only || l->v[i].expires_at > now) {
+            n++;
+            nchars += sipreg__binding_strlen(&l->v[i]);
+        }
+    }
+    int err = sipreg__list_alloc(a, n, nchars, out, &cur);
+    if (err)
+        return err;
+    for (size_t i = 0; i < l->n; i++)
+        if (!live_only || l->v[i].expires_at > now)
+            sipreg__binding_copy(&out->v[k++], &l->v[i], &cur);
+    return 0;
+}
+
+/* Reads aor into the scratch arena, growing it as needed. */
+static int read_scratch(struct sipreg_store *s, struct sipreg_str aor, struct scratch *sc,
+                        struct sipreg_binding_list *l, uint64_t *version)
+{
+    int err;
+    do {
+        sipreg_arena_reset(&sc->a);
+        err = sipreg__store_read_raw(s, aor, &sc->a, l, version);
+    } while (err == SIPREG_ENOMEM && scratch_grow(sc) == 0);
+    return err;
+}
+
+int sipreg_store_read(struct sipreg_store *s, struct sipreg_str aor, int64_t now,
+                      struct sipreg_arena *a, struct sipreg_binding_list *out, uint64_t *version)
+{
+    char stack[SCRATCH_STACK];
+    struct scratch sc = {{stack, sizeof stack, 0}, NULL};
+    struct sipreg_binding_list l;
+    uint64_t ver;
+    int err;
+    if (version)
+        *version = 0;
+    if (!s || !a || !out || !slice_ok(aor))
+        return SIPREG_EINVAL;
+    *out = (struct sipreg_binding_list){NULL, 0};
+    if ((err = check_req(aor, s->max_field)))
+        return err;
+    size_t mark = a->used;
+    if (!(err = read_scratch(s, aor, &sc, &l, &ver)))
+        err = copy_list(&l, now, 1, a, out);
+    sipreg_free(sc.heap);
+    if (err) {
+        a->used = mark;
+        *out = (struct sipreg_binding_list){NULL, 0};
+    } else if (version) {
+        *version = ver;
+    }
+    return err;
+}
+
+int sipreg_store_lookup(struct sipreg_store *s, struct sipreg_str aor, int64_t now,
+                        struct sipreg_arena *a, struct sipreg_binding_list *out)
+{
+    return sipreg_store_read(s, aor, now, a, out, NULL);
+}
+
+int sipreg_store_replace(struct sipreg_store *s, struct sipreg_str aor, uint64_t version,
+                         const struct sipreg_binding *v, size_t n, int64_t now,
+                         uint64_t *new_version)
+{
+    uint64_t nv = 0;
+    int err;
+    if (new_version)
+        *new_version = 0;
+    if (!s || (n && !v) || !slice_ok(aor))
+        return SIPREG_EINVAL;
+    if ((err = check_req(aor, s->max_field)))
+        return err;
+    for (size_t i = 0; i < n; i++) {
+        if ((err = sipreg__store_check_binding(&v[i], s->max_field)))
+            return err;
+        if (v[i].aor.p && !sipreg_str_eq(v[i].aor, aor))
+            return SIPREG_EINVAL;
+        /* one binding per key: a backend may key its rows by (aor, key) */
+        for (size_t j = 0; j < i; j++)
+            if (sipreg_str_eq(v[j].key, v[i].key))
+                return SIPREG_EINVAL;
+    }
+    err = s->ops->replace(s->self, aor, version, v, n, now, &nv);
+    if (!err && new_version)
+        *new_version = nv;
+    return err;
+}
 
 int sipreg_store_apply(struct sipreg_store *s, const struct sipreg_store_change *c, int64_t now,
                        struct sipreg_arena *a, struct sipreg_binding_list *out)
 {
-    int err;
-    if (!s || !c || (out && !a) || (c->nops && !c->ops))
+    char stack[SCRATCH_STACK];
+    struct scratch sc = {{stack, sizeof stack, 0}, NULL};
+    struct sipreg_binding_list cur, next;
+    uint64_t ver;
+    int err, tries = 0;
+    if (!s || !c || (out && !a))
         return SIPREG_EINVAL;
-    if ((err = check_req(c->aor, s->max_field)))
+    if ((err = sipreg__store_check_change(c, s->max_field)))
         return err;
-    for (size_t i = 0; i < c->nops; i++) {
-        if (!binding_slices_ok(&c->ops[i].b))
-            return SIPREG_EINVAL;
-        if ((err = check_op(&c->ops[i], s->max_field)))
-            return err;
-    }
     if (out)
         *out = (struct sipreg_binding_list){NULL, 0};
     size_t mark = a ? a->used : 0;
-    err = s->ops->apply(s->self, c, now, out ? a : NULL, out);
+    for (;;) {
+        err = read_scratch(s, c->aor, &sc, &cur, &ver);
+        if (!err)
+            err = sipreg_store_decide(&cur, c, now, s->per_aor, &sc.a, &next);
+        if (err == SIPREG_ENOMEM && scratch_grow(&sc) == 0)
+            continue;
+        if (err)
+            break;
+        /* The result goes into the caller's arena before the write, so that once the write is
+         * made nothing can fail any more. */
+        if (out && (err = copy_list(&next, now, 0, a, out)))
+            break;
+        if (c->nops == 0)
+            break; /* a listing: nothing to write */
+        err = s->ops->replace(s->self, c->aor, ver, next.v, next.n, now, &ver);
+        if (err != SIPREG_ECONFLICT)
+            break;
+        /* Another writer came between the read and the replace: decide again on its result. */
+        if (out) {
+            a->used = mark;
+            *out = (struct sipreg_binding_list){NULL, 0};
+        }
+        if (++tries == APPLY_TRIES) {
+            err = SIPREG_EBUSY;
+            break;
+        }
+    }
+    sipreg_free(sc.heap);
     if (err && out) {
         a->used = mark;
         *out = (struct sipreg_binding_list){NULL, 0};
@@ -187,24 +412,6 @@ int sipreg_store_commit(struct sipreg_store *s)
     if (!s)
         return SIPREG_EINVAL;
     return s->ops->commit(s->self);
-}
-
-int sipreg_store_lookup(struct sipreg_store *s, struct sipreg_str aor, int64_t now,
-                        struct sipreg_arena *a, struct sipreg_binding_list *out)
-{
-    int err;
-    if (!s || !a || !out || !slice_ok(aor))
-        return SIPREG_EINVAL;
-    *out = (struct sipreg_binding_list){NULL, 0};
-    if ((err = check_req(aor, s->max_field)))
-        return err;
-    size_t mark = a->used;
-    err = s->ops->lookup(s->self, aor, now, a, out);
-    if (err) {
-        a->used = mark;
-        *out = (struct sipreg_binding_list){NULL, 0};
-    }
-    return err;
 }
 
 int sipreg_store_expire(struct sipreg_store *s, int64_t now, size_t max_rows, size_t *purged)

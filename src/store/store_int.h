@@ -18,6 +18,22 @@ void sipreg__store_limits(const struct sipreg_store_cfg *cfg, struct sipreg__sto
 int sipreg__store_wrap(struct sipreg_store **out, const struct sipreg_store_ops *ops, void *self,
                        const struct sipreg__store_limits *l);
 
+/* Backend calls for stores wrapping another (locked, split): no argument checks, no expiry
+ * filtering; read rewinds a on failure. */
+int sipreg__store_read_raw(struct sipreg_store *s, struct sipreg_str aor, struct sipreg_arena *a,
+                           struct sipreg_binding_list *out, uint64_t *version);
+int sipreg__store_replace_raw(struct sipreg_store *s, struct sipreg_str aor, uint64_t expect,
+                              const struct sipreg_binding *v, size_t n, int64_t now,
+                              uint64_t *new_version);
+/* Gives a wrapper's store the limits of the store it wraps, which sipreg_store_apply must use. */
+void sipreg__store_inherit_limits(struct sipreg_store *outer, const struct sipreg_store *inner);
+
+/* Structural checks of a change (sipreg_store_decide's SIPREG_EINVAL cases) and of field lengths
+ * against max (SIPREG_ELIMIT). */
+int sipreg__store_check_change(const struct sipreg_store_change *c, size_t max);
+/* The same for one binding to be stored as it is (sipreg_store_replace). */
+int sipreg__store_check_binding(const struct sipreg_binding *b, size_t max);
+
 /* 1 when op takes its binding away: REMOVE, or an UPSERT that is already expired. */
 static inline int sipreg__op_removes(const struct sipreg_store_op *op, int64_t now)
 {

@@ -304,7 +304,7 @@ chmod 600 "$V1"
 run user list --db "$V1"
 expect_rc "a version 1 database opens" 0
 expect_eq "its user is listed, without a domain" "$out" "old example.com md5 enabled -"
-expect_eq "it was migrated to version 2" "$(sqlite3 "$V1" "PRAGMA user_version")" "2"
+expect_eq "it was migrated to the current version (3)" "$(sqlite3 "$V1" "PRAGMA user_version")" "3"
 run --in $'pw\n' user add old --domain example.com --password-stdin --db "$V1"
 expect_eq "a migrated user takes a domain" "$(sqlite3 "$V1" "SELECT domain || '|' || created_at FROM users")" "example.com|5"
 

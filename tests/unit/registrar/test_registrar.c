@@ -686,15 +686,16 @@ TEST(registrar_path_instance_and_keys)
 /* ---- a store whose commit can be made to fail, to test the 500 after a lost commit ---- */
 
 static struct fx *flaky_fx;
-static int fl_apply(void *self, const struct sipreg_store_change *c, int64_t now,
-                    struct sipreg_arena *a, struct sipreg_binding_list *out)
+static int fl_read(void *self, struct sipreg_str aor, struct sipreg_arena *a,
+                   struct sipreg_binding_list *out, uint64_t *version)
 {
-    return sipreg_store_apply(self, c, now, a, out);
+    /* every stored binding: none expires before the beginning of time */
+    return sipreg_store_read(self, aor, INT64_MIN, a, out, version);
 }
-static int fl_lookup(void *self, struct sipreg_str aor, int64_t now, struct sipreg_arena *a,
-                     struct sipreg_binding_list *out)
+static int fl_replace(void *self, struct sipreg_str aor, uint64_t expect,
+                      const struct sipreg_binding *v, size_t n, int64_t now, uint64_t *new_version)
 {
-    return sipreg_store_lookup(self, aor, now, a, out);
+    return sipreg_store_replace(self, aor, expect, v, n, now, new_version);
 }
 static int fl_expire(void *self, int64_t now, size_t max, size_t *purged)
 {
@@ -741,8 +742,8 @@ static void fl_close(void *self)
 }
 static const struct sipreg_store_ops flaky_ops = {
     SIPREG_STORE_OPS_VERSION,
-    fl_apply,
-    fl_lookup,
+    fl_read,
+    fl_replace,
     fl_expire,
     fl_iterate,
     fl_commit,

@@ -70,7 +70,7 @@ static int header_u32(const char *path, off_t off, uint32_t *v, int set)
 
 #define USER_VERSION_OFF 60
 #define APP_ID_OFF       68
-#define SCHEMA_V         2 /* the schema version this library writes */
+#define SCHEMA_V         3 /* the schema version this library writes */
 
 static int durable_body(const struct tmpdb *t)
 {
@@ -643,6 +643,182 @@ TEST(store_sqlite_user_get_read_errors)
     if (tmpdb_make(&t))
         return 1;
     int rc = read_error_body(&t);
+    tmpdb_remove(&t);
+    return rc;
+}
+
+/* ---- compare-and-set across connections ---- */
+
+/* Two store objects on one file, as two processes would have: A reads, B applies and commits,
+ * A's replace from what it read conflicts, and A's apply, deciding again, keeps B's binding. */
+static int cas_body(struct sipreg_store *a, struct sipreg_store *b)
+{
+    static char amem[1 << 14];
+    struct sipreg_arena ar;
+    struct sipreg_binding_list l, next;
+    uint64_t v, nv;
+    ASSERT_EQ(sq_apply(a, "aor", sq_up("k0", 2000, "c0", 1)), 0);
+    ASSERT_EQ(sipreg_store_commit(a), 0);
+    sipreg_arena_init(&ar, amem, sizeof amem);
+    ASSERT_EQ(sipreg_store_read(a, sipreg_str_z("aor"), 1000, &ar, &l, &v), 0);
+    ASSERT_EQ(l.n, 1);
+    ASSERT(v != 0);
+    struct sipreg_store_op op = sq_up("kA", 2000, "cA", 1);
+    struct sipreg_store_change c = {sipreg_str_z("aor"), &op, 1};
+    ASSERT_EQ(sipreg_store_decide(&l, &c, 1000, 0, &ar, &next), 0);
+
+    ASSERT_EQ(sq_apply(b, "aor", sq_up("kB", 2000, "cB", 1)), 0);
+    ASSERT_EQ(sipreg_store_commit(b), 0);
+
+    ASSERT_EQ(sipreg_store_replace(a, sipreg_str_z("aor"), v, next.v, next.n, 1000, &nv),
+              SIPREG_ECONFLICT);
+    ASSERT_EQ(sipreg_store_apply(a, &c, 1000, NULL, NULL), 0);
+    ASSERT_EQ(sipreg_store_commit(a), 0);
+    /* Both see k0, kB and kA, in that order. */
+    for (int i = 0; i < 2; i++) {
+        sipreg_arena_init(&ar, amem, sizeof amem);
+        ASSERT_EQ(sipreg_store_read(i ? b : a, sipreg_str_z("aor"), 1000, &ar, &l, &nv), 0);
+        ASSERT_EQ(l.n, 3);
+        ASSERT_STR(l.v[0].key, "k0");
+        ASSERT_STR(l.v[1].key, "kB");
+        ASSERT_STR(l.v[2].key, "kA");
+        ASSERT(nv != v);
+    }
+    /* A version from before survives nothing: B's replace from it fails too. */
+    ASSERT_EQ(sipreg_store_replace(b, sipreg_str_z("aor"), v, NULL, 0, 1000, NULL),
+              SIPREG_ECONFLICT);
+    ASSERT_EQ(sipreg_store_commit(b), 0);
+    ASSERT_EQ(sq_count(a, "aor"), 3);
+    return 0;
+}
+
+TEST(store_sqlite_cas_two_connections)
+{
+    struct tmpdb t;
+    struct sipreg_store *a = NULL, *b = NULL;
+    int rc = 1;
+    if (tmpdb_make(&t))
+        return 1;
+    if (sipreg_store_open_sqlite(&a, t.path, NULL) == 0 &&
+        sipreg_store_open_sqlite(&b, t.path, NULL) == 0)
+        rc = cas_body(a, b);
+    else if (test_oom_active)
+        rc = 0;
+    sipreg_store_close(a);
+    sipreg_store_close(b);
+    tmpdb_remove(&t);
+    return rc;
+}
+
+/* ---- migration from schema version 2 ---- */
+
+/* Schema version 2 exactly as released (version 1 and its ALTER), with two AORs: never update
+ * it with the library's. alice's rows were inserted k2 first, so that is her order. */
+static const char v2_schema[] =
+    "CREATE TABLE bindings(aor TEXT NOT NULL, key TEXT NOT NULL, contact TEXT NOT NULL,"
+    " expires_at INTEGER NOT NULL, q INTEGER NOT NULL, call_id TEXT NOT NULL,"
+    " cseq INTEGER NOT NULL, source TEXT, transport TEXT, path TEXT, instance TEXT,"
+    " reg_id INTEGER NOT NULL, user_agent TEXT, registered_at INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL, PRIMARY KEY(aor, key));"
+    "CREATE INDEX bindings_expires_at ON bindings(expires_at);"
+    "CREATE TABLE users(username TEXT NOT NULL, realm TEXT NOT NULL, ha1_md5 TEXT,"
+    " ha1_sha256 TEXT, ha1_sha512_256 TEXT, enabled INTEGER NOT NULL,"
+    " created_at INTEGER NOT NULL, PRIMARY KEY(username, realm));"
+    "CREATE TABLE meta(k TEXT PRIMARY KEY, v BLOB NOT NULL);"
+    "ALTER TABLE users ADD COLUMN domain TEXT;"
+    "PRAGMA application_id = 1397772871; PRAGMA user_version = 2;"
+    "INSERT INTO users VALUES('alice', 'example.com', '00112233445566778899aabbccddeeff', NULL,"
+    " NULL, 1, 1234, 'example.org');"
+    "INSERT INTO bindings VALUES('sip:alice@example.com', 'k2', 'sip:alice@h2', 2000, 500, 'c', 7,"
+    " 'udp:192.0.2.4:5060', 'udp', NULL, NULL, -1, 'ua/2', 900, 950);"
+    "INSERT INTO bindings VALUES('sip:bob@example.com', 'k', 'sip:bob@h', 2000, -1, 'd', 1,"
+    " NULL, NULL, NULL, NULL, -1, NULL, 800, 800);"
+    "INSERT INTO bindings VALUES('sip:alice@example.com', 'k1', 'sip:alice@h1', 2000, -1, 'c', 3,"
+    " NULL, NULL, NULL, NULL, -1, NULL, 910, 910);"
+    "INSERT INTO meta VALUES('auth.secret', x'0102');";
+
+static int make_v2(const char *path)
+{
+    sqlite3 *db;
+    int rc = sqlite3_open(path, &db);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(db, v2_schema, NULL, NULL, NULL);
+    sqlite3_close(db);
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
+static int migrate_v2_checks(struct sipreg_store *s)
+{
+    static char bmem[1 << 14];
+    struct sipreg_arena a;
+    struct sipreg_binding_list l;
+    struct sipreg_user u;
+    uint64_t va, vb, v;
+    sipreg_arena_init(&a, bmem, sizeof bmem);
+    ASSERT_EQ(sipreg_store_read(s, sipreg_str_z("sip:alice@example.com"), 1000, &a, &l, &va), 0);
+    ASSERT_EQ(l.n, 2);
+    /* every field kept, and the order of first registration */
+    ASSERT_STR(l.v[0].key, "k2");
+    ASSERT_STR(l.v[0].contact, "sip:alice@h2");
+    ASSERT_EQ(l.v[0].q, 500);
+    ASSERT_EQ(l.v[0].cseq, 7);
+    ASSERT_STR(l.v[0].source, "udp:192.0.2.4:5060");
+    ASSERT_STR(l.v[0].user_agent, "ua/2");
+    ASSERT_ABSENT(l.v[0].path);
+    ASSERT_EQ(l.v[0].registered_at, 900);
+    ASSERT_EQ(l.v[0].updated_at, 950);
+    ASSERT_STR(l.v[1].key, "k1");
+    ASSERT_EQ(sipreg_store_read(s, sipreg_str_z("sip:bob@example.com"), 1000, &a, &l, &vb), 0);
+    ASSERT_EQ(l.n, 1);
+    ASSERT(va != 0 && vb != 0 && va != vb);
+    ASSERT_EQ(sipreg_store_user_get(s, sipreg_str_z("alice"), sipreg_str_z("example.com"), &a, &u),
+              0);
+    ASSERT_STR(u.domain, "example.org");
+    /* The migrated rows take part in the rules: ordering against their CSeq ... */
+    struct sipreg_store_op op = sq_up("k2", 3000, "c", 7);
+    struct sipreg_store_change c = {sipreg_str_z("sip:alice@example.com"), &op, 1};
+    ASSERT_EQ(sipreg_store_apply(s, &c, 1000, NULL, NULL), SIPREG_EORDER);
+    op.b.cseq = 8;
+    ASSERT_EQ(sipreg_store_apply(s, &c, 1000, NULL, NULL), 0);
+    /* ... and a new version is none of the migrated ones. */
+    sipreg_arena_init(&a, bmem, sizeof bmem);
+    ASSERT_EQ(sipreg_store_read(s, sipreg_str_z("sip:alice@example.com"), 1000, &a, &l, &v), 0);
+    ASSERT_EQ(l.n, 2);
+    ASSERT_STR(l.v[0].key, "k2");
+    ASSERT_EQ(l.v[0].registered_at, 900);
+    ASSERT(v != va && v != vb && v != 0);
+    ASSERT_EQ(sipreg_store_commit(s), 0);
+    return 0;
+}
+
+/* A database of schema version 2 (before versions) migrates to 3 and keeps its bindings. */
+TEST(store_sqlite_migrates_v2)
+{
+    struct tmpdb t;
+    struct sipreg_store *s;
+    uint32_t ver;
+    int rc = 1;
+    if (tmpdb_make(&t))
+        return 1;
+    if (make_v2(t.path)) {
+        tmpdb_remove(&t);
+        return test_oom_active ? 0 : 1;
+    }
+    if (sipreg_store_open_sqlite(&s, t.path, NULL) == 0) {
+        rc = migrate_v2_checks(s);
+        sipreg_store_close(s);
+    } else if (test_oom_active) {
+        rc = 0;
+    }
+    if (rc == 0 && !test_oom_active &&
+        (header_u32(t.path, USER_VERSION_OFF, &ver, 0) || ver != SCHEMA_V))
+        rc = 1;
+    /* Opened again, it is as it was left. */
+    if (rc == 0 && !test_oom_active && sipreg_store_open_sqlite(&s, t.path, NULL) == 0) {
+        if (sq_count(s, "sip:alice@example.com") != 2 || sq_count(s, "sip:bob@example.com") != 1)
+            rc = 1;
+        sipreg_store_close(s);
+    }
     tmpdb_remove(&t);
     return rc;
 }

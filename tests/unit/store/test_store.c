@@ -629,6 +629,330 @@ static int body_meta(struct sipreg_store *s)
     return 0;
 }
 
+/* Read, then compare-and-set: a replace from a stale version fails and changes nothing, and
+ * apply decides again on what the other writer left. */
+static int body_cas(struct sipreg_store *s)
+{
+    struct sipreg_binding_list l;
+    uint64_t v0, v1, v2, nv;
+    sipreg_arena_init(&arena, arena_mem, sizeof arena_mem);
+    ASSERT_EQ(sipreg_store_read(s, Z("aor"), 1000, &arena, &l, &v0), 0);
+    ASSERT_EQ(v0, 0);
+    ASSERT_EQ(l.n, 0);
+    ASSERT_EQ(apply1(s, "aor", up("k1", 2000, "C", 1), 1000), 0);
+    sipreg_arena_init(&arena, arena_mem, sizeof arena_mem);
+    ASSERT_EQ(sipreg_store_read(s, Z("aor"), 1000, &arena, &l, &v1), 0);
+    ASSERT(v1 != 0);
+    ASSERT_EQ(l.n, 1);
+    /* "A" decides on v1 ... */
+    struct sipreg_binding_list next;
+    struct sipreg_store_op a_op = up("kA", 2000, "A", 1);
+    struct sipreg_store_change ca = {Z("aor"), &a_op, 1};
+    ASSERT_EQ(sipreg_store_decide(&l, &ca, 1000, 0, &arena, &next), 0);
+    ASSERT_EQ(next.n, 2);
+    /* ... "B" changes the AOR meanwhile ... */
+    ASSERT_EQ(apply1(s, "aor", up("kB", 2000, "B", 1), 1000), 0);
+    /* ... so A's compare-and-set fails, with nothing changed. */
+    ASSERT_EQ(sipreg_store_replace(s, Z("aor"), v1, next.v, next.n, 1000, &nv), SIPREG_ECONFLICT);
+    ASSERT_EQ(nv, 0);
+    /* an AOR that exists is not "absent" either */
+    ASSERT_EQ(sipreg_store_replace(s, Z("aor"), 0, next.v, next.n, 1000, &nv), SIPREG_ECONFLICT);
+    ASSERT_EQ(lookup(s, "aor", 1000, &l), 0);
+    ASSERT_EQ(l.n, 2);
+    ASSERT(find(&l, "kB") && !find(&l, "kA"));
+    /* apply reads again and keeps B's binding. */
+    ASSERT_EQ(apply(s, "aor", &a_op, 1, 1000, &l), 0);
+    ASSERT_EQ(l.n, 3);
+    ASSERT(find(&l, "k1") && find(&l, "kB") && find(&l, "kA"));
+    /* replace from the current version works, stores bindings as given, gives a new version. */
+    sipreg_arena_init(&arena, arena_mem, sizeof arena_mem);
+    ASSERT_EQ(sipreg_store_read(s, Z("aor"), 1000, &arena, &l, &v2), 0);
+    ASSERT(v2 != v1);
+    struct sipreg_binding b = l.v[2];
+    b.registered_at = 7;
+    b.updated_at = 8;
+    b.aor = SIPREG_STR_NULL; /* absent: the AOR given */
+    ASSERT_EQ(sipreg_store_replace(s, Z("aor"), v2, &b, 1, 1000, &nv), 0);
+    ASSERT(nv != 0 && nv != v2 && nv != v1);
+    ASSERT_EQ(lookup(s, "aor", 1000, &l), 0);
+    ASSERT_EQ(l.n, 1);
+    ASSERT_STR(l.v[0].aor, "aor");
+    ASSERT_STR(l.v[0].key, "kA");
+    ASSERT_EQ(l.v[0].registered_at, 7);
+    ASSERT_EQ(l.v[0].updated_at, 8);
+    /* A replace of something apply would refuse, or with two bindings of one key. */
+    struct sipreg_binding two[2] = {b, b};
+    ASSERT_EQ(sipreg_store_replace(s, Z("aor"), nv, two, 2, 1000, NULL), SIPREG_EINVAL);
+    two[1].key = Z("other");
+    two[1].aor = Z("another aor");
+    ASSERT_EQ(sipreg_store_replace(s, Z("aor"), nv, two, 2, 1000, NULL), SIPREG_EINVAL);
+    two[1].aor = Z("aor");
+    two[1].contact = SIPREG_STR_NULL;
+    ASSERT_EQ(sipreg_store_replace(s, Z("aor"), nv, two, 2, 1000, NULL), SIPREG_EINVAL);
+    ASSERT_EQ(sipreg_store_replace(s, Z("aor"), nv, NULL, 2, 1000, NULL), SIPREG_EINVAL);
+    ASSERT_EQ(sipreg_store_replace(NULL, Z("aor"), nv, NULL, 0, 1000, NULL), SIPREG_EINVAL);
+    ASSERT_EQ(sipreg_store_replace(s, Z(""), 0, NULL, 0, 1000, NULL), SIPREG_EINVAL);
+    /* n == 0 deletes. */
+    ASSERT_EQ(sipreg_store_replace(s, Z("aor"), nv, NULL, 0, 1000, &v0), 0);
+    ASSERT_EQ(v0, 0);
+    sipreg_arena_init(&arena, arena_mem, sizeof arena_mem);
+    ASSERT_EQ(sipreg_store_read(s, Z("aor"), 1000, &arena, &l, &v0), 0);
+    ASSERT_EQ(v0, 0);
+    ASSERT_EQ(l.n, 0);
+    ASSERT_EQ(sipreg_store_commit(s), 0);
+    return 0;
+}
+
+/* The version of aor now, or UINT64_MAX on error. */
+static uint64_t version_of(struct sipreg_store *s, const char *aor)
+{
+    struct sipreg_binding_list l;
+    uint64_t v;
+    sipreg_arena_init(&arena, arena_mem, sizeof arena_mem);
+    return sipreg_store_read(s, Z(aor), 1000, &arena, &l, &v) ? UINT64_MAX : v;
+}
+
+/* Versions are never handed out twice in a store, even to an AOR deleted and created again,
+ * whichever way it went (apply, replace, expire). */
+static int body_versions(struct sipreg_store *s)
+{
+    uint64_t seen[16];
+    size_t n = 0, purged;
+    ASSERT_EQ(apply1(s, "aor", up("k", 2000, "C", 1), 1000), 0);
+    seen[n++] = version_of(s, "aor");
+    ASSERT_EQ(apply1(s, "other", up("k", 2000, "C", 1), 1000), 0);
+    seen[n++] = version_of(s, "other");
+    ASSERT_EQ(apply1(s, "aor", rm("k", "C", 2), 1000), 0);
+    ASSERT_EQ(version_of(s, "aor"), 0);
+    ASSERT_EQ(apply1(s, "aor", up("k", 2000, "C", 3), 1000), 0);
+    seen[n++] = version_of(s, "aor");
+    ASSERT_EQ(apply1(s, "aor", rm_all("C", 4), 1000), 0);
+    ASSERT_EQ(apply1(s, "aor", up("k", 1500, "C", 5), 1000), 0);
+    seen[n++] = version_of(s, "aor");
+    ASSERT_EQ(sipreg_store_commit(s), 0);
+    /* An expired but unpurged AOR still has its version; purged, it has none. */
+    ASSERT_EQ(version_of(s, "aor"), seen[n - 1]);
+    for (int i = 0; i < 100; i++) {
+        ASSERT_EQ(sipreg_store_expire(s, 1600, 100, &purged), 0);
+        if (version_of(s, "aor") == 0)
+            break;
+    }
+    ASSERT_EQ(version_of(s, "aor"), 0);
+    ASSERT_EQ(version_of(s, "other"), seen[1]); /* untouched */
+    ASSERT_EQ(apply1(s, "aor", up("k", 2000, "C", 1), 1000), 0);
+    seen[n++] = version_of(s, "aor");
+    /* A no-op change (listing) leaves the version alone; every write moves it. */
+    ASSERT_EQ(apply(s, "aor", NULL, 0, 1000, NULL), 0);
+    ASSERT_EQ(version_of(s, "aor"), seen[n - 1]);
+    ASSERT_EQ(apply1(s, "aor", up("k", 2000, "C", 2), 1000), 0);
+    seen[n++] = version_of(s, "aor");
+    for (size_t i = 0; i < n; i++) {
+        ASSERT(seen[i] != 0 && seen[i] != UINT64_MAX);
+        for (size_t j = 0; j < i; j++)
+            ASSERT(seen[i] != seen[j]);
+    }
+    ASSERT_EQ(sipreg_store_commit(s), 0);
+    return 0;
+}
+
+/* ---- a third backend: an array, with no registration rule of its own ---- */
+
+/* Proof that a backend needs only read and replace (plus expire and iterate): the rule bodies
+ * above pass over this one too. Rows keep their AOR's version, as in the SQLite schema. */
+#define ARR_ROWS 256
+
+struct arr_row {
+    struct sipreg_binding b; /* strings in mem */
+    uint64_t version;
+    char *mem;
+};
+
+struct arr {
+    struct arr_row rows[ARR_ROWS];
+    size_t n;
+    uint64_t last_version;
+};
+
+static int arr_read(void *self, struct sipreg_str aor, struct sipreg_arena *a,
+                    struct sipreg_binding_list *out, uint64_t *version)
+{
+    struct arr *t = self;
+    size_t n = 0, nchars = 0, k = 0;
+    char *cur;
+    *version = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        if (sipreg_str_eq(t->rows[i].b.aor, aor)) {
+            *version = t->rows[i].version;
+            n++;
+            nchars += sipreg__binding_strlen(&t->rows[i].b);
+        }
+    }
+    int err = sipreg__list_alloc(a, n, nchars, out, &cur);
+    if (err)
+        return err;
+    for (size_t i = 0; i < t->n; i++)
+        if (sipreg_str_eq(t->rows[i].b.aor, aor))
+            sipreg__binding_copy(&out->v[k++], &t->rows[i].b, &cur);
+    return 0;
+}
+
+/* Deletes at most max rows: those of aor, or with aor absent those with expires_at <=
+ * expired_at. The others keep their order. */
+static size_t arr_delete(struct arr *t, struct sipreg_str aor, int64_t expired_at, size_t max)
+{
+    size_t k = 0, gone = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        struct arr_row *r = &t->rows[i];
+        int drop =
+            gone < max && (aor.p ? sipreg_str_eq(r->b.aor, aor) : r->b.expires_at <= expired_at);
+        if (drop) {
+            sipreg_free(r->mem);
+            gone++;
+        } else {
+            t->rows[k++] = *r;
+        }
+    }
+    t->n = k;
+    return gone;
+}
+
+static int arr_replace(void *self, struct sipreg_str aor, uint64_t expect,
+                       const struct sipreg_binding *v, size_t n, int64_t now, uint64_t *new_version)
+{
+    struct arr *t = self;
+    size_t old = 0, i;
+    uint64_t cur = 0;
+    (void)now;
+    for (i = 0; i < t->n; i++) {
+        if (sipreg_str_eq(t->rows[i].b.aor, aor)) {
+            cur = t->rows[i].version;
+            old++;
+        }
+    }
+    if (cur != expect)
+        return SIPREG_ECONFLICT;
+    if (n > old && t->n - old + n > ARR_ROWS)
+        return SIPREG_ELIMIT;
+    /* copies first, so that a failure changes nothing */
+    char *mem[ARR_ROWS];
+    for (i = 0; i < n; i++) {
+        struct sipreg_binding b = v[i];
+        b.aor = aor;
+        if (!(mem[i] = sipreg_malloc(sipreg__binding_strlen(&b) + 1))) {
+            while (i--)
+                sipreg_free(mem[i]);
+            return SIPREG_ENOMEM;
+        }
+    }
+    arr_delete(t, aor, 0, SIZE_MAX);
+    *new_version = n ? ++t->last_version : 0;
+    for (i = 0; i < n; i++) {
+        struct arr_row *r = &t->rows[t->n++];
+        struct sipreg_binding b = v[i];
+        char *p = mem[i];
+        b.aor = aor;
+        sipreg__binding_copy(&r->b, &b, &p);
+        r->mem = mem[i];
+        r->version = *new_version;
+    }
+    return 0;
+}
+
+static int arr_expire(void *self, int64_t now, size_t max_rows, size_t *purged)
+{
+    *purged = arr_delete(self, SIPREG_STR_NULL, now, max_rows);
+    return 0;
+}
+
+static int arr_iterate(void *self, int64_t now, sipreg_store_binding_fn fn, void *ud)
+{
+    struct arr *t = self;
+    for (size_t i = 0; i < t->n; i++) {
+        int rc = t->rows[i].b.expires_at > now ? fn(&t->rows[i].b, ud) : 0;
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int arr_commit(void *self)
+{
+    (void)self;
+    return 0;
+}
+
+/* No credentials here: not the subject. */
+static int arr_user_put(void *self, const struct sipreg_user *u)
+{
+    (void)self, (void)u;
+    return SIPREG_ESTORE;
+}
+static int arr_user_del(void *self, struct sipreg_str username, struct sipreg_str realm)
+{
+    (void)self, (void)username, (void)realm;
+    return SIPREG_ENOENT;
+}
+static int arr_user_get(void *self, struct sipreg_str username, struct sipreg_str realm,
+                        struct sipreg_arena *a, struct sipreg_user *out)
+{
+    (void)self, (void)username, (void)realm, (void)a, (void)out;
+    return SIPREG_ENOENT;
+}
+static int arr_user_iterate(void *self, sipreg_store_user_fn fn, void *ud)
+{
+    (void)self, (void)fn, (void)ud;
+    return 0;
+}
+static int arr_meta_get(void *self, struct sipreg_str key, struct sipreg_arena *a,
+                        struct sipreg_str *out)
+{
+    (void)self, (void)key, (void)a, (void)out;
+    return SIPREG_ENOENT;
+}
+static int arr_meta_put(void *self, struct sipreg_str key, struct sipreg_str value)
+{
+    (void)self, (void)key, (void)value;
+    return SIPREG_ESTORE;
+}
+
+static void arr_close(void *self)
+{
+    struct arr *t = self;
+    arr_delete(t, SIPREG_STR_NULL, INT64_MAX, SIZE_MAX);
+    sipreg_free(t);
+}
+
+static const struct sipreg_store_ops arr_ops = {
+    .version = SIPREG_STORE_OPS_VERSION,
+    .read = arr_read,
+    .replace = arr_replace,
+    .expire = arr_expire,
+    .iterate = arr_iterate,
+    .commit = arr_commit,
+    .user_put = arr_user_put,
+    .user_del = arr_user_del,
+    .user_get = arr_user_get,
+    .user_iterate = arr_user_iterate,
+    .meta_get = arr_meta_get,
+    .meta_put = arr_meta_put,
+    .close = arr_close,
+};
+
+static int with_array(const struct sipreg_store_cfg *cfg, store_body_fn body)
+{
+    struct sipreg_store *s;
+    struct arr *t = sipreg_calloc(1, sizeof *t);
+    if (!t)
+        return test_oom_active ? 0 : 1;
+    if (sipreg_store_create_cfg(&s, &arr_ops, t, cfg)) {
+        arr_close(t);
+        return test_oom_active ? 0 : 1;
+    }
+    int rc = body(s);
+    sipreg_store_close(s);
+    return rc;
+}
+
 /* ---- the same bodies on both backends ---- */
 
 static const struct sipreg_store_cfg limit_cfg = {.max_bindings_per_aor = 2, .max_field_len = 64};
@@ -728,4 +1052,70 @@ TEST(store_mem_meta)
 TEST(store_sqlite_meta)
 {
     return with_store(1, NULL, body_meta);
+}
+TEST(store_mem_cas)
+{
+    return with_store(0, NULL, body_cas);
+}
+TEST(store_sqlite_cas)
+{
+    return with_store(1, NULL, body_cas);
+}
+TEST(store_mem_versions_never_reused)
+{
+    return with_store(0, NULL, body_versions);
+}
+TEST(store_sqlite_versions_never_reused)
+{
+    return with_store(1, NULL, body_versions);
+}
+
+/* The third backend through the same rule bodies. */
+TEST(store_array_roundtrip)
+{
+    return with_array(NULL, body_roundtrip);
+}
+TEST(store_array_refresh_order)
+{
+    return with_array(NULL, body_refresh_order);
+}
+TEST(store_array_expiry)
+{
+    return with_array(NULL, body_expiry);
+}
+TEST(store_array_expire_purges)
+{
+    return with_array(NULL, body_expire_purges);
+}
+TEST(store_array_cseq_order)
+{
+    return with_array(NULL, body_cseq_order);
+}
+TEST(store_array_wildcard)
+{
+    return with_array(NULL, body_wildcard);
+}
+TEST(store_array_limits)
+{
+    return with_array(&limit_cfg, body_limits);
+}
+TEST(store_array_arena_small)
+{
+    return with_array(NULL, body_arena_small);
+}
+TEST(store_array_invalid)
+{
+    return with_array(NULL, body_invalid);
+}
+TEST(store_array_iterate)
+{
+    return with_array(NULL, body_iterate);
+}
+TEST(store_array_cas)
+{
+    return with_array(NULL, body_cas);
+}
+TEST(store_array_versions_never_reused)
+{
+    return with_array(NULL, body_versions);
 }
