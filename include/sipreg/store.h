@@ -154,10 +154,15 @@ struct sipreg_store;
 
 /* ---- opening and closing ---- */
 
-/* A store held in process memory: a SipHash-keyed table of AORs, each owning copies of its
- * bindings. Nothing survives close; commit is a no-op (changes are visible at once). The hash
- * key is cfg->hash_key, or random bytes when cfg is NULL or its key is all zero. Returns 0,
- * SIPREG_ENOMEM, SIPREG_ECRYPTO (no randomness) or SIPREG_EINVAL. OUT: *out. */
+/* A store held in process memory: a compact location table (each AOR's bindings packed in one
+ * block, about 100 bytes a binding beside its Contact URI and Call-ID; found in O(1) by a
+ * SipHash-keyed table; purged by an expiry wheel that visits only what has expired) and tables
+ * of users and metadata. Nothing survives close; commit is a no-op (changes are visible at
+ * once). Unlike other store objects it may be used by several threads at once: reads run in
+ * parallel, writes one at a time. A string of a binding is at most 65534 bytes here, whatever
+ * max_field_len says. The hash key is cfg->hash_key, or random bytes when cfg is NULL or its
+ * key is all zero. Returns 0, SIPREG_ENOMEM, SIPREG_ECRYPTO (no randomness) or SIPREG_EINVAL.
+ * OUT: *out. */
 SIPREG_API int sipreg_store_open_memory(struct sipreg_store **out,
                                         const struct sipreg_store_cfg *cfg);
 

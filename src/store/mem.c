@@ -1,8 +1,11 @@
-/* In-memory location store: SipHash-keyed AOR table, each AOR one block replaced whole by a
- * compare-and-set on its version. */
+/* In-memory store: bindings in the compact location table (loctab.c), users and metadata in
+ * SipHash-keyed tables. Safe for concurrent use: reads run in parallel, writes one at a time
+ * (a store writer thread beside workers that read). */
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <string.h>
 
+#include "store/loctab.h"
 #include "store/store_int.h"
 
 /* ---- a chained hash table of intrusive nodes; insertion never fails ---- */
@@ -60,16 +63,6 @@ static void ht_insert(struct htab *t, struct hnode *node)
     t->nb = nb;
 }
 
-/* Puts node, of the same hash, in old's place: no growth, so it cannot fail. */
-static void ht_swap(struct htab *t, struct hnode *old, struct hnode *node)
-{
-    struct hnode **pp = &t->b[old->h & (t->nb - 1)];
-    while (*pp != old)
-        pp = &(*pp)->next;
-    node->next = old->next;
-    *pp = node;
-}
-
 static void ht_unlink(struct htab *t, struct hnode *node)
 {
     struct hnode **pp = &t->b[node->h & (t->nb - 1)];
@@ -80,16 +73,6 @@ static void ht_unlink(struct htab *t, struct hnode *node)
 }
 
 /* ---- the store ---- */
-
-/* An AOR: its bindings and all their strings in one allocation. A change never edits it: it
- * builds the next block and swaps it in, so a failure leaves the old one untouched. */
-struct maor {
-    struct hnode node; /* first: a node pointer is the entry pointer */
-    uint64_t version;
-    struct sipreg_str aor;     /* in the string block; every binding's aor points here */
-    size_t n;                  /* bindings held, expired or not, in the order last stored */
-    struct sipreg_binding v[]; /* followed by the strings of aor and of v */
-};
 
 struct muser {
     struct hnode node;
@@ -106,11 +89,15 @@ struct mmeta {
 struct mem {
     struct sipreg__store_limits l;
     uint8_t key[16];
-    struct htab aors, users, meta;
-    size_t total;          /* bindings held, expired or not */
-    size_t cursor;         /* next bucket expire() looks at */
-    uint64_t last_version; /* versions are never handed out twice: see replace */
+    pthread_rwlock_t lock;
+    bool lock_ok;
+    struct sipreg__loctab *loc;
+    struct htab users, meta;
 };
+
+#define RD(m) pthread_rwlock_rdlock(&(m)->lock)
+#define WR(m) pthread_rwlock_wrlock(&(m)->lock)
+#define UN(m) pthread_rwlock_unlock(&(m)->lock)
 
 static uint64_t hash(const struct mem *m, struct sipreg_str s)
 {
@@ -121,16 +108,6 @@ static uint64_t user_hash(const struct mem *m, struct sipreg_str username, struc
 {
     uint64_t r = hash(m, realm);
     return hash(m, username) ^ ((r << 1) | (r >> 63));
-}
-
-static struct maor *find_aor(const struct mem *m, uint64_t h, struct sipreg_str aor)
-{
-    for (struct hnode *x = ht_first(&m->aors, h); x; x = x->next) {
-        struct maor *e = (struct maor *)x;
-        if (x->h == h && sipreg_str_eq(e->aor, aor))
-            return e;
-    }
-    return NULL;
 }
 
 static struct muser *find_user(const struct mem *m, uint64_t h, struct sipreg_str username,
@@ -157,8 +134,11 @@ static struct mmeta *find_meta(const struct mem *m, uint64_t h, struct sipreg_st
 static void mem_close(void *self)
 {
     struct mem *m = self;
-    struct htab *tabs[] = {&m->aors, &m->users, &m->meta};
-    for (size_t t = 0; t < 3; t++) {
+    struct htab *tabs[] = {&m->users, &m->meta};
+    sipreg__loctab_destroy(m->loc);
+    if (m->lock_ok)
+        pthread_rwlock_destroy(&m->lock);
+    for (size_t t = 0; t < 2; t++) {
         if (!tabs[t]->b)
             continue;
         for (size_t i = 0; i < tabs[t]->nb; i++) {
@@ -189,7 +169,13 @@ int sipreg__mem_open(void **self, const struct sipreg__store_limits *l,
         mem_close(m);
         return SIPREG_ECRYPTO;
     }
-    if (ht_init(&m->aors) || ht_init(&m->users) || ht_init(&m->meta)) {
+    if (pthread_rwlock_init(&m->lock, NULL) != 0) {
+        mem_close(m);
+        return SIPREG_ENOMEM;
+    }
+    m->lock_ok = true;
+    if (sipreg__loctab_create(&m->loc, l->total, m->key) || ht_init(&m->users) ||
+        ht_init(&m->meta)) {
         mem_close(m);
         return SIPREG_ENOMEM;
     }
@@ -201,136 +187,41 @@ static int mem_read(void *self, struct sipreg_str aor, struct sipreg_arena *a,
                     struct sipreg_binding_list *out, uint64_t *version)
 {
     struct mem *m = self;
-    struct maor *e = find_aor(m, hash(m, aor), aor);
-    size_t n = e ? e->n : 0, nchars = 0;
-    char *cur;
-    for (size_t i = 0; i < n; i++)
-        nchars += sipreg__binding_strlen(&e->v[i]);
-    int err = sipreg__list_alloc(a, n, nchars, out, &cur);
-    if (err)
-        return err;
-    for (size_t i = 0; i < n; i++)
-        sipreg__binding_copy(&out->v[i], &e->v[i], &cur);
-    *version = e ? e->version : 0;
-    return 0;
+    RD(m);
+    int err = sipreg__loctab_read(m->loc, aor, a, out, version);
+    UN(m);
+    return err;
 }
 
+/* The total limit, like the per-AOR one, bites only on growth; expired bindings not purged yet
+ * still hold their room. Versions come from one counter for the whole table, so an AOR deleted
+ * and created again never gets a version it had before (no ABA). */
 static int mem_replace(void *self, struct sipreg_str aor, uint64_t expect,
                        const struct sipreg_binding *v, size_t n, int64_t now, uint64_t *new_version)
 {
     struct mem *m = self;
-    uint64_t h = hash(m, aor);
-    struct maor *e = find_aor(m, h, aor), *ne;
-    size_t nold = e ? e->n : 0, nchars = aor.len, i;
-    (void)now;
-    if ((e ? e->version : 0) != expect)
-        return SIPREG_ECONFLICT;
-    /* Like the per-AOR limit, the total one bites only on growth. Expired bindings not purged
-     * yet still hold their room. */
-    if (n > nold && m->total - nold + n > m->l.total)
-        return SIPREG_ELIMIT;
-    if (n == 0) {
-        if (e) {
-            ht_unlink(&m->aors, &e->node);
-            sipreg_free(e);
-            m->total -= nold;
-        }
-        *new_version = 0;
-        return 0;
-    }
-    if (n > (SIZE_MAX - sizeof *ne - nchars) / sizeof ne->v[0])
-        return SIPREG_ENOMEM;
-    size_t size = sizeof *ne + n * sizeof ne->v[0] + nchars;
-    for (i = 0; i < n; i++) {
-        size_t len = sipreg__binding_strlen(&v[i]) - v[i].aor.len;
-        if (len > SIZE_MAX - size)
-            return SIPREG_ENOMEM;
-        size += len;
-    }
-    if (!(ne = sipreg_malloc(size)))
-        return SIPREG_ENOMEM;
-    char *cur = (char *)&ne->v[n];
-    ne->aor = sipreg__str_copy(aor, &cur);
-    for (i = 0; i < n; i++) {
-        struct sipreg_binding t = v[i];
-        t.aor = SIPREG_STR_NULL; /* one copy of the AOR for all */
-        sipreg__binding_copy(&ne->v[i], &t, &cur);
-        ne->v[i].aor = ne->aor;
-    }
-    ne->n = n;
-    ne->node.h = h;
-    /* A store-wide counter rather than one per AOR: an AOR deleted and created again never
-     * gets a version it had before, so a reader holding an old one cannot match (ABA). */
-    ne->version = ++m->last_version;
-    if (e) {
-        ht_swap(&m->aors, &e->node, &ne->node);
-        sipreg_free(e);
-    } else {
-        ht_insert(&m->aors, &ne->node);
-    }
-    m->total = m->total - nold + n;
-    *new_version = ne->version;
-    return 0;
-}
-
-/* Drops at most max expired bindings of e; returns how many. Their strings stay in the block
- * until the AOR is next replaced. */
-static size_t purge_aor(struct mem *m, struct maor *e, int64_t now, size_t max)
-{
-    size_t k = 0, gone = 0;
-    for (size_t i = 0; i < e->n; i++) {
-        if (gone < max && e->v[i].expires_at <= now)
-            gone++;
-        else
-            e->v[k++] = e->v[i];
-    }
-    e->n = k;
-    m->total -= gone;
-    return gone;
+    WR(m);
+    int err = sipreg__loctab_replace(m->loc, aor, expect, v, n, now, new_version);
+    UN(m);
+    return err;
 }
 
 static int mem_expire(void *self, int64_t now, size_t max_rows, size_t *purged)
 {
     struct mem *m = self;
-    /* Bounded work: a slice of the buckets per call, resuming where the last call stopped. */
-    size_t budget = max_rows > (SIZE_MAX - 1024) / 8 ? SIZE_MAX : 1024 + 8 * max_rows;
-    if (budget > m->aors.nb)
-        budget = m->aors.nb;
-    for (size_t scanned = 0; scanned < budget && *purged < max_rows; scanned++) {
-        size_t i = m->cursor & (m->aors.nb - 1);
-        struct hnode *x = m->aors.b[i], *next;
-        for (; x && *purged < max_rows; x = next) {
-            struct maor *e = (struct maor *)x;
-            next = x->next;
-            *purged += purge_aor(m, e, now, max_rows - *purged);
-            if (e->n == 0) {
-                ht_unlink(&m->aors, x);
-                sipreg_free(e);
-            }
-        }
-        if (x) /* stopped inside this bucket: start here next time */
-            break;
-        m->cursor = i + 1;
-    }
+    WR(m);
+    sipreg__loctab_expire(m->loc, now, max_rows, purged);
+    UN(m);
     return 0;
 }
 
 static int mem_iterate(void *self, int64_t now, sipreg_store_binding_fn fn, void *ud)
 {
     struct mem *m = self;
-    for (size_t i = 0; i < m->aors.nb; i++) {
-        for (struct hnode *x = m->aors.b[i]; x; x = x->next) {
-            struct maor *e = (struct maor *)x;
-            for (size_t j = 0; j < e->n; j++) {
-                if (e->v[j].expires_at <= now)
-                    continue;
-                int rc = fn(&e->v[j], ud);
-                if (rc)
-                    return rc;
-            }
-        }
-    }
-    return 0;
+    RD(m);
+    int rc = sipreg__loctab_iterate(m->loc, now, fn, ud);
+    UN(m);
+    return rc;
 }
 
 static int mem_commit(void *self)
@@ -339,7 +230,7 @@ static int mem_commit(void *self)
     return 0;
 }
 
-static int mem_user_put(void *self, const struct sipreg_user *u)
+static int mem_user_put_unlocked(void *self, const struct sipreg_user *u)
 {
     struct mem *m = self;
     uint64_t h = user_hash(m, u->username, u->realm);
@@ -358,7 +249,7 @@ static int mem_user_put(void *self, const struct sipreg_user *u)
     return 0;
 }
 
-static int mem_user_del(void *self, struct sipreg_str username, struct sipreg_str realm)
+static int mem_user_del_unlocked(void *self, struct sipreg_str username, struct sipreg_str realm)
 {
     struct mem *m = self;
     struct muser *u = find_user(m, user_hash(m, username, realm), username, realm);
@@ -369,8 +260,8 @@ static int mem_user_del(void *self, struct sipreg_str username, struct sipreg_st
     return 0;
 }
 
-static int mem_user_get(void *self, struct sipreg_str username, struct sipreg_str realm,
-                        struct sipreg_arena *a, struct sipreg_user *out)
+static int mem_user_get_unlocked(void *self, struct sipreg_str username, struct sipreg_str realm,
+                                 struct sipreg_arena *a, struct sipreg_user *out)
 {
     struct mem *m = self;
     struct muser *u = find_user(m, user_hash(m, username, realm), username, realm);
@@ -383,7 +274,7 @@ static int mem_user_get(void *self, struct sipreg_str username, struct sipreg_st
     return 0;
 }
 
-static int mem_user_iterate(void *self, sipreg_store_user_fn fn, void *ud)
+static int mem_user_iterate_unlocked(void *self, sipreg_store_user_fn fn, void *ud)
 {
     struct mem *m = self;
     for (size_t i = 0; i < m->users.nb; i++) {
@@ -396,8 +287,8 @@ static int mem_user_iterate(void *self, sipreg_store_user_fn fn, void *ud)
     return 0;
 }
 
-static int mem_meta_get(void *self, struct sipreg_str key, struct sipreg_arena *a,
-                        struct sipreg_str *out)
+static int mem_meta_get_unlocked(void *self, struct sipreg_str key, struct sipreg_arena *a,
+                                 struct sipreg_str *out)
 {
     struct mem *m = self;
     struct mmeta *e = find_meta(m, hash(m, key), key);
@@ -410,7 +301,7 @@ static int mem_meta_get(void *self, struct sipreg_str key, struct sipreg_arena *
     return 0;
 }
 
-static int mem_meta_put(void *self, struct sipreg_str key, struct sipreg_str value)
+static int mem_meta_put_unlocked(void *self, struct sipreg_str key, struct sipreg_str value)
 {
     struct mem *m = self;
     uint64_t h = hash(m, key);
@@ -428,6 +319,57 @@ static int mem_meta_put(void *self, struct sipreg_str key, struct sipreg_str val
     }
     ht_insert(&m->meta, &e->node);
     return 0;
+}
+
+/* The user and metadata calls under the store's lock. */
+static int mem_user_put(void *self, const struct sipreg_user *u)
+{
+    WR((struct mem *)self);
+    int err = mem_user_put_unlocked(self, u);
+    UN((struct mem *)self);
+    return err;
+}
+
+static int mem_user_del(void *self, struct sipreg_str username, struct sipreg_str realm)
+{
+    WR((struct mem *)self);
+    int err = mem_user_del_unlocked(self, username, realm);
+    UN((struct mem *)self);
+    return err;
+}
+
+static int mem_user_get(void *self, struct sipreg_str username, struct sipreg_str realm,
+                        struct sipreg_arena *a, struct sipreg_user *out)
+{
+    RD((struct mem *)self);
+    int err = mem_user_get_unlocked(self, username, realm, a, out);
+    UN((struct mem *)self);
+    return err;
+}
+
+static int mem_user_iterate(void *self, sipreg_store_user_fn fn, void *ud)
+{
+    RD((struct mem *)self);
+    int err = mem_user_iterate_unlocked(self, fn, ud);
+    UN((struct mem *)self);
+    return err;
+}
+
+static int mem_meta_get(void *self, struct sipreg_str key, struct sipreg_arena *a,
+                        struct sipreg_str *out)
+{
+    RD((struct mem *)self);
+    int err = mem_meta_get_unlocked(self, key, a, out);
+    UN((struct mem *)self);
+    return err;
+}
+
+static int mem_meta_put(void *self, struct sipreg_str key, struct sipreg_str value)
+{
+    WR((struct mem *)self);
+    int err = mem_meta_put_unlocked(self, key, value);
+    UN((struct mem *)self);
+    return err;
 }
 
 const struct sipreg_store_ops sipreg__mem_ops = {
