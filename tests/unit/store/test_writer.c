@@ -256,3 +256,65 @@ out:
     ASSERT_EQ(rc, 0);
     return 0;
 }
+
+/* The memory store is read by workers while the writer thread writes it. */
+struct reader {
+    struct sipreg_store *s;
+    volatile int *stop;
+    long reads, bad;
+};
+
+static void *read_loop(void *arg)
+{
+    struct reader *rd = arg;
+    static _Thread_local char mem[1 << 14];
+    while (!__atomic_load_n(rd->stop, __ATOMIC_RELAXED)) {
+        for (int i = 0; i < 50; i++) {
+            char aor[32];
+            snprintf(aor, sizeof aor, "sip:p0-%d@h", i);
+            struct sipreg_arena a;
+            sipreg_arena_init(&a, mem, sizeof mem);
+            struct sipreg_binding_list l;
+            uint64_t v;
+            if (sipreg_store_read(rd->s, sipreg_str_z(aor), 1000, &a, &l, &v) != 0 || l.n > 2 ||
+                (l.n > 0) != (v != 0))
+                rd->bad++;
+            rd->reads++;
+        }
+    }
+    return NULL;
+}
+
+TEST(store_mem_readers_beside_writer)
+{
+    if (test_oom_active)
+        return 1; /* threads racing injected failures prove nothing here */
+    struct sipreg_store *s;
+    if (sipreg_store_open_memory(&s, NULL))
+        return 1;
+    struct sipreg__writer *w;
+    struct sipreg__writer_cfg cfg = {.store = s, .ninbox = 1};
+    if (sipreg__writer_create(&w, &cfg)) {
+        sipreg_store_close(s);
+        return 1;
+    }
+    volatile int stop = 0;
+    struct reader rd[2] = {{s, &stop, 0, 0}, {s, &stop, 0, 0}};
+    pthread_t th[2];
+    int started = 0;
+    for (; started < 2; started++)
+        if (pthread_create(&th[started], NULL, read_loop, &rd[started]) != 0)
+            break;
+    struct producer p = {w, 0, 400, 0, 0};
+    produce(&p);
+    __atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
+    for (int i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    sipreg__writer_destroy(w);
+    sipreg_store_close(s);
+    ASSERT_EQ(started, 2);
+    ASSERT_EQ(p.ok, 400);
+    ASSERT(rd[0].reads > 0 && rd[1].reads > 0);
+    ASSERT_EQ(rd[0].bad + rd[1].bad, 0);
+    return 0;
+}
