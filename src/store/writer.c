@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store/store_int.h"
@@ -21,6 +22,8 @@ struct inbox {
 struct sipreg__writer {
     struct sipreg_store *store;
     size_t max_batch, max_queued;
+    int64_t purge_every_ms, next_purge;
+    size_t purge_rows;
     pthread_t thread;
     pthread_mutex_t mu; /* guards the queue, stop and stats */
     pthread_cond_t cv;
@@ -162,13 +165,48 @@ static void run_batch(struct sipreg__writer *w, struct sipreg__wjob *batch)
     pthread_mutex_unlock(&w->mu);
 }
 
+static int64_t clock_ms(clockid_t c)
+{
+    struct timespec ts;
+    clock_gettime(c, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Deletes expired bindings (bounded work) and commits; the caller holds no lock. */
+static void purge(struct sipreg__writer *w)
+{
+    size_t purged = 0;
+    int err =
+        sipreg_store_expire(w->store, clock_ms(CLOCK_REALTIME) / 1000, w->purge_rows, &purged);
+    int cerr = sipreg_store_commit(w->store);
+    pthread_mutex_lock(&w->mu);
+    w->stats.purged += err || cerr ? 0 : purged;
+    w->stats.purges++;
+    pthread_mutex_unlock(&w->mu);
+}
+
 static void *writer_main(void *arg)
 {
     struct sipreg__writer *w = arg;
     pthread_mutex_lock(&w->mu);
     for (;;) {
-        while (!w->head && !w->stop)
-            pthread_cond_wait(&w->cv, &w->mu);
+        while (!w->head && !w->stop) {
+            if (!w->purge_every_ms) {
+                pthread_cond_wait(&w->cv, &w->mu);
+                continue;
+            }
+            int64_t now = clock_ms(CLOCK_MONOTONIC);
+            if (now >= w->next_purge) {
+                w->next_purge = now + w->purge_every_ms;
+                pthread_mutex_unlock(&w->mu);
+                purge(w);
+                pthread_mutex_lock(&w->mu);
+                continue;
+            }
+            struct timespec until = {(time_t)(w->next_purge / 1000),
+                                     (long)(w->next_purge % 1000) * 1000000};
+            pthread_cond_timedwait(&w->cv, &w->mu, &until);
+        }
         if (!w->head)
             break; /* stopping, and everything submitted is done */
         /* the whole queue up to max_batch: what arrived during the last commit's fsync is the
@@ -187,6 +225,11 @@ static void *writer_main(void *arg)
         pthread_mutex_unlock(&w->mu);
         run_batch(w, batch);
         post(w, batch);
+        /* under a steady load the queue is never empty: purge between batches too */
+        if (w->purge_every_ms && clock_ms(CLOCK_MONOTONIC) >= w->next_purge) {
+            w->next_purge = clock_ms(CLOCK_MONOTONIC) + w->purge_every_ms;
+            purge(w);
+        }
         pthread_mutex_lock(&w->mu);
     }
     pthread_mutex_unlock(&w->mu);
@@ -205,6 +248,9 @@ int sipreg__writer_create(struct sipreg__writer **out, const struct sipreg__writ
     w->store = cfg->store;
     w->max_batch = cfg->max_batch ? cfg->max_batch : DEFAULT_BATCH;
     w->max_queued = cfg->max_queued ? cfg->max_queued : DEFAULT_QUEUED;
+    w->purge_every_ms = cfg->purge_every_ms;
+    w->purge_rows = cfg->purge_rows ? cfg->purge_rows : 256;
+    w->next_purge = clock_ms(CLOCK_MONOTONIC) + w->purge_every_ms;
     w->ninbox = cfg->ninbox;
     unsigned inited = 0;
     for (unsigned i = 0; i < w->ninbox; i++)
@@ -221,7 +267,15 @@ int sipreg__writer_create(struct sipreg__writer **out, const struct sipreg__writ
     }
     if (pthread_mutex_init(&w->mu, NULL) != 0)
         goto fail_in;
-    if (pthread_cond_init(&w->cv, NULL) != 0)
+    pthread_condattr_t ca;
+    if (pthread_condattr_init(&ca) != 0)
+        goto fail_mu;
+    /* timed waits (the purge) on the monotonic clock: a wall clock step must not stall them */
+    int cerr = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    if (!cerr)
+        cerr = pthread_cond_init(&w->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (cerr)
         goto fail_mu;
     if (pthread_create(&w->thread, NULL, writer_main, w) != 0)
         goto fail_cv;

@@ -42,6 +42,9 @@ struct sipreg__writer_cfg {
     unsigned ninbox;            /* one per worker: at least 1 */
     size_t max_batch;           /* 256: change sets per commit */
     size_t max_queued;          /* 65536: submit refuses more (SIPREG_EBUSY) */
+    int64_t purge_every_ms;     /* 0: never; else expired bindings are deleted (and committed)
+                                 * this often, between batches or when idle */
+    size_t purge_rows;          /* 256: bindings per purge */
 };
 
 struct sipreg__writer;
@@ -67,6 +70,7 @@ struct sipreg__wjob *sipreg__writer_take(struct sipreg__writer *w, unsigned inbo
 /* Counters, for tests and metrics. */
 struct sipreg__writer_stats {
     uint64_t jobs, commits, failed_commits; /* done */
+    uint64_t purges, purged;                /* expiry runs, bindings they deleted */
     size_t queued;                          /* waiting for the writer thread */
 };
 void sipreg__writer_stats(struct sipreg__writer *w, struct sipreg__writer_stats *out);

@@ -318,3 +318,45 @@ TEST(store_mem_readers_beside_writer)
     ASSERT_EQ(rd[0].bad + rd[1].bad, 0);
     return 0;
 }
+
+/* The writer purges expired bindings on its own, idle or not. */
+TEST(store_writer_purges)
+{
+    if (test_oom_active)
+        return 1;
+    struct sipreg_store *s;
+    if (sipreg_store_open_memory(&s, NULL))
+        return 1;
+    struct sipreg__writer *w;
+    struct sipreg__writer_cfg cfg = {.store = s, .ninbox = 1, .purge_every_ms = 20};
+    if (sipreg__writer_create(&w, &cfg)) {
+        sipreg_store_close(s);
+        return 1;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now = ts.tv_sec;
+    struct sipreg_store_op op = up_op("sip:c@h", 1, now + 1);
+    struct sipreg_store_change c = {sipreg_str_z("sip:gone@h"), &op, 1};
+    struct sipreg__wjob *j = NULL;
+    int err = sipreg__wjob_new(&j, &c, now, NULL);
+    if (!err && (err = sipreg__writer_submit(w, 0, j)) != 0)
+        sipreg__wjob_free(j);
+    struct sipreg__wjob *back = err ? NULL : wait_take(w, 0);
+    int back_err = back ? back->err : -1;
+    sipreg__wjob_free(back);
+    struct sipreg__writer_stats st = {0};
+    for (int i = 0; i < 400 && !err; i++) { /* up to 4 s: the binding lives 1 to 2 s */
+        sipreg__writer_stats(w, &st);
+        if (st.purged)
+            break;
+        nanosleep(&(struct timespec){0, 10000000}, NULL);
+    }
+    sipreg__writer_destroy(w);
+    sipreg_store_close(s);
+    ASSERT_EQ(err, 0);
+    ASSERT_EQ(back_err, 0);
+    ASSERT_EQ(st.purged, 1);
+    ASSERT(st.purges > 1);
+    return 0;
+}
