@@ -328,8 +328,11 @@ int sipreg_server_create(struct sipreg_server **out, const struct sipreg_server_
 
     struct sipreg_registrar_cfg rc = cfg->registrar;
     size_t tracker = rc.tracker_capacity ? rc.tracker_capacity : 65536;
-    /* one set of limits and replay state for all workers: a peer spread over them by the kernel
-     * must not get each limit once per worker, nor replay a nonce once per worker */
+    /* Steered, every worker keeps the state of its own sources and only the per-user limiter is
+     * shared. Otherwise one set of limits and replay state for all workers: a peer spread over
+     * them by the kernel must not get each limit once per worker, nor replay a nonce once per
+     * worker. */
+    rc.source_local = srv->steering;
     rc.tracker_capacity = tracker * srv->nworkers;
     err = sipreg_registrar_shared_create(&srv->shared, &rc);
     if (err) {
