@@ -754,6 +754,12 @@ int cmd_serve(int argc, char **argv)
     sipreg_server_stats(srv, -1, &st);
     logf_(LOG_INFO, "stopped: %llu datagrams in, %llu out", (unsigned long long)st.rx,
           (unsigned long long)st.tx);
+    for (unsigned k = 0; o.workers > 1 && k < o.workers; k++) {
+        /* how the sources were spread over the workers */
+        sipreg_server_stats(srv, (int)k, &st);
+        logf_(LOG_INFO, "worker %u: %llu datagrams in, %llu out, %llu dropped", k,
+              (unsigned long long)st.rx, (unsigned long long)st.tx, (unsigned long long)st.dropped);
+    }
     rc = 0;
 out:
     sipreg_server_destroy(srv);
