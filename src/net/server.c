@@ -31,6 +31,7 @@ struct worker {
     struct sipreg_netaddr local[SIPREG_SERVER_LISTEN_MAX];
     size_t nfds;
     struct sipreg_registrar *reg;
+    char *mem; /* receive buffers, then the send buffer */
     /* counters: written by the worker alone, read by anyone */
     _Atomic uint64_t rx, tx, dropped;
     uint64_t n_rx, n_tx, n_dropped; /* the worker's own copies */
@@ -154,11 +155,7 @@ static void *worker_main(void *arg)
     struct worker *w = arg;
     const struct sipreg_server *srv = w->srv;
     struct sipreg__dgram dg[RX_BATCH];
-    char *mem = sipreg_malloc((size_t)RX_BATCH * RX_BUF + TX_BUF);
-    if (!mem) {
-        logm(srv, SIPREG_SERVER_LOG_ERROR, "worker %u: out of memory", w->id);
-        return NULL;
-    }
+    char *mem = w->mem;
     w->txbuf = mem + (size_t)RX_BATCH * RX_BUF;
     for (int i = 0; i < RX_BATCH; i++)
         dg[i] = (struct sipreg__dgram){mem + (size_t)i * RX_BUF, RX_BUF, 0, {0}};
@@ -222,8 +219,6 @@ static void *worker_main(void *arg)
             publish(w);
         }
     }
-    w->txbuf = NULL;
-    sipreg_free(mem);
     return NULL;
 }
 
@@ -345,6 +340,9 @@ int sipreg_server_create(struct sipreg_server **out, const struct sipreg_server_
     rc.nlocal = srv->nlisten;
     for (unsigned k = 0; k < srv->nworkers; k++) {
         err = sipreg_registrar_create(&srv->w[k].reg, &rc);
+        /* the worker's buffers now, so that no thread starts without them */
+        if (!err && !(srv->w[k].mem = sipreg_malloc((size_t)RX_BATCH * RX_BUF + TX_BUF)))
+            err = SIPREG_ENOMEM;
         if (err) {
             logm(srv, SIPREG_SERVER_LOG_ERROR, "cannot start the registrar: %s",
                  sipreg_strerror(err));
@@ -416,6 +414,7 @@ void sipreg_server_destroy(struct sipreg_server *srv)
     for (unsigned k = 0; srv->w && k < srv->nworkers; k++) {
         struct worker *w = &srv->w[k];
         sipreg_registrar_destroy(w->reg);
+        sipreg_free(w->mem);
         for (size_t i = 0; i < w->nfds; i++)
             close(w->fds[i]);
         if (w->epfd >= 0)

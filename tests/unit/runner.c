@@ -47,8 +47,8 @@ static void *t_malloc(size_t n, void *ud)
     if (should_fail())
         return NULL;
     void *p = malloc(n);
-    if (p)
-        test_alloc_outstanding++;
+    if (p) /* atomic: the server driver's workers allocate on their own threads */
+        __atomic_fetch_add(&test_alloc_outstanding, 1, __ATOMIC_RELAXED);
     return p;
 }
 
@@ -59,7 +59,7 @@ static void *t_realloc(void *p, size_t n, void *ud)
         return NULL;
     void *q = realloc(p, n);
     if (q && !p)
-        test_alloc_outstanding++;
+        __atomic_fetch_add(&test_alloc_outstanding, 1, __ATOMIC_RELAXED);
     return q;
 }
 
@@ -67,7 +67,7 @@ static void t_free(void *p, void *ud)
 {
     (void)ud;
     if (p)
-        test_alloc_outstanding--;
+        __atomic_fetch_sub(&test_alloc_outstanding, 1, __ATOMIC_RELAXED);
     free(p);
 }
 
