@@ -333,3 +333,98 @@ TEST(server_without_steering_spreads_one_source)
     ASSERT(spread > 0);
     return 0;
 }
+
+/* Sends a REGISTER over IPv6 from a new socket on ::1 to `srv`; the answer's status, or -1. The
+ * reply must come from the address the request was sent to. */
+static int register_v6(const struct sipreg_netaddr *srv)
+{
+    int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in6 me = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    socklen_t sl = sizeof me;
+    if (bind(fd, (struct sockaddr *)&me, sizeof me) != 0 ||
+        getsockname(fd, (struct sockaddr *)&me, &sl) != 0) {
+        close(fd);
+        return -1;
+    }
+    unsigned port = ntohs(me.sin6_port);
+    char msg[1024];
+    int n = snprintf(msg, sizeof msg,
+                     "REGISTER sip:example.com SIP/2.0\r\n"
+                     "Via: SIP/2.0/UDP [::1]:%u;branch=z9hG4bK-v6-%u;rport\r\n"
+                     "Max-Forwards: 70\r\n"
+                     "From: <sip:six@example.com>;tag=f%u\r\n"
+                     "To: <sip:six@example.com>\r\n"
+                     "Call-ID: cid-v6-%u\r\n"
+                     "CSeq: 1 REGISTER\r\n"
+                     "Contact: <sip:six@[::1]:%u>\r\n"
+                     "Content-Length: 0\r\n\r\n",
+                     port, port, port, port, port);
+    struct sockaddr_in6 to = {.sin6_family = AF_INET6, .sin6_port = htons(srv->port)};
+    memcpy(&to.sin6_addr, srv->ip, 16);
+    int status = -1;
+    struct pollfd p = {fd, POLLIN, 0};
+    char buf[4096];
+    struct sockaddr_in6 from;
+    socklen_t fl = sizeof from;
+    ssize_t got;
+    if (sendto(fd, msg, (size_t)n, 0, (struct sockaddr *)&to, sizeof to) == n &&
+        poll(&p, 1, 2000) == 1 &&
+        (got = recvfrom(fd, buf, sizeof buf - 1, 0, (struct sockaddr *)&from, &fl)) >= 12 &&
+        from.sin6_port == to.sin6_port && memcmp(&from.sin6_addr, &to.sin6_addr, 16) == 0) {
+        buf[got] = 0;
+        status = atoi(buf + 8);
+    }
+    close(fd);
+    return status;
+}
+
+TEST(server_ipv4_and_ipv6_steered_and_answered_from_their_socket)
+{
+    if (test_oom_active)
+        return 0;
+    struct sipreg_store *store = NULL;
+    ASSERT_EQ(sipreg_store_open_memory(&store, NULL), 0);
+    ASSERT_EQ(sipreg_store_open_locked(&store, store), 0);
+    struct sipreg_netaddr listen[2];
+    sipreg_netaddr_parse(&listen[0], "127.0.0.1:0", 0);
+    sipreg_netaddr_parse(&listen[1], "[::1]:0", 0);
+    static const char *const domains[] = {"example.com"};
+    struct sfx f = {0};
+    struct sipreg_server_cfg cfg = {
+        .registrar = {.domains = domains, .ndomains = 1, .store = store, .no_auth = true},
+        .listen = listen,
+        .nlisten = 2,
+        .workers = 2,
+        .on_log = on_log,
+        .log_ud = &f,
+    };
+    int err = sipreg_server_create(&f.srv, &cfg);
+    if (err == SIPREG_EIO) { /* no IPv6 loopback here */
+        fprintf(stderr, "server_ipv4_and_ipv6...: skipped (%s)\n", f.last_log);
+        sipreg_store_close(store);
+        return 0;
+    }
+    ASSERT_EQ(err, 0);
+    /* the IPv6 program (the /64 in two words) is accepted as well as the IPv4 one */
+    int steering = sipreg_server_steering(f.srv);
+    struct sipreg_netaddr v4, v6;
+    sipreg_server_local(f.srv, 0, &v4);
+    sipreg_server_local(f.srv, 1, &v6);
+    int s4 = -1, s6 = -1;
+    if (sfx_start(&f) == 0) {
+        int fd = client_socket(1, NULL);
+        s4 = fd >= 0 ? register_once(fd, &v4, "four") : -1;
+        if (fd >= 0)
+            close(fd);
+        s6 = register_v6(&v6);
+    }
+    f.store = store;
+    sfx_destroy(&f);
+    if (!steering) /* as in server_steers_each_source_to_one_worker */
+        fprintf(stderr, "server_ipv4_and_ipv6...: no reuseport BPF here (%s)\n", f.last_log);
+    ASSERT_EQ(s4, 200);
+    ASSERT_EQ(s6, 200);
+    return 0;
+}
