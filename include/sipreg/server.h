@@ -83,7 +83,8 @@ struct sipreg_server_stats {
  * socket, bound now so that a busy port is reported before any thread runs (the failing address
  * is logged at level error: "cannot listen on udp:127.0.0.1:5060: Address already in use").
  * Nothing runs before sipreg_server_start(). 0, SIPREG_EINVAL (cfg), SIPREG_EIO (a socket),
- * SIPREG_ENOMEM, SIPREG_ECRYPTO, or a registrar creation error (logged too). */
+ * SIPREG_ENOMEM, SIPREG_ECRYPTO, or a registrar creation error (logged too); SIPREG_EINVAL also
+ * for an address given twice. */
 SIPREG_API int sipreg_server_create(struct sipreg_server **out,
                                     const struct sipreg_server_cfg *cfg);
 

@@ -314,6 +314,17 @@ int sipreg_server_create(struct sipreg_server **out, const struct sipreg_server_
         err = SIPREG_EIO;
         goto fail;
     }
+    for (size_t i = 0; i < cfg->nlisten; i++)
+        for (size_t j = 0; j < i; j++)
+            if (cfg->listen[i].port && sipreg_netaddr_eq(&cfg->listen[i], &cfg->listen[j])) {
+                /* its sockets would join the first one's reuseport group, twice as many as
+                 * there are workers, and steering would reach only some of the workers */
+                char s[SIPREG_NETADDR_STRLEN];
+                sipreg_netaddr_format(&cfg->listen[i], s, sizeof s);
+                logm(srv, SIPREG_SERVER_LOG_ERROR, "listen address %s given twice", s);
+                err = SIPREG_EINVAL;
+                goto fail;
+            }
     /* the sockets first, so that a busy port is reported before anything else; worker k's
      * socket is number k of each address's reuseport group, as steering expects */
     for (unsigned k = 0; k < srv->nworkers; k++)
