@@ -44,6 +44,9 @@ struct cfg {
     uint64_t users, rate, duration, threads, concurrency, expires;
     const char *user_pat, *pass_pat, *realm, *domain;
     bool max, storm, unregister, json, concurrency_set;
+    /* --source: thread t sends from sources[t % nsources] (port chosen by the system) */
+    struct sockaddr_storage sources[64];
+    unsigned nsources;
 };
 
 enum phase_kind { PHASE_RUN, PHASE_STORM, PHASE_UNREG };
@@ -679,12 +682,21 @@ struct sock {
     uint16_t port;
 };
 
-static int sock_open(struct sock *k, const struct cfg *cfg)
+static int sock_open(struct sock *k, const struct cfg *cfg, unsigned t)
 {
     k->fd = socket(cfg->target.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (k->fd < 0) {
         fprintf(stderr, "sipreg bench: socket: %s\n", strerror(errno));
         return -1;
+    }
+    if (cfg->nsources) {
+        const struct sockaddr_storage *src = &cfg->sources[t % cfg->nsources];
+        socklen_t sl =
+            src->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+        if (bind(k->fd, (const struct sockaddr *)src, sl) != 0) {
+            fprintf(stderr, "sipreg bench: --source: cannot bind: %s\n", strerror(errno));
+            return -1;
+        }
     }
     int sz = 8 << 20;
     setsockopt(k->fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
@@ -956,6 +968,7 @@ static void usage(FILE *f)
            "                             [--threads T] [--concurrency C] [--unregister]\n"
            "                             [--user-pattern PAT] [--password-pattern PAT]\n"
            "                             [--realm REALM] [--domain DOMAIN] [--expires S] [--json]\n"
+           "                             [--source IP]...\n"
            "Registers users 1..N in order, wrapping around, each registration with a new Call-ID\n"
            "and the whole challenge flow (REGISTER, 401, REGISTER with MD5/SHA-256 digest\n"
            "credentials, 200), over UDP. --rate R: open loop, R registrations started per second\n"
@@ -969,7 +982,9 @@ static void usage(FILE *f)
            "unanswered for 32 s counts as a timeout. Defaults: --user-pattern 'user%%05d' (of\n"
            "1..N), --password-pattern 'pass-%%s' (of the username), --realm and --domain\n"
            "bench.local, --expires 3600, --threads 1. A progress line goes to stderr each\n"
-           "second; the summary to stdout (--json: one JSON object).\n"
+           "second; the summary to stdout (--json: one JSON object). --source IP (repeatable):\n"
+           "thread t sends from the t-th address, round robin (a registrar that steers each\n"
+           "source address to one worker needs several to use several workers).\n"
            "Exit codes: 0 every registration succeeded, 1 some failed or timed out, 2 usage.\n");
 }
 
@@ -977,6 +992,27 @@ static int bad_value(const char *flag, const char *why, const char *v)
 {
     fprintf(stderr, "sipreg bench: %s: %s, not '%s'\n", flag, why, v);
     return EXIT_USAGE;
+}
+
+/* One --source address (no port). */
+static int parse_source(struct cfg *cfg, const char *flag, const char *val)
+{
+    if (cfg->nsources == sizeof cfg->sources / sizeof cfg->sources[0]) {
+        fprintf(stderr, "sipreg bench: %s: at most 64 addresses\n", flag);
+        return EXIT_USAGE;
+    }
+    struct sockaddr_storage *ss = &cfg->sources[cfg->nsources];
+    memset(ss, 0, sizeof *ss);
+    struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, val, &a4->sin_addr) == 1)
+        a4->sin_family = AF_INET;
+    else if (inet_pton(AF_INET6, val, &a6->sin6_addr) == 1)
+        a6->sin6_family = AF_INET6;
+    else
+        return bad_value(flag, "expects an IP address", val);
+    cfg->nsources++;
+    return 0;
 }
 
 static int num(const char *flag, const char *v, uint64_t min, uint64_t max, uint64_t *out)
@@ -1040,6 +1076,7 @@ enum {
     OPT_STORM,
     OPT_JSON,
     OPT_EXPIRES,
+    OPT_SOURCE,
 };
 
 static int parse_args(struct cfg *cfg, int argc, char **argv)
@@ -1060,6 +1097,7 @@ static int parse_args(struct cfg *cfg, int argc, char **argv)
         {"storm", no_argument, NULL, OPT_STORM},
         {"json", no_argument, NULL, OPT_JSON},
         {"expires", required_argument, NULL, OPT_EXPIRES},
+        {"source", required_argument, NULL, OPT_SOURCE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -1103,6 +1141,7 @@ static int parse_args(struct cfg *cfg, int argc, char **argv)
         case OPT_STORM: cfg->storm = true; break;
         case OPT_JSON: cfg->json = true; break;
         case OPT_EXPIRES: r = num(flag, val, 1, 4294967295u, &cfg->expires); break;
+        case OPT_SOURCE: r = parse_source(cfg, flag, val); break;
         case 1: fprintf(stderr, "sipreg bench: unexpected argument '%s'\n", val); return EXIT_USAGE;
         default: return EXIT_USAGE; /* cmd_getopt said why */
         }
@@ -1114,6 +1153,11 @@ static int parse_args(struct cfg *cfg, int argc, char **argv)
         fprintf(stderr, "sipreg bench: %s: required\n", missing);
         return EXIT_USAGE;
     }
+    for (unsigned i = 0; i < cfg->nsources; i++)
+        if (cfg->sources[i].ss_family != cfg->target.ss_family) {
+            fprintf(stderr, "sipreg bench: --source: not of the target's address family\n");
+            return EXIT_USAGE;
+        }
     if (cfg->storm) {
         if (have_rate || cfg->max) {
             fprintf(stderr, "sipreg bench: --storm: registers every user at once; it takes "
@@ -1170,7 +1214,7 @@ static int bench_register(int argc, char **argv)
     unsigned nsock = 0;
     int err = 0;
     for (; !err && nsock < cfg.threads; nsock++)
-        err = sock_open(&socks[nsock], &cfg);
+        err = sock_open(&socks[nsock], &cfg, nsock);
     struct result run, unreg;
     memset(&run, 0, sizeof run);
     memset(&unreg, 0, sizeof unreg);

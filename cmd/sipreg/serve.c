@@ -1,4 +1,4 @@
-/* `sipreg serve`: the registrar on UDP, one worker thread per socket group, SQLite by default. */
+/* `sipreg serve`: the registrar on UDP through the library's server driver, SQLite by default. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
@@ -9,22 +9,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cmd.h"
 #include "common.h"
-#include "net/net_int.h"
 #include "sipreg/registrar.h"
+#include "sipreg/server.h"
 
-#define MAX_LISTEN  16
+#define MAX_LISTEN  SIPREG_SERVER_LISTEN_MAX
 #define MAX_DOMAINS 32
-#define MAX_WORKERS 64
+#define MAX_WORKERS SIPREG_SERVER_WORKERS_MAX
 #define MAX_TRUSTED 64
-#define RX_BATCH    64
-#define RX_BUF      65536
 
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
@@ -514,20 +510,7 @@ static void opts_free(struct opts *o)
     o->realm = o->db = NULL;
 }
 
-/* ---- workers ---- */
-
-struct worker {
-    pthread_t thread;
-    unsigned id;
-    int epfd;
-    int fds[MAX_LISTEN];
-    struct sipreg_netaddr local[MAX_LISTEN];
-    size_t nfds;
-    struct sipreg_registrar *reg;
-    uint64_t rx, tx, dropped;
-};
-
-static int stop_fd = -1;
+/* ---- the server ---- */
 
 /* A peer-supplied field for a log line: printable ASCII as is, anything else as \xHH (a folded
  * username must not forge log lines), cut at 200 bytes. */
@@ -593,102 +576,22 @@ static void on_event(const struct sipreg_registrar_event *ev, void *ud)
               ev->aor.p ? aor : "-", ev->contact.p ? contact : "-", ev->user.p ? user : "-", src);
 }
 
-static void send_all(struct worker *w, char *buf, size_t cap)
-{
-    size_t n;
-    struct sipreg_netaddr to, local;
-    int err;
-    while ((err = sipreg_registrar_pull(w->reg, buf, cap, &n, &to, &local)) != SIPREG_ENOENT) {
-        if (err)
-            break;
-        /* from the socket the request came in on (RFC 3581 §4: NATs expect the reply from the
-         * address they sent to), else one of the destination's family */
-        int fd = -1;
-        for (size_t i = 0; i < w->nfds && fd < 0; i++)
-            if (sipreg_netaddr_eq(&w->local[i], &local))
-                fd = w->fds[i];
-        for (size_t i = 0; i < w->nfds && fd < 0; i++)
-            if (w->local[i].family == to.family)
-                fd = w->fds[i];
-        if (fd < 0) {
-            w->dropped++;
-            continue;
-        }
-        if (sipreg__udp_send(fd, buf, n, &to) == 0)
-            w->tx++;
-        else
-            w->dropped++;
-    }
-}
+/* Driver messages: before the workers start they are errors of the command (a busy port),
+ * printed as such; afterwards, log lines. */
+static bool running;
 
-static void *worker_main(void *arg)
+static void on_log(int level, const char *msg, void *ud)
 {
-    struct worker *w = arg;
-    struct sipreg__dgram dg[RX_BATCH];
-    char *mem = malloc((size_t)RX_BATCH * RX_BUF + RX_BUF);
-    if (!mem) {
-        logf_(LOG_ERROR, "worker %u: out of memory", w->id);
-        return NULL;
+    (void)ud;
+    if (!running && level == SIPREG_SERVER_LOG_ERROR) {
+        fprintf(stderr, "sipreg: %s\n", msg);
+        return;
     }
-    char *txbuf = mem + (size_t)RX_BATCH * RX_BUF;
-    for (int i = 0; i < RX_BATCH; i++)
-        dg[i] = (struct sipreg__dgram){mem + (size_t)i * RX_BUF, RX_BUF, 0, {0}};
-    for (;;) {
-        sipreg_time now = cmd_mono_ms();
-        sipreg_time next = sipreg_registrar_next_timeout(w->reg);
-        int timeout = next < 0      ? 1000
-                      : next <= now ? 0
-                                    : (int)(next - now > 1000 ? 1000 : next - now);
-        struct epoll_event evs[MAX_LISTEN + 1];
-        int nev = epoll_wait(w->epfd, evs, MAX_LISTEN + 1, timeout);
-        if (nev < 0 && errno != EINTR) {
-            logf_(LOG_ERROR, "worker %u: epoll_wait: %s", w->id, strerror(errno));
-            break;
-        }
-        bool stop = false;
-        for (int e = 0; e < nev; e++) {
-            int idx = (int)evs[e].data.u32;
-            if (idx == MAX_LISTEN) {
-                stop = true;
-                continue;
-            }
-            /* drain the socket in batches; flush after each batch (group commit) */
-            for (int round = 0; round < 16; round++) {
-                int got = sipreg__udp_recv(w->fds[idx], dg, RX_BATCH);
-                if (got <= 0)
-                    break;
-                now = cmd_mono_ms();
-                int64_t wall = cmd_wall_ms();
-                for (int i = 0; i < got; i++) {
-                    if (!dg[i].len)
-                        continue;
-                    w->rx++;
-                    int err = sipreg_registrar_receive(w->reg, dg[i].buf, dg[i].len, &dg[i].from,
-                                                       &w->local[idx], now, wall);
-                    if (err)
-                        logf_(LOG_ERROR, "worker %u: %s", w->id, sipreg_strerror(err));
-                }
-                int err = sipreg_registrar_flush(w->reg, now);
-                if (err)
-                    logf_(LOG_ERROR, "store commit failed (%s): answered 500",
-                          sipreg_strerror(err));
-                send_all(w, txbuf, RX_BUF);
-                if (got < RX_BATCH)
-                    break;
-            }
-        }
-        if (stop)
-            break;
-        now = cmd_mono_ms();
-        if (now >= sipreg_registrar_next_timeout(w->reg)) {
-            int err = sipreg_registrar_timeout(w->reg, now, cmd_wall_ms());
-            if (err)
-                logf_(LOG_ERROR, "worker %u: timers: %s", w->id, sipreg_strerror(err));
-            send_all(w, txbuf, RX_BUF);
-        }
-    }
-    free(mem);
-    return NULL;
+    logf_(level <= 0   ? LOG_ERROR
+          : level == 1 ? LOG_WARN
+          : level == 2 ? LOG_INFO
+                       : LOG_DEBUG,
+          "%s", msg);
 }
 
 /* The server secret for nonces, kept in the store so a restart keeps nonces valid. */
@@ -772,80 +675,43 @@ int cmd_serve(int argc, char **argv)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
-    stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 
-    struct worker *workers = calloc(o.workers, sizeof *workers);
-    /* one set of limits and replay state for all workers: a peer spread over them by the
-     * kernel must not get each limit once per worker, nor replay a nonce once per worker */
-    struct sipreg_registrar_shared *shared = NULL;
-    struct sipreg_registrar_cfg scfg = o.reg;
-    scfg.tracker_capacity = 65536 * (size_t)o.workers;
-    if ((err = sipreg_registrar_shared_create(&shared, &scfg)) != 0) {
-        fprintf(stderr, "sipreg: cannot start the registrar: %s\n", sipreg_strerror(err));
-        sipreg_store_close(store);
-        opts_free(&o);
-        return 1;
-    }
-    struct sipreg_registrar_cfg cfg = o.reg;
-    cfg.shared = shared;
-    cfg.domains = (const char *const *)o.domains;
-    cfg.ndomains = o.ndomains;
-    cfg.realm = o.realm;
-    cfg.store = store;
-    cfg.secret = &secret;
-    cfg.server = "sipreg/" SIPREG_VERSION;
-    cfg.on_event = on_event;
-    cfg.algs = o.nalgs ? o.algs : NULL;
-    cfg.nalgs = o.nalgs;
-    cfg.trusted = o.trusted;
-    cfg.ntrusted = o.ntrusted;
+    struct sipreg_server_cfg scfg = {
+        .listen = o.listen,
+        .nlisten = o.nlisten,
+        .workers = o.workers,
+        .on_log = on_log,
+    };
+    struct sipreg_registrar_cfg *cfg = &scfg.registrar;
+    *cfg = o.reg;
+    cfg->domains = (const char *const *)o.domains;
+    cfg->ndomains = o.ndomains;
+    cfg->realm = o.realm;
+    cfg->store = store;
+    cfg->secret = &secret;
+    cfg->server = "sipreg/" SIPREG_VERSION;
+    cfg->on_event = on_event;
+    cfg->algs = o.nalgs ? o.algs : NULL;
+    cfg->nalgs = o.nalgs;
+    cfg->trusted = o.trusted;
+    cfg->ntrusted = o.ntrusted;
     struct sipreg_registrar_domain dpol[MAX_DOMAINS];
     for (size_t k = 0; k < o.ndom; k++)
         dpol[k] = (struct sipreg_registrar_domain){o.dom[k].name, o.dom[k].realm, o.dom[k].algs,
                                                    o.dom[k].nalgs};
-    cfg.domain_policy = dpol;
-    cfg.ndomain_policy = o.ndom;
-    rc = 1;
-    unsigned started = 0;
-    if (!workers || stop_fd < 0)
-        goto out;
+    cfg->domain_policy = dpol;
+    cfg->ndomain_policy = o.ndom;
     /* the sockets first, so that a busy port is reported before anything runs */
-    struct sipreg_netaddr locals[MAX_LISTEN];
-    for (unsigned k = 0; k < o.workers; k++) {
-        struct worker *w = &workers[k];
-        w->id = k;
-        w->epfd = epoll_create1(EPOLL_CLOEXEC);
-        for (size_t i = 0; i < o.nlisten; i++) {
-            int fd = sipreg__udp_open(&o.listen[i], o.workers > 1);
-            if (fd < 0) {
-                char a[SIPREG_NETADDR_STRLEN];
-                sipreg_netaddr_format(&o.listen[i], a, sizeof a);
-                fprintf(stderr, "sipreg: cannot listen on %s: %s\n", a, strerror(errno));
-                goto out;
-            }
-            w->fds[w->nfds] = fd;
-            sipreg__udp_local(fd, &w->local[w->nfds]);
-            locals[i] = w->local[w->nfds];
-            struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)w->nfds};
-            epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev);
-            w->nfds++;
-        }
-        struct epoll_event ev = {.events = EPOLLIN, .data.u32 = MAX_LISTEN};
-        epoll_ctl(w->epfd, EPOLL_CTL_ADD, stop_fd, &ev);
-    }
-    cfg.local = locals;
-    cfg.nlocal = o.nlisten;
-    for (unsigned k = 0; k < o.workers; k++) {
-        err = sipreg_registrar_create(&workers[k].reg, &cfg);
-        if (err) {
-            fprintf(stderr, "sipreg: cannot start the registrar: %s\n", sipreg_strerror(err));
-            goto out;
-        }
-    }
+    struct sipreg_server *srv = NULL;
+    rc = 1;
+    if (sipreg_server_create(&srv, &scfg) != 0)
+        goto out;
     {
         char addrs[MAX_LISTEN * SIPREG_NETADDR_STRLEN] = "", a[SIPREG_NETADDR_STRLEN];
         for (size_t i = 0; i < o.nlisten; i++) {
-            sipreg_netaddr_format(&locals[i], a, sizeof a);
+            struct sipreg_netaddr l;
+            sipreg_server_local(srv, i, &l);
+            sipreg_netaddr_format(&l, a, sizeof a);
             strcat(addrs, i ? " " : "");
             strcat(addrs, a);
         }
@@ -876,42 +742,28 @@ int cmd_serve(int argc, char **argv)
               o.location_memory && !o.memory ? " (bindings in memory)" : "", o.workers,
               o.workers > 1 ? "s" : "", o.ntrusted ? ", trusted sources set" : "");
     }
-    for (; started < o.workers; started++)
-        if (pthread_create(&workers[started].thread, NULL, worker_main, &workers[started]) != 0) {
-            fprintf(stderr, "sipreg: cannot start worker threads\n");
-            goto out;
-        }
+    running = true;
+    if (sipreg_server_start(srv) != 0)
+        goto out;
     int sig = 0;
     sigwait(&set, &sig);
     logf_(LOG_INFO, "%s received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    sipreg_server_stop(srv);
+    sipreg_server_join(srv);
+    struct sipreg_server_stats st;
+    sipreg_server_stats(srv, -1, &st);
+    logf_(LOG_INFO, "stopped: %llu datagrams in, %llu out", (unsigned long long)st.rx,
+          (unsigned long long)st.tx);
+    for (unsigned k = 0; o.workers > 1 && k < o.workers; k++) {
+        /* how the sources were spread over the workers */
+        sipreg_server_stats(srv, (int)k, &st);
+        logf_(LOG_INFO, "worker %u: %llu datagrams in, %llu out, %llu dropped", k,
+              (unsigned long long)st.rx, (unsigned long long)st.tx, (unsigned long long)st.dropped);
+    }
     rc = 0;
 out:
-    if (stop_fd >= 0) {
-        uint64_t one = 1;
-        if (write(stop_fd, &one, sizeof one) < 0)
-            logf_(LOG_ERROR, "cannot wake the workers: %s", strerror(errno));
-    }
-    uint64_t rx = 0, tx = 0;
-    for (unsigned k = 0; workers && k < started; k++)
-        pthread_join(workers[k].thread, NULL);
-    for (unsigned k = 0; workers && k < o.workers; k++) {
-        struct worker *w = &workers[k];
-        if (w->reg)
-            sipreg_registrar_flush(w->reg, cmd_mono_ms());
-        sipreg_registrar_destroy(w->reg);
-        for (size_t i = 0; i < w->nfds; i++)
-            close(w->fds[i]);
-        if (w->epfd > 0)
-            close(w->epfd);
-        rx += w->rx;
-        tx += w->tx;
-    }
-    if (rc == 0)
-        logf_(LOG_INFO, "stopped: %llu datagrams in, %llu out", (unsigned long long)rx,
-              (unsigned long long)tx);
-    free(workers);
+    sipreg_server_destroy(srv);
     sipreg_store_close(store);
-    sipreg_registrar_shared_destroy(shared);
     sipreg_auth_secret_fini(&secret);
     opts_free(&o);
     return rc;

@@ -154,7 +154,15 @@ struct sipreg_registrar_cfg {
                                              * Workers must share one, so that failure limits,
                                              * reply budgets and nonce-count replay checks hold
                                              * across them (see below) */
-    const char *server;                     /* Server header: "sipreg" */
+    /* With `shared`: this registrar keeps its own per-source state (the nonce-count tracker,
+     * the source failure limiter, the user-at-a-source records, the reply budgets: everything
+     * keyed by sipreg_auth_bind_addr() of the source, to which nonces are bound too) and takes
+     * only the per-user failure limiter from `shared`, which must have been created with
+     * source_local set as well. Only for a driver that brings every datagram of a source to the
+     * same registrar (sipreg/server.h steers them so): otherwise a source spread over workers
+     * gets each limit once per worker. */
+    bool source_local;
+    const char *server; /* Server header: "sipreg" */
     sipreg_registrar_event_fn on_event;
     void *ud;
 };
@@ -165,7 +173,10 @@ struct sipreg_registrar;
  * the failed-authentication limiters and the per-source reply budgets, sized and tuned from
  * `cfg` (its fail_*, reply_*, tracker_capacity and no_auth fields). Without sharing, a peer
  * whose packets the kernel spreads over N workers would get N times every limit, and a nonce
- * could be replayed once per worker. 0, SIPREG_ENOMEM, SIPREG_EINVAL, SIPREG_ECRYPTO. */
+ * could be replayed once per worker. With cfg->source_local, only the per-user failure limiter
+ * (a user can be guessed at from any source): for registrars that are each given all the
+ * datagrams of their sources (see source_local). 0, SIPREG_ENOMEM, SIPREG_EINVAL,
+ * SIPREG_ECRYPTO. */
 struct sipreg_registrar_shared;
 SIPREG_API int sipreg_registrar_shared_create(struct sipreg_registrar_shared **out,
                                               const struct sipreg_registrar_cfg *cfg);

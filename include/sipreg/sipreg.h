@@ -7,6 +7,7 @@
 #include "sipreg/core.h"
 #include "sipreg/msg.h"
 #include "sipreg/registrar.h"
+#include "sipreg/server.h"
 #include "sipreg/store.h"
 #include "sipreg/txn.h"
 

@@ -39,6 +39,26 @@ int sipreg__udp_recv(int fd, struct sipreg__dgram *v, size_t n);
 /* Sends one datagram; 0, or SIPREG_EAGAIN when the socket buffer is full, SIPREG_EIO otherwise. */
 int sipreg__udp_send(int fd, const void *buf, size_t len, const struct sipreg_netaddr *to);
 
+/* One datagram to send in a batch: len bytes at buf, to `to`. */
+struct sipreg__out {
+    const char *buf;
+    size_t len;
+    struct sipreg_netaddr to;
+};
+
+/* Sends v[0..n) from one socket without blocking, with as few system calls as the kernel allows
+ * (sendmmsg). A datagram the kernel refuses (unreachable, too large) is skipped; when the socket
+ * buffer is full the rest are not sent. Returns how many were sent; the others are lost, as any
+ * datagram may be. */
+size_t sipreg__udp_send_batch(int fd, const struct sipreg__out *v, size_t n);
+
+/* Attaches a classic BPF reuseport program to the reuseport group of `fd` (a bound UDP socket of
+ * `family` 4 or 6): a datagram goes to the group's socket number hash(source) mod `nsocks`, in
+ * the order the sockets were bound, where the source is the IPv4 address or the IPv6 /64 (the
+ * bytes sipreg_auth_bind_addr() keeps) and the hash is keyed with `seed`. 0, or SIPREG_EIO with
+ * errno kept (a kernel without SO_ATTACH_REUSEPORT_CBPF). */
+int sipreg__udp_steer(int fd, int family, unsigned nsocks, uint32_t seed);
+
 /* ---- TCP and the client driver's helpers (tcp.c) ---- */
 
 /* Starts a non-blocking TCP connection to `to`. Returns the fd (connecting or connected), or a
@@ -63,5 +83,7 @@ int sipreg__resolve(const char *host, uint16_t port, uint8_t transport, struct s
 int sipreg__route_source(const struct sipreg_netaddr *to, struct sipreg_netaddr *out);
 /* Monotonic clock in ms. */
 int64_t sipreg__mono_ms(void);
+/* Unix time in ms. */
+int64_t sipreg__wall_ms(void);
 
 #endif

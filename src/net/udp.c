@@ -1,6 +1,7 @@
-/* UDP sockets for the drivers: bind, batched non-blocking receive, send. */
+/* UDP sockets for the drivers: bind, batched non-blocking receive and send, reuseport steering. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <linux/filter.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -134,5 +135,85 @@ int sipreg__udp_send(int fd, const void *buf, size_t len, const struct sipreg_ne
     } while (n < 0 && errno == EINTR);
     if (n < 0)
         return (errno == EAGAIN || errno == EWOULDBLOCK) ? SIPREG_EAGAIN : SIPREG_EIO;
+    return 0;
+}
+
+size_t sipreg__udp_send_batch(int fd, const struct sipreg__out *v, size_t n)
+{
+    struct mmsghdr mm[BATCH];
+    struct iovec iov[BATCH];
+    struct sockaddr_storage to[BATCH];
+    size_t sent = 0;
+    while (n) {
+        size_t k = n < BATCH ? n : BATCH;
+        for (size_t i = 0; i < k; i++) {
+            iov[i] = (struct iovec){(void *)(uintptr_t)v[i].buf, v[i].len};
+            memset(&mm[i], 0, sizeof mm[i]);
+            mm[i].msg_hdr.msg_iov = &iov[i];
+            mm[i].msg_hdr.msg_iovlen = 1;
+            mm[i].msg_hdr.msg_name = &to[i];
+            mm[i].msg_hdr.msg_namelen = sipreg__netaddr_to_sockaddr(&v[i].to, &to[i]);
+        }
+        size_t i = 0;
+        while (i < k) {
+            int got = sendmmsg(fd, mm + i, (unsigned)(k - i), MSG_DONTWAIT);
+            if (got > 0) {
+                i += (size_t)got;
+                sent += (size_t)got;
+                continue;
+            }
+            if (got < 0 && errno == EINTR)
+                continue;
+            /* a full socket buffer will not empty while we loop: the rest is lost, as datagrams
+             * are; any other error belongs to the first datagram alone (its destination) */
+            if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                return sent;
+            i++;
+        }
+        v += k;
+        n -= k;
+    }
+    return sent;
+}
+
+int sipreg__udp_steer(int fd, int family, unsigned nsocks, uint32_t seed)
+{
+    /* Reuseport programs see the datagram from its UDP payload on; SKF_NET_OFF reaches the IP
+     * header. The hash mixes the source address (IPv4: bytes 12-15; IPv6: the /64 in bytes 8-15)
+     * with a per-server seed, so that no one can aim a set of addresses at one worker, then folds
+     * the high bits down before the modulo (a product's low bits depend only on low bits). */
+    struct sock_filter v4[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)SKF_NET_OFF + 12),
+        BPF_STMT(BPF_ALU | BPF_XOR | BPF_K, seed),
+        BPF_STMT(BPF_ALU | BPF_MUL | BPF_K, 0x9e3779b1u),
+        BPF_STMT(BPF_MISC | BPF_TAX, 0),
+        BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 16),
+        BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
+        BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, nsocks),
+        BPF_STMT(BPF_RET | BPF_A, 0),
+    };
+    struct sock_filter v6[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)SKF_NET_OFF + 8),
+        BPF_STMT(BPF_ALU | BPF_XOR | BPF_K, seed),
+        BPF_STMT(BPF_ALU | BPF_MUL | BPF_K, 0x9e3779b1u),
+        BPF_STMT(BPF_ST, 0),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)SKF_NET_OFF + 12),
+        BPF_STMT(BPF_LDX | BPF_W | BPF_MEM, 0),
+        BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
+        BPF_STMT(BPF_ALU | BPF_MUL | BPF_K, 0x85ebca6bu),
+        BPF_STMT(BPF_MISC | BPF_TAX, 0),
+        BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 16),
+        BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0),
+        BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, nsocks),
+        BPF_STMT(BPF_RET | BPF_A, 0),
+    };
+    if (!nsocks) {
+        errno = EINVAL;
+        return SIPREG_EIO;
+    }
+    struct sock_fprog prog = family == 4 ? (struct sock_fprog){sizeof v4 / sizeof v4[0], v4}
+                                         : (struct sock_fprog){sizeof v6 / sizeof v6[0], v6};
+    if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof prog) != 0)
+        return SIPREG_EIO;
     return 0;
 }

@@ -47,11 +47,17 @@ struct pend {
 
 #define GOOD_TTL (24 * 3600 * 1000) /* ms a user's success at a source spares it a slowdown */
 
+/* The state kept per source (keyed by sipreg_auth_bind_addr() bytes: nonces are bound to them)
+ * and the state kept per user. A shared object made with cfg.source_local holds only the per-user
+ * part; each registrar then keeps its own per-source part. */
 struct sipreg_registrar_shared {
-    struct sipreg_auth_tracker *tracker;                      /* NULL when no_auth */
-    struct sipreg__limiter *src_fail, *user_fail, *pair_fail; /* pair: user at a source */
-    struct sipreg__buckets *replies;                          /* NULL: unlimited */
+    struct sipreg_auth_tracker *tracker;          /* per source; NULL when no_auth */
+    struct sipreg__limiter *src_fail, *pair_fail; /* per source; pair: user at a source */
+    struct sipreg__buckets *replies;              /* per source; NULL: unlimited */
+    struct sipreg__limiter *user_fail;            /* per user */
 };
+
+enum { PART_SOURCE = 1, PART_USER = 2 };
 
 /* A domain served, with its digest realm and algorithms. */
 struct dom {
@@ -67,8 +73,9 @@ struct sipreg_registrar {
     struct sipreg_netaddr *local;
     struct sipreg_cidr *trusted;
     char *server;
-    struct sipreg_registrar_shared *sh; /* limits and replay state, maybe shared by workers */
-    bool own_sh;
+    struct sipreg_registrar_shared *sh;  /* &view: the state in use */
+    struct sipreg_registrar_shared view; /* own and shared parts together (not owned as such) */
+    struct sipreg_registrar_shared *own; /* what this registrar made itself, or NULL */
     struct sipreg_nist_table *nist;
     sipreg_time now; /* of the datagram being processed */
     uint64_t throttled;
@@ -1262,11 +1269,36 @@ void sipreg_registrar_destroy(struct sipreg_registrar *r)
     sipreg_free(r->local);
     sipreg_free(r->trusted);
     sipreg_free(r->server);
-    if (r->own_sh)
-        sipreg_registrar_shared_destroy(r->sh);
+    sipreg_registrar_shared_destroy(r->own);
     sipreg_nist_table_destroy(r->nist);
     sipreg_free(r->arena_mem);
     sipreg_free(r);
+}
+
+static int shared_make(struct sipreg_registrar_shared **out, const struct sipreg_registrar_cfg *c,
+                       int parts);
+
+/* The limits and replay state this registrar uses: its own, the shared object's, or with
+ * source_local its own per-source part beside the shared per-user part. */
+static int make_state(struct sipreg_registrar *r, const struct sipreg_registrar_cfg *c)
+{
+    int err = 0;
+    if (!c->shared || c->source_local) {
+        err = shared_make(&r->own, c, c->shared ? PART_SOURCE : PART_SOURCE | PART_USER);
+        if (err)
+            return err;
+        r->view = *r->own;
+    }
+    if (c->shared) {
+        if (!c->source_local)
+            r->view = *c->shared;
+        r->view.user_fail = c->shared->user_fail;
+    }
+    /* a shared object made for source_local registrars lacks the per-source part */
+    if (!r->view.src_fail || !r->view.pair_fail || !r->view.user_fail)
+        return SIPREG_EINVAL;
+    r->sh = &r->view;
+    return 0;
 }
 
 /* Each domain's realm (its policy's, else cfg->realm, else its name) and algorithms (its
@@ -1374,14 +1406,9 @@ int sipreg_registrar_create(struct sipreg_registrar **out, const struct sipreg_r
     if (!r->server || !r->arena_mem)
         goto fail;
     sipreg_arena_init(&r->arena, r->arena_mem, ARENA_SIZE);
-    if (c->shared) {
-        r->sh = c->shared;
-    } else {
-        err = sipreg_registrar_shared_create(&r->sh, c);
-        if (err)
-            goto fail;
-        r->own_sh = true;
-    }
+    err = make_state(r, c);
+    if (err)
+        goto fail;
     err = make_domains(r, c);
     if (err)
         goto fail;
@@ -1422,29 +1449,36 @@ void sipreg_registrar_shared_destroy(struct sipreg_registrar_shared *sh)
 int sipreg_registrar_shared_create(struct sipreg_registrar_shared **out,
                                    const struct sipreg_registrar_cfg *c)
 {
+    return shared_make(out, c, c->source_local ? PART_USER : PART_SOURCE | PART_USER);
+}
+
+static int shared_make(struct sipreg_registrar_shared **out, const struct sipreg_registrar_cfg *c,
+                       int parts)
+{
     struct sipreg_registrar_shared *sh = sipreg_calloc(1, sizeof *sh);
     if (!sh)
         return SIPREG_ENOMEM;
     int err = 0;
-    if (!c->no_auth)
+    bool src = parts & PART_SOURCE;
+    if (src && !c->no_auth)
         err = sipreg_auth_tracker_create(&sh->tracker,
                                          c->tracker_capacity ? c->tracker_capacity : 65536);
     sipreg_time window = c->fail_window ? c->fail_window : 60000;
     sipreg_time cooldown = c->fail_cooldown ? c->fail_cooldown : 300000;
-    if (!err)
+    if (!err && src)
         err = sipreg__limiter_create(&sh->src_fail, 16384,
                                      c->fail_limit_source ? c->fail_limit_source : 20, window,
                                      cooldown, 0);
-    if (!err)
+    if (!err && (parts & PART_USER))
         err = sipreg__limiter_create(&sh->user_fail, 16384,
                                      c->fail_limit_user ? c->fail_limit_user : 10, window, cooldown,
                                      0);
     /* a user at a source: its failures (within a cooldown) and its last success; its own limit
      * never matters */
-    if (!err)
+    if (!err && src)
         err =
             sipreg__limiter_create(&sh->pair_fail, 65536, UINT32_MAX, cooldown, cooldown, GOOD_TTL);
-    if (!err && !c->reply_unlimited)
+    if (!err && src && !c->reply_unlimited)
         err = sipreg__buckets_create(&sh->replies, 16384, c->reply_rate ? c->reply_rate : 100,
                                      c->reply_burst ? c->reply_burst : 200);
     if (err) {

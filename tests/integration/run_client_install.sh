@@ -2,7 +2,8 @@
 # The installed library: `cmake --install` into a temporary prefix, then examples/register.c is
 # built outside the tree with `pkg-config --cflags --libs sipreg` (shared) and against
 # libsipreg.a (static), and the shared build registers with `sipreg serve` and unregisters on
-# SIGINT.
+# SIGINT. examples/serve.c (the server driver) and the sipreg program itself are built against
+# the installed library too.
 # Usage: run_client_install.sh PATH-TO-SIPREG (inside a configured build directory).
 set -euo pipefail
 
@@ -73,6 +74,34 @@ if "$CC" -o "$WORK/register_static" "$SIPREG_SOURCE_DIR/examples/register.c" $(p
 else
 	not_ok "static example build"
 	show "$WORK/cc2.log"
+fi
+# the server driver's example: builds, serves, stops on SIGINT
+# shellcheck disable=SC2046
+if "$CC" -o "$WORK/serve_example" "$SIPREG_SOURCE_DIR/examples/serve.c" $(pkg-config --cflags --libs sipreg) >"$WORK/cc4.log" 2>&1; then
+	ok "server example builds with pkg-config --cflags --libs sipreg"
+	LD_LIBRARY_PATH="$libdir" "$WORK/serve_example" 127.0.0.1:0 example.com 2 >"$WORK/serve_example.out" 2>&1 &
+	SX=$!
+	PIDS+=("$SX")
+	sleep 0.3
+	kill -INT "$SX"
+	rc=0
+	wait "$SX" || rc=$?
+	check "server example stops on SIGINT" test "$rc" = 0 || show "$WORK/serve_example.out"
+	check "server example counted" has "$WORK/serve_example.out" '^0 datagrams in, 0 out'
+else
+	not_ok "server example build"
+	show "$WORK/cc4.log"
+fi
+# the program itself needs nothing but the public API (it uses libcrypto directly too)
+# shellcheck disable=SC2046
+if "$CC" -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DSIPREG_VERSION='"installed"' \
+	-o "$WORK/sipreg_cli" "$SIPREG_SOURCE_DIR"/cmd/sipreg/*.c $(pkg-config --cflags --libs sipreg) \
+	-lcrypto -lm >"$WORK/cc3.log" 2>&1; then
+	ok "the sipreg program builds against the installed shared library"
+	check "and its serve runs" bash -c "LD_LIBRARY_PATH='$libdir' '$WORK/sipreg_cli' serve --help >/dev/null"
+else
+	not_ok "the sipreg program against the installed library"
+	show "$WORK/cc3.log"
 fi
 
 # it works: register with sipreg serve, SIGINT unregisters

@@ -1083,6 +1083,91 @@ TEST(registrar_workers_share_limits_and_replay_state)
     return run_fx(body_registrar_workers_share_limits_and_replay_state, NULL);
 }
 
+/* Registrars with source_local (a driver steering each source to one of them): each keeps its
+ * sources' limits, budgets and nonces, and only the per-user limit is shared. */
+static int body_registrar_source_local_shares_only_the_user_limit(struct fx *f)
+{
+    struct sipreg_registrar_shared *sh = NULL;
+    struct sipreg_registrar *w1 = NULL, *w2 = NULL, *bad = NULL;
+    struct sipreg_registrar_cfg cfg = f->cfg;
+    cfg.fail_limit_source = 2;
+    cfg.fail_limit_user = 3;
+    cfg.source_local = true;
+    int ok = 0, step = 0;
+    char msg[4096], auth[1024];
+    sipreg_registrar_destroy(f->r);
+    f->r = NULL;
+    if (sipreg_registrar_shared_create(&sh, &cfg) != 0)
+        goto out;
+    cfg.shared = sh;
+    step = 1;
+    if (sipreg_registrar_create(&w1, &cfg) != 0 || sipreg_registrar_create(&w2, &cfg) != 0)
+        goto out;
+    /* the shared object has no per-source part: a registrar that would use it is refused */
+    step = 2;
+    cfg.source_local = false;
+    if (sipreg_registrar_create(&bad, &cfg) != SIPREG_EINVAL)
+        goto out;
+    /* one wrong password from source A on each registrar: the source's limit (2) is per
+     * registrar, so A is not slowed down on either */
+    step = 3;
+    struct sipreg_registrar *ws[2] = {w1, w2};
+    for (int i = 0; i < 2; i++) {
+        f->r = ws[i];
+        if (register_authed(f, "alice", "bad", "<sip:a@h>", NULL) != 0 || status(f) != 401)
+            goto out;
+    }
+    step = 4;
+    f->r = w1;
+    f->now += 10; /* a success after the failures, not at the same ms */
+    if (register_authed(f, "alice", "wonderland", "<sip:a@h>", NULL) != 0 || status(f) != 200)
+        goto out;
+    /* a nonce drawn on w1 is not counted by w2's tracker (another epoch): a fresh challenge */
+    step = 5;
+    size_t n = build_register(f, msg, sizeof msg, "sip:example.com", "alice", "<sip:a@h>", NULL);
+    f->branch++;
+    if (feed(f, msg, n) != 0 || status(f) != 401 ||
+        answer_challenge(f, "alice", "wonderland", "sip:example.com", auth, sizeof auth) != 0)
+        goto out;
+    f->r = w2;
+    f->cseq++;
+    n = build_register(f, msg, sizeof msg, "sip:example.com", "alice", "<sip:a@h>", auth);
+    f->branch++;
+    if (feed(f, msg, n) != 0 || status(f) != 401)
+        goto out;
+    /* the user's limit (3) is shared: a third failure, from source B on w2, slows alice down
+     * everywhere but at A, where she last succeeded */
+    step = 6;
+    f->cseq++;
+    sipreg_netaddr_parse(&f->src, "198.51.100.20:5060", 5060);
+    if (register_authed(f, "alice", "bad", "<sip:a@h>", NULL) != 0 || status(f) != 401)
+        goto out;
+    step = 7;
+    sipreg_netaddr_parse(&f->src, "203.0.113.9:5060", 5060);
+    f->r = w1;
+    if (register_authed(f, "alice", "wonderland", "<sip:a@h>", NULL) != 0 || status(f) != 403)
+        goto out;
+    step = 8;
+    sipreg_netaddr_parse(&f->src, "192.0.2.4:5062", 5060);
+    if (register_authed(f, "alice", "wonderland", "<sip:a@h>", NULL) != 0 || status(f) != 200)
+        goto out;
+    ok = 1;
+out:
+    f->r = NULL;
+    sipreg_registrar_destroy(bad);
+    sipreg_registrar_destroy(w1);
+    sipreg_registrar_destroy(w2);
+    sipreg_registrar_shared_destroy(sh);
+    if (!ok && !test_oom_active)
+        fprintf(stderr, "source_local: step %d, status %d\n", step, status(f));
+    return ok ? 0 : 1;
+}
+
+TEST(registrar_source_local_shares_only_the_user_limit)
+{
+    return run_fx(body_registrar_source_local_shares_only_the_user_limit, NULL);
+}
+
 /* ---- security under spoofing (docs/security.md): each attack, and what must hold ---- */
 
 /* The WWW-Authenticate value of the 401 in f->rep[0], copied out to be answered again later. */
