@@ -213,6 +213,12 @@ SIPREG_API int sipreg_store_open_locked(struct sipreg_store **out, struct sipreg
 SIPREG_API int sipreg_store_open_split(struct sipreg_store **out, struct sipreg_store *locations,
                                        struct sipreg_store *credentials);
 
+/* Another handle on s, sharing its backend, that closing leaves open (s must outlive it): for
+ * giving one store to several owners, such as the split stores of several workers that share
+ * one memory location store. Use it from several threads only when s is safe for that (the
+ * memory store is). 0, SIPREG_EINVAL, SIPREG_ENOMEM. OUT: *out. */
+SIPREG_API int sipreg_store_open_view(struct sipreg_store **out, struct sipreg_store *s);
+
 /* Closes the store. Changes not yet committed are discarded by backends with transactions.
  * s may be NULL. */
 SIPREG_API void sipreg_store_close(struct sipreg_store *s);

@@ -9,6 +9,7 @@ struct sipreg_store {
     void *self;
     size_t max_field;
     size_t per_aor; /* applied by sipreg_store_decide, for every backend */
+    bool view;      /* another store's backend: closing leaves it open */
 };
 
 void sipreg__store_limits(const struct sipreg_store_cfg *cfg, struct sipreg__store_limits *l)
@@ -26,7 +27,7 @@ void sipreg__store_limits(const struct sipreg_store_cfg *cfg, struct sipreg__sto
 int sipreg__store_wrap(struct sipreg_store **out, const struct sipreg_store_ops *ops, void *self,
                        const struct sipreg__store_limits *l)
 {
-    struct sipreg_store *s = sipreg_malloc(sizeof *s);
+    struct sipreg_store *s = sipreg_calloc(1, sizeof *s);
     if (!s) {
         ops->close(self);
         return SIPREG_ENOMEM;
@@ -47,7 +48,7 @@ int sipreg_store_create_cfg(struct sipreg_store **out, const struct sipreg_store
         !ops->expire || !ops->iterate || !ops->commit || !ops->user_put || !ops->user_del ||
         !ops->user_get || !ops->user_iterate || !ops->meta_get || !ops->meta_put || !ops->close)
         return SIPREG_EINVAL;
-    struct sipreg_store *s = sipreg_malloc(sizeof *s);
+    struct sipreg_store *s = sipreg_calloc(1, sizeof *s);
     if (!s)
         return SIPREG_ENOMEM;
     sipreg__store_limits(cfg, &l);
@@ -101,8 +102,22 @@ void sipreg_store_close(struct sipreg_store *s)
 {
     if (!s)
         return;
-    s->ops->close(s->self);
+    if (!s->view)
+        s->ops->close(s->self);
     sipreg_free(s);
+}
+
+int sipreg_store_open_view(struct sipreg_store **out, struct sipreg_store *s)
+{
+    if (!out || !s)
+        return SIPREG_EINVAL;
+    struct sipreg_store *v = sipreg_malloc(sizeof *v);
+    if (!v)
+        return SIPREG_ENOMEM;
+    *v = *s;
+    v->view = true;
+    *out = v;
+    return 0;
 }
 
 /* ---- argument checks ---- */

@@ -108,3 +108,63 @@ TEST(store_split_null_part)
     ASSERT(s == NULL);
     return 0;
 }
+
+/* Two workers' split stores share one memory location store through views, each with its own
+ * SQLite connection for credentials; closing them leaves the location store open. */
+TEST(store_split_views_share_locations)
+{
+    struct sipreg_store *loc = NULL, *s1 = NULL, *s2 = NULL, *v = NULL, *c = NULL;
+    struct tmpdb t;
+    char mem[4096];
+    struct sipreg_arena a;
+    int rc = 1;
+    ASSERT_EQ(tmpdb_make(&t), 0);
+    int err = sipreg_store_open_memory(&loc, NULL);
+    for (int k = 0; k < 2 && !err; k++) {
+        err = sipreg_store_open_view(&v, loc);
+        if (!err)
+            err = sipreg_store_open_sqlite(&c, t.path, NULL);
+        else
+            c = NULL;
+        if (!err || v || c) {
+            int e2 = v && c ? sipreg_store_open_split(k ? &s2 : &s1, v, c) : SIPREG_ENOMEM;
+            if (!(v && c)) {
+                sipreg_store_close(v);
+                sipreg_store_close(c);
+            }
+            v = c = NULL;
+            if (!err)
+                err = e2;
+        }
+    }
+    if (err) {
+        rc = test_oom_active ? 0 : 1;
+        goto out;
+    }
+    struct sipreg_store_op op = {.kind = SIPREG_STORE_UPSERT,
+                                 .b = {.key = sipreg_str_z("k"),
+                                       .contact = sipreg_str_z("sip:a@h"),
+                                       .expires_at = 2000,
+                                       .q = -1,
+                                       .call_id = sipreg_str_z("c"),
+                                       .cseq = 1,
+                                       .reg_id = -1}};
+    struct sipreg_store_change ch = {sipreg_str_z("sip:a@h"), &op, 1};
+    TRY(sipreg_store_apply(s1, &ch, 1000, NULL, NULL) == 0);
+    TRY(sipreg_store_commit(s1) == 0);
+    struct sipreg_binding_list l;
+    sipreg_arena_init(&a, mem, sizeof mem);
+    TRY(sipreg_store_lookup(s2, sipreg_str_z("sip:a@h"), 1000, &a, &l) == 0 && l.n == 1);
+    sipreg_store_close(s1);
+    sipreg_store_close(s2);
+    s1 = s2 = NULL;
+    sipreg_arena_init(&a, mem, sizeof mem);
+    TRY(sipreg_store_lookup(loc, sipreg_str_z("sip:a@h"), 1000, &a, &l) == 0 && l.n == 1);
+    rc = 0;
+out:
+    sipreg_store_close(s1);
+    sipreg_store_close(s2);
+    sipreg_store_close(loc);
+    tmpdb_remove(&t);
+    return rc;
+}
