@@ -594,6 +594,30 @@ static void on_log(int level, const char *msg, void *ud)
           "%s", msg);
 }
 
+/* What a worker reads through: its own SQLite connection, beside a view of the memory location
+ * store when bindings are kept in memory. */
+struct reader_ctx {
+    const char *db;
+    struct sipreg_store *loc; /* NULL: bindings in the database too */
+};
+
+static int open_reader(void *ud, unsigned worker, struct sipreg_store **out)
+{
+    const struct reader_ctx *c = ud;
+    struct sipreg_store *cred = NULL, *view = NULL;
+    (void)worker;
+    int err = sipreg_store_open_sqlite(&cred, c->db, NULL);
+    if (err || !c->loc) {
+        *out = cred;
+        return err;
+    }
+    if ((err = sipreg_store_open_view(&view, c->loc)) != 0) {
+        sipreg_store_close(cred);
+        return err;
+    }
+    return sipreg_store_open_split(out, view, cred); /* owns both, even when it fails */
+}
+
 /* The server secret for nonces, kept in the store so a restart keeps nonces valid. */
 static int load_secret(struct sipreg_store *s, struct sipreg_auth_secret *secret)
 {
@@ -632,14 +656,13 @@ int cmd_serve(int argc, char **argv)
     log_level = o.log_level;
     signal(SIGPIPE, SIG_IGN);
 
-    struct sipreg_store *store = NULL;
+    struct sipreg_store *store = NULL, *loc = NULL;
     if (cmd_open_store(&store, o.db, o.memory)) {
         opts_free(&o);
         return 1;
     }
     if (o.location_memory && !o.memory) {
         /* bindings in memory, users (and the secret) still read from the database */
-        struct sipreg_store *loc = NULL;
         int e = sipreg_store_open_memory(&loc, NULL);
         if (!e)
             e = sipreg_store_open_split(&store, loc, store);
@@ -663,11 +686,6 @@ int cmd_serve(int argc, char **argv)
         opts_free(&o);
         return 1;
     }
-    if (o.workers > 1 && sipreg_store_open_locked(&store, store) != 0) {
-        fprintf(stderr, "sipreg: out of memory\n");
-        opts_free(&o);
-        return 1;
-    }
 
     /* block the stop signals in every thread; the main thread waits for them */
     sigset_t set;
@@ -682,6 +700,13 @@ int cmd_serve(int argc, char **argv)
         .workers = o.workers,
         .on_log = on_log,
     };
+    /* the writer thread writes `store`; each worker reads through a connection of its own (and
+     * a view of the shared memory location store); a memory store serves them all itself */
+    struct reader_ctx rctx = {o.db, loc};
+    if (!o.memory) {
+        scfg.open_reader = open_reader;
+        scfg.reader_ud = &rctx;
+    }
     struct sipreg_registrar_cfg *cfg = &scfg.registrar;
     *cfg = o.reg;
     cfg->domains = (const char *const *)o.domains;

@@ -12,9 +12,17 @@ extern "C" {
 /* The driver owns what the sans-I/O registrar leaves out: sockets, threads and clocks. Each of
  * its N workers is a thread with its own registrar, its own socket on every listen address
  * (SO_REUSEPORT when N > 1) and its own epoll loop. A worker reads datagrams in batches
- * (recvmmsg), hands each to its registrar, commits the batch's store writes at once (group
- * commit: sipreg_registrar_flush), then sends every reply of the batch in one system call per
- * socket (sendmmsg), each from the socket its request came in on (RFC 3581 §4).
+ * (recvmmsg), hands each to its registrar, passes the change sets its registrar decided to the
+ * store writer, then sends every reply it can in one system call per socket (sendmmsg), each
+ * from the socket its request came in on (RFC 3581 §4).
+ *
+ * Store writes. One writer thread applies the change sets of every worker to the store and
+ * commits them in groups: whatever arrived while the previous commit (its fsync) ran is the
+ * next batch, so the batch grows with the load and nothing waits at low load. A REGISTER that
+ * changes bindings is answered when its change is durable, by the worker that received it (the
+ * writer wakes it through an eventfd); a failed commit is answered 500 (Retry-After). The writer
+ * also purges expired bindings. Workers never write the store and never wait for a commit:
+ * they read it (credentials, queries) through their own store object, see open_reader.
  *
  * Steering by source. With several workers the driver attaches a classic BPF program to each
  * listen address's reuseport group, so that every datagram of one source (an IPv4 address, or
@@ -60,9 +68,16 @@ typedef void (*sipreg_server_log_fn)(int level, const char *msg, void *ud);
 struct sipreg_server_cfg {
     /* The registrar's configuration, given to each worker's registrar (which copies what it
      * keeps). Its `local`/`nlocal` (the bound addresses) and `shared` are set by the driver and
-     * ignored here; `tracker_capacity` is per worker. `store` must be safe to use from several
-     * threads when workers > 1 (sipreg_store_open_locked). */
+     * ignored here; `tracker_capacity` is per worker. `store` is the store the writer thread
+     * writes (from start to join: the caller leaves it alone meanwhile). */
     struct sipreg_registrar_cfg registrar;
+    /* The store each worker reads (credentials, queries): open_reader(reader_ud, worker, &s)
+     * opens it when the server is created (a connection of the worker's own to the same SQLite
+     * file, say; it is closed with the server). NULL: the workers read registrar.store itself,
+     * which must then be safe for several threads: the memory store is, a SQLite store is not
+     * (sipreg_store_open_locked makes it so, at the cost of readers waiting for commits). */
+    int (*open_reader)(void *reader_ud, unsigned worker, struct sipreg_store **out);
+    void *reader_ud;
     const struct sipreg_netaddr *listen; /* UDP addresses to bind (port 0: any), 1 to */
     size_t nlisten;                      /* SIPREG_SERVER_LISTEN_MAX; copied */
     unsigned workers;                    /* 1 (0) to SIPREG_SERVER_WORKERS_MAX */
@@ -88,16 +103,18 @@ struct sipreg_server_stats {
 SIPREG_API int sipreg_server_create(struct sipreg_server **out,
                                     const struct sipreg_server_cfg *cfg);
 
-/* Starts the worker threads and returns. 0, or SIPREG_EIO when a thread cannot be started (the
- * ones started are stopped and joined again), SIPREG_EINVAL when already started. */
+/* Starts the store writer and the worker threads and returns. 0, or SIPREG_EIO when a thread
+ * cannot be started (the ones started are stopped and joined again), SIPREG_EINVAL when already
+ * started. */
 SIPREG_API int sipreg_server_start(struct sipreg_server *srv);
 
 /* Asks every worker to stop after the batch it is handling. Async-signal-safe, callable from any
  * thread, any number of times; before start, the workers stop as soon as they start. */
 SIPREG_API void sipreg_server_stop(struct sipreg_server *srv);
 
-/* Waits until every worker has stopped, then commits what is still open in the store. 0 (also
- * when the server was not started). */
+/* Waits until every worker has stopped (each first answers the changes it handed to the writer,
+ * waiting up to 5 s for them), then stops the writer thread once it has committed everything
+ * submitted. 0 (also when the server was not started). */
 SIPREG_API int sipreg_server_join(struct sipreg_server *srv);
 
 /* sipreg_server_start() then sipreg_server_join(): blocks until sipreg_server_stop(). */

@@ -1,5 +1,6 @@
 /* The registrar's server driver: worker threads, each with its own UDP sockets (SO_REUSEPORT,
- * steered by source), an epoll loop, recvmmsg/sendmmsg batches and group commit. */
+ * steered by source), an epoll loop and recvmmsg/sendmmsg batches, and one store writer thread
+ * that commits every worker's change sets in groups. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
@@ -8,19 +9,25 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <openssl/rand.h>
 
 #include "net_int.h"
+#include "registrar/registrar_int.h"
 #include "sipreg/server.h"
+#include "store/writer.h"
 
 #define RX_BATCH 64
 #define RX_BUF   65536
-#define TX_MAX   128          /* replies sent in one sendmmsg round */
-#define TX_BUF   (256 * 1024) /* their bytes; at least one reply of any size (65535) */
-#define STOP_EV  UINT32_MAX   /* epoll data of the stop eventfd */
+#define TX_MAX   128              /* replies sent in one sendmmsg round */
+#define TX_BUF   (256 * 1024)     /* their bytes; at least one reply of any size (65535) */
+#define STOP_EV  UINT32_MAX       /* epoll data of the stop eventfd */
+#define INBOX_EV (UINT32_MAX - 1) /* of the worker's writer inbox */
+#define DRAIN_MS 5000             /* what a stopping worker waits for its changes' commits */
+#define PURGE_MS 1000             /* between the writer's purges of expired bindings */
 
 struct worker {
     struct sipreg_server *srv;
@@ -31,7 +38,8 @@ struct worker {
     struct sipreg_netaddr local[SIPREG_SERVER_LISTEN_MAX];
     size_t nfds;
     struct sipreg_registrar *reg;
-    char *mem; /* receive buffers, then the send buffer */
+    struct sipreg_store *reader; /* NULL: the registrar reads the server's store */
+    char *mem;                   /* receive buffers, then the send buffer */
     /* counters: written by the worker alone, read by anyone */
     _Atomic uint64_t rx, tx, dropped;
     uint64_t n_rx, n_tx, n_dropped; /* the worker's own copies */
@@ -49,6 +57,8 @@ struct sipreg_server {
     struct sipreg_netaddr local[SIPREG_SERVER_LISTEN_MAX]; /* bound addresses */
     struct worker *w;
     struct sipreg_registrar_shared *shared;
+    struct sipreg_store *store; /* the writer's */
+    struct sipreg__writer *writer;
     int stop_fd;
     bool steering;
     bool started;
@@ -150,6 +160,49 @@ static void publish(struct worker *w)
 
 /* ---- the worker loop ---- */
 
+/* Hands the change sets the registrar decided to the writer; one the writer cannot queue is
+ * answered at once (500, Retry-After). */
+static void hand_over(struct worker *w, sipreg_time now)
+{
+    for (struct sipreg__wjob *j = sipreg__registrar_take_jobs(w->reg), *next; j; j = next) {
+        next = j->next;
+        if (sipreg__writer_submit(w->srv->writer, w->id, j) != 0) {
+            sipreg__wjob_fail(j, SIPREG_EBUSY);
+            sipreg__registrar_complete(w->reg, j, now);
+        }
+    }
+}
+
+/* Answers the changes the writer has made durable (or failed). */
+static void collect(struct worker *w)
+{
+    sipreg_time now = sipreg__mono_ms();
+    for (struct sipreg__wjob *j = sipreg__writer_take(w->srv->writer, w->id), *next; j; j = next) {
+        next = j->next;
+        if (j->err && j->err != SIPREG_EORDER && j->err != SIPREG_ELIMIT && j->err != SIPREG_EINVAL)
+            logm(w->srv, SIPREG_SERVER_LOG_ERROR, "store write failed (%s): answered 500",
+                 sipreg_strerror(j->err));
+        sipreg__registrar_complete(w->reg, j, now);
+    }
+    send_out(w);
+}
+
+/* A stopping worker still answers what it handed to the writer, for a while. */
+static void drain(struct worker *w)
+{
+    int fd = sipreg__writer_inbox_fd(w->srv->writer, w->id);
+    sipreg_time until = sipreg__mono_ms() + DRAIN_MS;
+    while (sipreg__registrar_pending(w->reg)) {
+        sipreg_time now = sipreg__mono_ms();
+        if (now >= until)
+            break;
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, (int)(until - now)) > 0)
+            collect(w);
+    }
+    publish(w);
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
@@ -178,7 +231,12 @@ static void *worker_main(void *arg)
                 stop = true;
                 continue;
             }
-            /* drain the socket in batches; flush after each batch (group commit) */
+            if (idx == INBOX_EV) {
+                collect(w);
+                publish(w);
+                continue;
+            }
+            /* drain the socket in batches; the changes of each batch go to the writer */
             for (int round = 0; round < 16; round++) {
                 int got = sipreg__udp_recv(w->fds[idx], dg, RX_BATCH);
                 if (got <= 0)
@@ -197,18 +255,17 @@ static void *worker_main(void *arg)
                         logm(srv, SIPREG_SERVER_LOG_ERROR, "worker %u: %s", w->id,
                              sipreg_strerror(err));
                 }
-                int err = sipreg_registrar_flush(w->reg, now);
-                if (err)
-                    logm(srv, SIPREG_SERVER_LOG_ERROR, "store commit failed (%s): answered 500",
-                         sipreg_strerror(err));
+                hand_over(w, now);
                 send_out(w);
                 publish(w);
                 if (got < RX_BATCH)
                     break;
             }
         }
-        if (stop)
+        if (stop) {
+            drain(w);
             break;
+        }
         now = sipreg__mono_ms();
         if (now >= sipreg_registrar_next_timeout(w->reg)) {
             int err = sipreg_registrar_timeout(w->reg, now, sipreg__wall_ms());
@@ -349,8 +406,19 @@ int sipreg_server_create(struct sipreg_server **out, const struct sipreg_server_
     rc.shared = srv->shared;
     rc.local = srv->local;
     rc.nlocal = srv->nlisten;
+    srv->store = cfg->registrar.store;
     for (unsigned k = 0; k < srv->nworkers; k++) {
+        struct worker *w = &srv->w[k];
+        if (cfg->open_reader && (err = cfg->open_reader(cfg->reader_ud, k, &w->reader)) != 0) {
+            w->reader = NULL;
+            logm(srv, SIPREG_SERVER_LOG_ERROR, "cannot open the store for worker %u: %s", k,
+                 sipreg_strerror(err));
+            goto fail;
+        }
+        rc.store = w->reader ? w->reader : srv->store;
         err = sipreg_registrar_create(&srv->w[k].reg, &rc);
+        if (!err)
+            sipreg__registrar_use_writer(srv->w[k].reg);
         /* the worker's buffers now, so that no thread starts without them */
         if (!err && !(srv->w[k].mem = sipreg_malloc((size_t)RX_BATCH * RX_BUF + TX_BUF)))
             err = SIPREG_ENOMEM;
@@ -383,10 +451,9 @@ int sipreg_server_join(struct sipreg_server *srv)
     for (unsigned k = 0; k < srv->nthreads; k++)
         pthread_join(srv->w[k].thread, NULL);
     srv->nthreads = 0;
-    sipreg_time now = sipreg__mono_ms();
-    for (unsigned k = 0; k < srv->nworkers; k++)
-        if (srv->w[k].reg)
-            (void)sipreg_registrar_flush(srv->w[k].reg, now);
+    /* it commits everything submitted before it stops; answers nobody collects are freed */
+    sipreg__writer_destroy(srv->writer);
+    srv->writer = NULL;
     return 0;
 }
 
@@ -395,6 +462,25 @@ int sipreg_server_start(struct sipreg_server *srv)
     if (srv->started)
         return SIPREG_EINVAL;
     srv->started = true;
+    struct sipreg__writer_cfg wc = {
+        .store = srv->store, .ninbox = srv->nworkers, .purge_every_ms = PURGE_MS};
+    int err = sipreg__writer_create(&srv->writer, &wc);
+    if (err) {
+        logm(srv, SIPREG_SERVER_LOG_ERROR, "cannot start the store writer: %s",
+             sipreg_strerror(err));
+        return err == SIPREG_ENOMEM ? err : SIPREG_EIO;
+    }
+    for (unsigned k = 0; k < srv->nworkers; k++) {
+        struct epoll_event ev = {.events = EPOLLIN, .data.u32 = INBOX_EV};
+        if (epoll_ctl(srv->w[k].epfd, EPOLL_CTL_ADD, sipreg__writer_inbox_fd(srv->writer, k),
+                      &ev) != 0) {
+            logm(srv, SIPREG_SERVER_LOG_ERROR, "cannot watch the store writer: %s",
+                 strerror(errno));
+            sipreg__writer_destroy(srv->writer);
+            srv->writer = NULL;
+            return SIPREG_EIO;
+        }
+    }
     for (; srv->nthreads < srv->nworkers; srv->nthreads++)
         if (pthread_create(&srv->w[srv->nthreads].thread, NULL, worker_main,
                            &srv->w[srv->nthreads]) != 0) {
@@ -425,6 +511,7 @@ void sipreg_server_destroy(struct sipreg_server *srv)
     for (unsigned k = 0; srv->w && k < srv->nworkers; k++) {
         struct worker *w = &srv->w[k];
         sipreg_registrar_destroy(w->reg);
+        sipreg_store_close(w->reader);
         sipreg_free(w->mem);
         for (size_t i = 0; i < w->nfds; i++)
             close(w->fds[i]);

@@ -1174,6 +1174,11 @@ int sipreg_registrar_flush(struct sipreg_registrar *r, sipreg_time now)
     return err;
 }
 
+void sipreg__registrar_use_writer(struct sipreg_registrar *r)
+{
+    r->writer = true;
+}
+
 struct sipreg__wjob *sipreg__registrar_take_jobs(struct sipreg_registrar *r)
 {
     struct sipreg__wjob *head = NULL, **tail = &head;

@@ -53,6 +53,9 @@ int sipreg__buckets_peek(struct sipreg__buckets *b, const void *key, size_t len,
  * driver with a store writer takes them instead, submits them, and gives each back. */
 struct sipreg_registrar;
 struct sipreg__wjob;
+/* From now on a driver's writer applies the change sets and purges: the registrar only reads
+ * its store (take_jobs does this too, but a driver says so before the first change comes). */
+void sipreg__registrar_use_writer(struct sipreg_registrar *r);
 /* Every parked change set not yet taken, oldest first, linked by `next`, for the driver's
  * writer. From the first call on, the registrar writes nothing to its store (its timers no
  * longer purge it either: the writer's owner does) and flush leaves taken jobs alone. */

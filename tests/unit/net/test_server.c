@@ -183,10 +183,12 @@ TEST(server_create_destroy)
     ASSERT_EQ(sipreg_server_stats(f.srv, 2, &st), SIPREG_ENOENT);
     ASSERT_EQ(sipreg_server_stats(f.srv, 1, &st), 0);
     ASSERT_EQ(st.rx, 0);
-    /* stopped before it started: run returns at once */
+    /* stopped before it started: run returns at once (once it has its store writer, which an
+     * injected allocation failure may refuse) */
     sipreg_server_stop(f.srv);
-    ASSERT_EQ(sipreg_server_run(f.srv), 0);
+    int run = sipreg_server_run(f.srv);
     sfx_destroy(&f);
+    ASSERT(run == 0 || (test_oom_active && run == SIPREG_ENOMEM));
     return 0;
 }
 
