@@ -1245,7 +1245,7 @@ int sipreg_registrar_timeout(struct sipreg_registrar *r, sipreg_time now, int64_
 sipreg_time sipreg_registrar_next_timeout(const struct sipreg_registrar *r)
 {
     sipreg_time t = sipreg_nist_next_timeout(r->nist);
-    if (t < 0 || t > r->next_purge)
+    if (!r->writer && (t < 0 || t > r->next_purge)) /* a writer purges: no purge timer here */
         t = r->next_purge;
     return t;
 }

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,13 +38,10 @@ static void on_log(int level, const char *msg, void *ud)
 static int sfx_create(struct sfx *f, unsigned workers, uint16_t port, bool no_auth,
                       bool no_steering)
 {
+    /* the memory store may be read by the workers while the writer thread writes it */
     int err = sipreg_store_open_memory(&f->store, NULL);
     if (err)
         return err;
-    if (workers > 1 && (err = sipreg_store_open_locked(&f->store, f->store)) != 0) {
-        f->store = NULL; /* closed by the wrapper on failure */
-        return err;
-    }
     if ((err = sipreg_auth_secret_init_random(&f->secret)) != 0)
         return err;
     sipreg_netaddr_parse(&f->listen, "127.0.0.1:0", 0);
@@ -428,5 +426,36 @@ TEST(server_ipv4_and_ipv6_steered_and_answered_from_their_socket)
         fprintf(stderr, "server_ipv4_and_ipv6...: no reuseport BPF here (%s)\n", f.last_log);
     ASSERT_EQ(s4, 200);
     ASSERT_EQ(s6, 200);
+    return 0;
+}
+
+static int64_t cpu_ms(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (int64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+           (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+}
+
+/* An idle server sleeps: its workers and its writer wait for something to do (a timer that is
+ * always due would spin them). */
+TEST(server_idle_sleeps)
+{
+    if (test_oom_active)
+        return 0;
+    struct sfx f = {0};
+    ASSERT_EQ(sfx_create(&f, 2, 0, true, false), 0);
+    ASSERT_EQ(sfx_start(&f), 0);
+    int fd = client_socket(1, NULL);
+    int status = fd >= 0 ? register_once(fd, &f.bound, "alice") : -1;
+    if (fd >= 0)
+        close(fd);
+    int64_t c0 = cpu_ms();
+    nanosleep(&(struct timespec){0, 500000000}, NULL);
+    int64_t used = cpu_ms() - c0;
+    sfx_destroy(&f);
+    ASSERT_EQ(status, 200);
+    if (used > 250) /* a spinning thread takes all of the 500 ms */
+        TEST_FAIL_("%lld ms of CPU in 500 ms idle", (long long)used);
     return 0;
 }

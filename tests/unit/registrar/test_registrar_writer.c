@@ -187,6 +187,10 @@ static int body_async(struct wfx *f)
     ASSERT_EQ(pull(f), 0);
     ASSERT(strncmp(f->reply, "SIP/2.0 200 OK\r\n", 16) == 0);
     ASSERT_EQ(f->registered, 2);
+    /* with a writer the registrar has no purge timer: only transactions wake it up */
+    ASSERT_EQ(sipreg_registrar_timeout(f->r, 100000, WALL0 + 99000), 0);
+    sipreg_time next = sipreg_registrar_next_timeout(f->r);
+    ASSERT(next < 0 || next > 100000);
     /* a change still parked when the registrar goes is freed with it */
     ASSERT_EQ(send_register(f, 5, 4, "sip:alice@192.0.2.4:5062"), 0);
     ASSERT_EQ(sipreg__registrar_pending(f->r), 1);
