@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -655,6 +656,13 @@ int cmd_serve(int argc, char **argv)
     }
     log_level = o.log_level;
     signal(SIGPIPE, SIG_IGN);
+    /* Keep freed heap memory instead of handing it back at once: with the writer thread and the
+     * workers busy on several CPUs, every trim of a thread's heap (madvise) and every munmap of
+     * a large block interrupts all of them to flush their TLBs, and SQLite's savepoints free
+     * 100 KB at the top of the writer's heap on every change. Measured: 6x the CPU per
+     * registration without this. */
+    (void)mallopt(M_TRIM_THRESHOLD, 64 << 20);
+    (void)mallopt(M_MMAP_THRESHOLD, 16 << 20);
 
     struct sipreg_store *store = NULL, *loc = NULL;
     if (cmd_open_store(&store, o.db, o.memory)) {
