@@ -709,12 +709,15 @@ int cmd_serve(int argc, char **argv)
         .on_log = on_log,
     };
     /* the writer thread writes `store`; each worker reads through a connection of its own (and
-     * a view of the shared memory location store); a memory store serves them all itself */
+     * a view of the shared memory location store, which it also writes); a memory store serves
+     * them all itself */
     struct reader_ctx rctx = {o.db, loc};
     if (!o.memory) {
         scfg.open_reader = open_reader;
         scfg.reader_ud = &rctx;
     }
+    /* bindings in memory commit for free: each worker writes its own, no hand-over */
+    scfg.no_writer = o.memory || o.location_memory;
     struct sipreg_registrar_cfg *cfg = &scfg.registrar;
     *cfg = o.reg;
     cfg->domains = (const char *const *)o.domains;

@@ -78,6 +78,11 @@ struct sipreg_server_cfg {
      * (sipreg_store_open_locked makes it so, at the cost of readers waiting for commits). */
     int (*open_reader)(void *reader_ud, unsigned worker, struct sipreg_store **out);
     void *reader_ud;
+    /* No writer thread: each worker applies and commits its own changes after each batch
+     * (sipreg_registrar_flush) through the store it reads, and purges. For bindings in memory,
+     * whose commits cost nothing: a hand-over to a writer would only add its wake-ups. The
+     * stores must then be safe for it (the memory store is; views of one, see open_reader). */
+    bool no_writer;
     const struct sipreg_netaddr *listen; /* UDP addresses to bind (port 0: any), 1 to */
     size_t nlisten;                      /* SIPREG_SERVER_LISTEN_MAX; copied */
     unsigned workers;                    /* 1 (0) to SIPREG_SERVER_WORKERS_MAX */

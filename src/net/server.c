@@ -59,6 +59,7 @@ struct sipreg_server {
     struct sipreg_registrar_shared *shared;
     struct sipreg_store *store; /* the writer's */
     struct sipreg__writer *writer;
+    bool no_writer; /* the workers flush their own changes */
     int stop_fd;
     bool steering;
     bool started;
@@ -255,7 +256,14 @@ static void *worker_main(void *arg)
                         logm(srv, SIPREG_SERVER_LOG_ERROR, "worker %u: %s", w->id,
                              sipreg_strerror(err));
                 }
-                hand_over(w, now);
+                if (srv->no_writer) {
+                    int err = sipreg_registrar_flush(w->reg, now);
+                    if (err)
+                        logm(srv, SIPREG_SERVER_LOG_ERROR, "store commit failed (%s): answered 500",
+                             sipreg_strerror(err));
+                } else {
+                    hand_over(w, now);
+                }
                 send_out(w);
                 publish(w);
                 if (got < RX_BATCH)
@@ -263,7 +271,8 @@ static void *worker_main(void *arg)
             }
         }
         if (stop) {
-            drain(w);
+            if (!srv->no_writer)
+                drain(w);
             break;
         }
         now = sipreg__mono_ms();
@@ -407,6 +416,7 @@ int sipreg_server_create(struct sipreg_server **out, const struct sipreg_server_
     rc.local = srv->local;
     rc.nlocal = srv->nlisten;
     srv->store = cfg->registrar.store;
+    srv->no_writer = cfg->no_writer;
     for (unsigned k = 0; k < srv->nworkers; k++) {
         struct worker *w = &srv->w[k];
         if (cfg->open_reader && (err = cfg->open_reader(cfg->reader_ud, k, &w->reader)) != 0) {
@@ -417,7 +427,7 @@ int sipreg_server_create(struct sipreg_server **out, const struct sipreg_server_
         }
         rc.store = w->reader ? w->reader : srv->store;
         err = sipreg_registrar_create(&srv->w[k].reg, &rc);
-        if (!err)
+        if (!err && !cfg->no_writer)
             sipreg__registrar_use_writer(srv->w[k].reg);
         /* the worker's buffers now, so that no thread starts without them */
         if (!err && !(srv->w[k].mem = sipreg_malloc((size_t)RX_BATCH * RX_BUF + TX_BUF)))
@@ -454,14 +464,16 @@ int sipreg_server_join(struct sipreg_server *srv)
     /* it commits everything submitted before it stops; answers nobody collects are freed */
     sipreg__writer_destroy(srv->writer);
     srv->writer = NULL;
+    sipreg_time now = sipreg__mono_ms();
+    for (unsigned k = 0; srv->no_writer && k < srv->nworkers; k++)
+        if (srv->w[k].reg)
+            (void)sipreg_registrar_flush(srv->w[k].reg, now);
     return 0;
 }
 
-int sipreg_server_start(struct sipreg_server *srv)
+/* The store writer, each worker's inbox in its epoll set. */
+static int start_writer(struct sipreg_server *srv)
 {
-    if (srv->started)
-        return SIPREG_EINVAL;
-    srv->started = true;
     struct sipreg__writer_cfg wc = {
         .store = srv->store, .ninbox = srv->nworkers, .purge_every_ms = PURGE_MS};
     int err = sipreg__writer_create(&srv->writer, &wc);
@@ -481,6 +493,17 @@ int sipreg_server_start(struct sipreg_server *srv)
             return SIPREG_EIO;
         }
     }
+    return 0;
+}
+
+int sipreg_server_start(struct sipreg_server *srv)
+{
+    if (srv->started)
+        return SIPREG_EINVAL;
+    srv->started = true;
+    int err = srv->no_writer ? 0 : start_writer(srv);
+    if (err)
+        return err;
     for (; srv->nthreads < srv->nworkers; srv->nthreads++)
         if (pthread_create(&srv->w[srv->nthreads].thread, NULL, worker_main,
                            &srv->w[srv->nthreads]) != 0) {

@@ -22,6 +22,7 @@
 #define OUTBOX_MAX   1024
 #define PURGE_EVERY  1000 /* ms between purges of expired bindings */
 #define PURGE_ROWS   256
+#define TXN_DEFAULT  16384 /* server transactions */
 
 struct outmsg {
     char *data;
@@ -705,7 +706,7 @@ static int finish_ok(struct sipreg_buf *b, const struct sipreg_binding_list *lis
     return sipreg_msg_build_end(b, NULL, 0) != 0 ? SIPREG_ENOSPC : 0;
 }
 
-#define PEND_MAX 8192 /* changes waiting for the store, per registrar */
+#define PEND_MAX TXN_DEFAULT /* changes waiting for the store, per registrar */
 
 /* Parks the change set of q: its job joins the pending list, with the head of its answer (what
  * the response copies from the request is bounded, see COPIED_MAX, so any answer fits). */
@@ -1422,7 +1423,9 @@ int sipreg_registrar_create(struct sipreg_registrar **out, const struct sipreg_r
     c->domain_policy = NULL;
     c->algs = NULL;
     c->realm = c->server = NULL;
-    struct sipreg_nist_cfg ncfg = {.capacity = c->txn_capacity,
+    /* a change waits in its transaction until the writer has committed it: room for a storm's
+     * queue (the slots are taken as used, a few MB at most) */
+    struct sipreg_nist_cfg ncfg = {.capacity = c->txn_capacity ? c->txn_capacity : TXN_DEFAULT,
                                    .max_response = SIPREG_NIST_MAX_RESP};
     err = sipreg_nist_table_create(&r->nist, &ncfg);
     if (err)
