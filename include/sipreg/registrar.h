@@ -138,7 +138,7 @@ struct sipreg_registrar_cfg {
     sipreg_time fail_window;    /* 60000 ms */
     sipreg_time fail_cooldown;  /* 300000 ms */
     bool fail_silent;           /* refused requests are dropped instead of answered 403 */
-    size_t txn_capacity;        /* 16384 server transactions (a change waits in one for its commit) */
+    size_t txn_capacity;        /* 16384 server transactions (a change waits in one) */
     /* Replies to sources that have not proven they receive our packets (by answering a nonce
      * sent to them) are at most 3 times the size of their request, and at most reply_rate per
      * second per source (IPv4 address or IPv6 /64), so that forged source addresses cannot
